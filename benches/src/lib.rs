@@ -1,0 +1,2 @@
+//! Benchmarks for guls (see benches/benches/).
+#![forbid(unsafe_code)]

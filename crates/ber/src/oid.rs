@@ -1,0 +1,212 @@
+//! OBJECT IDENTIFIER values, kept as their BER contents octets.
+//!
+//! Arcs may be as large as 128 bits, because this project's own arc is a UUID OID
+//! (`2.25.<uuid as integer>`), which crates that store arcs as `u32` cannot hold.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+/// The most contents octets accepted in one OBJECT IDENTIFIER.
+pub const MAX_OID_OCTETS: usize = 128;
+
+/// Why an OID could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OidError {
+    /// Empty contents or an empty dotted string.
+    #[error("empty object identifier")]
+    Empty,
+    /// A sub-identifier is unterminated or has a leading 0x80 octet.
+    #[error("malformed sub-identifier")]
+    Malformed,
+    /// An arc does not fit 128 bits, or the first two arcs are out of range.
+    #[error("arc out of range")]
+    ArcRange,
+    /// More than [`MAX_OID_OCTETS`] contents octets.
+    #[error("object identifier longer than {MAX_OID_OCTETS} octets")]
+    TooLong,
+    /// A dotted string that is not numbers separated by dots.
+    #[error("not a dotted object identifier")]
+    Syntax,
+}
+
+/// An OBJECT IDENTIFIER.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Oid(Cow<'static, [u8]>);
+
+impl Oid {
+    /// An OID from contents octets known to be valid at compile time.
+    pub const fn from_static(content: &'static [u8]) -> Oid {
+        Oid(Cow::Borrowed(content))
+    }
+
+    /// An OID from received contents octets, validated.
+    pub fn from_content(content: &[u8]) -> Result<Oid, OidError> {
+        validate(content)?;
+        Ok(Oid(Cow::Owned(content.to_vec())))
+    }
+
+    /// An OID from its arcs.
+    pub fn from_arcs(arcs: &[u128]) -> Result<Oid, OidError> {
+        if arcs.len() < 2 {
+            return Err(OidError::Empty);
+        }
+        if arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39) {
+            return Err(OidError::ArcRange);
+        }
+        let first = arcs[0]
+            .checked_mul(40)
+            .and_then(|v| v.checked_add(arcs[1]))
+            .ok_or(OidError::ArcRange)?;
+        let mut out = Vec::new();
+        push_subidentifier(first, &mut out);
+        for &a in &arcs[2..] {
+            push_subidentifier(a, &mut out);
+        }
+        if out.len() > MAX_OID_OCTETS {
+            return Err(OidError::TooLong);
+        }
+        Ok(Oid(Cow::Owned(out)))
+    }
+
+    /// The BER contents octets.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The arcs (the first two split from the first sub-identifier).
+    pub fn arcs(&self) -> Vec<u128> {
+        let mut subs = Vec::new();
+        let mut v: u128 = 0;
+        for &b in self.0.iter() {
+            v = (v << 7) | (b & 0x7F) as u128;
+            if b & 0x80 == 0 {
+                subs.push(v);
+                v = 0;
+            }
+        }
+        let mut arcs = Vec::with_capacity(subs.len() + 1);
+        if let Some((&first, rest)) = subs.split_first() {
+            let (a, b) = match first {
+                0..=39 => (0, first),
+                40..=79 => (1, first - 40),
+                _ => (2, first - 80),
+            };
+            arcs.push(a);
+            arcs.push(b);
+            arcs.extend_from_slice(rest);
+        }
+        arcs
+    }
+
+    /// True when `self` equals `prefix` or lies beneath it.
+    pub fn starts_with(&self, prefix: &Oid) -> bool {
+        let a = self.arcs();
+        let p = prefix.arcs();
+        a.len() >= p.len() && a[..p.len()] == p[..]
+    }
+}
+
+fn push_subidentifier(mut v: u128, out: &mut Vec<u8>) {
+    let mut septets = [0u8; 19];
+    let mut n = 0;
+    loop {
+        septets[n] = (v & 0x7F) as u8;
+        n += 1;
+        v >>= 7;
+        if v == 0 {
+            break;
+        }
+    }
+    for i in (0..n).rev() {
+        out.push(septets[i] | if i > 0 { 0x80 } else { 0 });
+    }
+}
+
+fn validate(content: &[u8]) -> Result<(), OidError> {
+    if content.is_empty() {
+        return Err(OidError::Empty);
+    }
+    if content.len() > MAX_OID_OCTETS {
+        return Err(OidError::TooLong);
+    }
+    if content[content.len() - 1] & 0x80 != 0 {
+        return Err(OidError::Malformed);
+    }
+    let mut start = true;
+    let mut septets = 0;
+    for &b in content {
+        if start && b == 0x80 {
+            return Err(OidError::Malformed);
+        }
+        septets += 1;
+        // 19 septets hold 133 bits; a u128 arc needs at most 19 with the top one below 4.
+        if septets > 19 {
+            return Err(OidError::ArcRange);
+        }
+        start = b & 0x80 == 0;
+        if start {
+            septets = 0;
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for arc in self.arcs() {
+            if !first {
+                f.write_str(".")?;
+            }
+            write!(f, "{arc}")?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Oid({self})")
+    }
+}
+
+impl FromStr for Oid {
+    type Err = OidError;
+
+    fn from_str(s: &str) -> Result<Oid, OidError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(OidError::Empty);
+        }
+        let arcs = s
+            .split('.')
+            .map(|p| {
+                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                    Err(OidError::Syntax)
+                } else {
+                    p.parse::<u128>().map_err(|_| OidError::ArcRange)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Oid::from_arcs(&arcs)
+    }
+}
+
+/// Object identifiers the upper layers name.
+pub mod known {
+    use super::Oid;
+
+    /// ACSE abstract syntax {joint-iso-itu-t association-control(2) abstract-syntax(1) apdus(0)
+    /// version1(1)} = 2.2.1.0.1.
+    pub const ACSE_ABSTRACT_SYNTAX: Oid = Oid::from_static(&[0x52, 0x01, 0x00, 0x01]);
+    /// Basic Encoding Rules transfer syntax {joint-iso-itu-t asn1(1) basic-encoding(1)} = 2.1.1.
+    pub const BER: Oid = Oid::from_static(&[0x51, 0x01]);
+    /// ACSE password authentication mechanism 2.2.3.1.
+    pub const PASSWORD_MECHANISM: Oid = Oid::from_static(&[0x52, 0x03, 0x01]);
+    /// MMS abstract syntax 1.0.9506.2.1.
+    pub const MMS_ABSTRACT_SYNTAX: Oid = Oid::from_static(&[0x28, 0xCA, 0x22, 0x02, 0x01]);
+    /// MMS application context 1.0.9506.2.3.
+    pub const MMS_APPLICATION_CONTEXT: Oid = Oid::from_static(&[0x28, 0xCA, 0x22, 0x02, 0x03]);
+}

@@ -1,0 +1,164 @@
+//! BER identifier octets.
+
+use std::fmt;
+
+/// The class bits of a BER identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// UNIVERSAL (00).
+    Universal,
+    /// APPLICATION (01).
+    Application,
+    /// context-specific (10).
+    Context,
+    /// PRIVATE (11).
+    Private,
+}
+
+/// A BER tag: class, primitive/constructed form and number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag {
+    /// The class.
+    pub class: Class,
+    /// True for the constructed form.
+    pub constructed: bool,
+    /// The tag number.
+    pub number: u32,
+}
+
+impl Tag {
+    /// BOOLEAN.
+    pub const BOOLEAN: Tag = Tag::universal(1);
+    /// INTEGER.
+    pub const INTEGER: Tag = Tag::universal(2);
+    /// BIT STRING (primitive form).
+    pub const BIT_STRING: Tag = Tag::universal(3);
+    /// OCTET STRING (primitive form).
+    pub const OCTET_STRING: Tag = Tag::universal(4);
+    /// NULL.
+    pub const NULL: Tag = Tag::universal(5);
+    /// OBJECT IDENTIFIER.
+    pub const OID: Tag = Tag::universal(6);
+    /// ObjectDescriptor (primitive form).
+    pub const OBJECT_DESCRIPTOR: Tag = Tag::universal(7);
+    /// EXTERNAL (always constructed).
+    pub const EXTERNAL: Tag = Tag::universal(8).constructed();
+    /// ENUMERATED.
+    pub const ENUMERATED: Tag = Tag::universal(10);
+    /// SEQUENCE / SEQUENCE OF (always constructed).
+    pub const SEQUENCE: Tag = Tag::universal(16).constructed();
+    /// SET / SET OF (always constructed).
+    pub const SET: Tag = Tag::universal(17).constructed();
+    /// PrintableString (primitive form).
+    pub const PRINTABLE_STRING: Tag = Tag::universal(19);
+    /// GraphicString (primitive form).
+    pub const GRAPHIC_STRING: Tag = Tag::universal(25);
+    /// UTF8String (primitive form).
+    pub const UTF8_STRING: Tag = Tag::universal(12);
+
+    /// A primitive UNIVERSAL tag.
+    pub const fn universal(number: u32) -> Tag {
+        Tag {
+            class: Class::Universal,
+            constructed: false,
+            number,
+        }
+    }
+
+    /// A primitive APPLICATION tag.
+    pub const fn application(number: u32) -> Tag {
+        Tag {
+            class: Class::Application,
+            constructed: false,
+            number,
+        }
+    }
+
+    /// A primitive context-specific tag.
+    pub const fn context(number: u32) -> Tag {
+        Tag {
+            class: Class::Context,
+            constructed: false,
+            number,
+        }
+    }
+
+    /// The same tag in constructed form.
+    pub const fn constructed(self) -> Tag {
+        Tag {
+            constructed: true,
+            ..self
+        }
+    }
+
+    /// The same tag in primitive form.
+    pub const fn primitive(self) -> Tag {
+        Tag {
+            constructed: false,
+            ..self
+        }
+    }
+
+    /// True when class and number match, whatever the form.
+    pub fn same_number(self, other: Tag) -> bool {
+        self.class == other.class && self.number == other.number
+    }
+
+    /// Number of identifier octets this tag encodes to.
+    pub fn encoded_len(self) -> usize {
+        if self.number < 31 {
+            1
+        } else {
+            let mut n = 1;
+            let mut v = self.number;
+            while v > 0 {
+                n += 1;
+                v >>= 7;
+            }
+            n
+        }
+    }
+
+    /// Appends the identifier octets.
+    pub fn encode(self, out: &mut Vec<u8>) {
+        let class_bits = match self.class {
+            Class::Universal => 0x00,
+            Class::Application => 0x40,
+            Class::Context => 0x80,
+            Class::Private => 0xC0,
+        };
+        let form = if self.constructed { 0x20 } else { 0x00 };
+        if self.number < 31 {
+            out.push(class_bits | form | self.number as u8);
+        } else {
+            out.push(class_bits | form | 0x1F);
+            let mut septets = [0u8; 5];
+            let mut n = 0;
+            let mut v = self.number;
+            loop {
+                septets[n] = (v & 0x7F) as u8;
+                n += 1;
+                v >>= 7;
+                if v == 0 {
+                    break;
+                }
+            }
+            for i in (0..n).rev() {
+                let cont = if i > 0 { 0x80 } else { 0 };
+                out.push(septets[i] | cont);
+            }
+        }
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let form = if self.constructed { "c" } else { "p" };
+        match self.class {
+            Class::Universal => write!(f, "[UNIVERSAL {}]{}", self.number, form),
+            Class::Application => write!(f, "[APPLICATION {}]{}", self.number, form),
+            Class::Context => write!(f, "[{}]{}", self.number, form),
+            Class::Private => write!(f, "[PRIVATE {}]{}", self.number, form),
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! ISO 8823 presentation PPDU codec (guls)
+#![forbid(unsafe_code)]

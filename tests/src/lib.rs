@@ -1,0 +1,2 @@
+//! Shared helpers for the guls end-to-end and oracle tests.
+#![forbid(unsafe_code)]
