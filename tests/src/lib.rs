@@ -1,2 +1,4 @@
 //! Shared helpers for the guls end-to-end and oracle tests.
 #![forbid(unsafe_code)]
+
+pub mod tshark;

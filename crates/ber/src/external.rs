@@ -54,7 +54,9 @@ impl ExternalEncoding {
             1 => Ok(ExternalEncoding::OctetAligned(
                 e.octets("octet-aligned value")?.into_owned(),
             )),
-            2 => Ok(ExternalEncoding::Arbitrary(e.bit_string("arbitrary value")?)),
+            2 => Ok(ExternalEncoding::Arbitrary(
+                e.bit_string("arbitrary value")?,
+            )),
             _ => Err(e.error(ErrorKind::Unexpected {
                 expected: "encoding [0], [1] or [2]",
                 found: e.tag.to_string(),

@@ -41,7 +41,11 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
         .chunks(2)
         .enumerate()
         .map(|(i, pair)| {
-            let s = std::str::from_utf8(pair).map_err(|_| format!("non-ASCII at digit {}", 2 * i))?;
+            if !pair.iter().all(u8::is_ascii_hexdigit) {
+                return Err(format!("bad hex digit near offset {}", 2 * i));
+            }
+            let s =
+                std::str::from_utf8(pair).map_err(|_| format!("non-ASCII at digit {}", 2 * i))?;
             u8::from_str_radix(s, 16).map_err(|_| format!("bad hex digit near offset {}", 2 * i))
         })
         .collect()

@@ -135,13 +135,18 @@ fn validate(content: &[u8]) -> Result<(), OidError> {
     }
     let mut start = true;
     let mut septets = 0;
+    let mut top = 0u8;
     for &b in content {
-        if start && b == 0x80 {
-            return Err(OidError::Malformed);
+        if start {
+            if b == 0x80 {
+                return Err(OidError::Malformed);
+            }
+            top = b & 0x7F;
         }
         septets += 1;
-        // 19 septets hold 133 bits; a u128 arc needs at most 19 with the top one below 4.
-        if septets > 19 {
+        // 19 septets hold 133 bits; a u128 arc needs at most 19, the first of them below 4
+        // (2 bits + 18 x 7 bits = 128 bits).
+        if septets > 19 || (septets == 19 && top >= 4) {
             return Err(OidError::ArcRange);
         }
         start = b & 0x80 == 0;
@@ -207,6 +212,13 @@ pub mod known {
     pub const PASSWORD_MECHANISM: Oid = Oid::from_static(&[0x52, 0x03, 0x01]);
     /// MMS abstract syntax 1.0.9506.2.1.
     pub const MMS_ABSTRACT_SYNTAX: Oid = Oid::from_static(&[0x28, 0xCA, 0x22, 0x02, 0x01]);
+    /// This project's own arc, the UUID OID (X.667)
+    /// 2.25.36238538382872986225690784931241271656 (UUID 1b4349e3-14e3-481c-a488-6d62d5f82168);
+    /// the identifiers the project defines lie beneath it (ARCHITECTURE.md section 4).
+    pub const GULS_ARC: Oid = Oid::from_static(&[
+        0x69, 0xB6, 0xC3, 0xA4, 0xF8, 0xE2, 0xCE, 0x9A, 0xA0, 0xB9, 0xA4, 0xC4, 0x9B, 0xAC, 0xAD,
+        0xAF, 0xE0, 0xC2, 0x68,
+    ]);
     /// MMS application context 1.0.9506.2.3.
     pub const MMS_APPLICATION_CONTEXT: Oid = Oid::from_static(&[0x28, 0xCA, 0x22, 0x02, 0x03]);
 }

@@ -210,7 +210,7 @@ impl<'a> Reader<'a> {
                 let content_end = find_end_of_contents(
                     self.data,
                     content_start,
-                    self.depth + 1,
+                    self.depth.saturating_add(1),
                     self.max_depth,
                     self.layer,
                     self.base,
@@ -218,9 +218,7 @@ impl<'a> Reader<'a> {
                 (content_end, content_end + 2)
             }
         };
-        if header.tag.class == Class::Universal
-            && header.tag.number == 0
-            && !header.tag.constructed
+        if header.tag.class == Class::Universal && header.tag.number == 0 && !header.tag.constructed
         {
             return Err(DecodeError::new(
                 self.layer,
@@ -297,7 +295,7 @@ impl<'a> Element<'a> {
                 found: self.tag.to_string(),
             }));
         }
-        if self.depth + 1 > self.max_depth {
+        if self.depth.saturating_add(1) > self.max_depth {
             return Err(self.error(ErrorKind::TooDeep {
                 limit: self.max_depth,
             }));
@@ -558,7 +556,10 @@ fn parse_header(data: &[u8], pos: usize, layer: Layer, base: usize) -> DecodeRes
 }
 
 /// Finds the end-of-contents octets that close an indefinite-length element whose contents
-/// start at `start`; returns their position.
+/// start at `start` (at nesting depth `depth`); returns their position.
+///
+/// The scan is iterative: nested indefinite elements only increase a counter, so hostile input
+/// cannot exhaust the stack whatever depth limit the caller configured.
 fn find_end_of_contents(
     data: &[u8],
     start: usize,
@@ -574,21 +575,29 @@ fn find_end_of_contents(
             ErrorKind::TooDeep { limit: max_depth },
         ));
     }
+    // Number of indefinite elements opened inside the one being closed.
+    let mut open: usize = 0;
     let mut pos = start;
     loop {
-        if pos + 2 > data.len() {
+        let available = data.len().saturating_sub(pos);
+        if available < 2 {
             return Err(DecodeError::new(
                 layer,
                 base + pos,
                 ErrorKind::Truncated {
                     what: "end-of-contents octets",
                     needed: 2,
-                    available: data.len() - pos,
+                    available,
                 },
             ));
         }
         if data[pos] == 0 && data[pos + 1] == 0 {
-            return Ok(pos);
+            if open == 0 {
+                return Ok(pos);
+            }
+            open -= 1;
+            pos += 2;
+            continue;
         }
         let h = parse_header(data, pos, layer, base)?;
         let content = pos + h.header_len;
@@ -616,7 +625,15 @@ fn find_end_of_contents(
                         ErrorKind::BadLength("indefinite length on a primitive element"),
                     ));
                 }
-                find_end_of_contents(data, content, depth + 1, max_depth, layer, base)? + 2
+                if depth.saturating_add(open).saturating_add(1) > max_depth {
+                    return Err(DecodeError::new(
+                        layer,
+                        base + pos,
+                        ErrorKind::TooDeep { limit: max_depth },
+                    ));
+                }
+                open += 1;
+                content
             }
         };
     }

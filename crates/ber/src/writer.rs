@@ -119,18 +119,21 @@ impl Writer {
         self.buf.extend_from_slice(contents);
     }
 
-    /// A primitive element whose length is written in the long form with exactly `octets`
-    /// length octets (RFC 1698 6.4's fixed data header, `83 yy yy yy`). The caller keeps
-    /// `contents.len()` below 256^octets.
+    /// A primitive element whose length is written in the long form with `octets` length
+    /// octets (RFC 1698 6.4's fixed data header, `81 83 yy yy yy`). The tag is forced to the
+    /// primitive form. See [`Writer::long_form_length`] for how `octets` is adjusted.
     pub fn primitive_long_form(&mut self, tag: Tag, contents: &[u8], octets: u8) {
-        tag.encode(&mut self.buf);
+        tag.primitive().encode(&mut self.buf);
         self.long_form_length(contents.len(), octets);
         self.buf.extend_from_slice(contents);
     }
 
-    /// Appends a long-form length with exactly `octets` length octets.
+    /// Appends a long-form length with `octets` length octets (clamped to 1..=8). When `len`
+    /// does not fit in that many octets, the minimal number of octets that holds it is used
+    /// instead, so the encoding is never corrupt.
     pub fn long_form_length(&mut self, len: usize, octets: u8) {
-        let octets = octets.clamp(1, 8);
+        let needed = (length_len(len) - 1).max(1) as u8;
+        let octets = octets.clamp(1, 8).max(needed);
         self.buf.push(0x80 | octets);
         for i in (0..octets as usize).rev() {
             self.buf.push((len >> (8 * i)) as u8);
