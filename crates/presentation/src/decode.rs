@@ -1,0 +1,606 @@
+//! Decoders: lenient, bounded, total.
+
+use guls_ber::{
+    Class, DEFAULT_MAX_DEPTH, DecodeError, DecodeResult, Element, ErrorKind, Layer, Reader, Tag,
+};
+
+use crate::types::*;
+
+/// The most contents octets of an INTEGER in presentation PCI (OIW SIA 10.4).
+pub const MAX_PCI_INTEGER_OCTETS: usize = 4;
+
+/// The P-selector length limit of OIW SIA 8.3.4 / CULR-1.
+pub const DEFAULT_MAX_SELECTOR_LEN: usize = 4;
+
+/// Limits applied while decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Maximum BER nesting depth (the guls-ber limit).
+    pub max_depth: usize,
+    /// Maximum length of a calling, called or responding P-selector; `None` for no limit.
+    /// Longer selectors give [`ErrorKind::LimitExceeded`].
+    pub max_selector_len: Option<usize>,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_selector_len: Some(DEFAULT_MAX_SELECTOR_LEN),
+        }
+    }
+}
+
+impl DecodeOptions {
+    /// No selector limit (for dissecting foreign traffic); the depth limit stays.
+    pub fn dissector() -> Self {
+        DecodeOptions {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_selector_len: None,
+        }
+    }
+}
+
+const fn ctx(n: u32) -> Tag {
+    Tag::context(n)
+}
+
+/// Reads exactly one top-level element from `data`.
+fn top<'a>(data: &'a [u8], opts: &DecodeOptions, what: &'static str) -> DecodeResult<Element<'a>> {
+    let mut r = Reader::new(data, Layer::Presentation).with_max_depth(opts.max_depth);
+    if r.is_empty() {
+        return Err(r.error(ErrorKind::Missing(what)));
+    }
+    let e = r.read()?;
+    r.finish(what)?;
+    Ok(e)
+}
+
+fn unexpected(e: &Element<'_>, expected: &'static str) -> DecodeError {
+    e.error(ErrorKind::Unexpected {
+        expected,
+        found: e.tag.to_string(),
+    })
+}
+
+/// Stores `v` in `slot`, refusing a second occurrence of the same component.
+fn once<T>(slot: &mut Option<T>, e: &Element<'_>, what: &'static str, v: T) -> DecodeResult<()> {
+    if slot.is_some() {
+        return Err(e.error(ErrorKind::Unexpected {
+            expected: what,
+            found: format!("a second {}", e.tag),
+        }));
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+fn is_ctx(e: &Element<'_>, n: u32) -> bool {
+    e.tag.class == Class::Context && e.tag.number == n
+}
+
+fn pci_int(e: &Element<'_>, what: &'static str) -> DecodeResult<i64> {
+    e.integer(what, MAX_PCI_INTEGER_OCTETS)
+}
+
+fn selector(e: &Element<'_>, opts: &DecodeOptions, what: &'static str) -> DecodeResult<Vec<u8>> {
+    let v = e.octets(what)?.into_owned();
+    if let Some(limit) = opts.max_selector_len
+        && v.len() > limit
+    {
+        return Err(e.error(ErrorKind::LimitExceeded { what, limit }));
+    }
+    Ok(v)
+}
+
+/// Checks the Mode-selector SET: only normal-mode (1) is accepted.
+fn mode_selector(e: &Element<'_>) -> DecodeResult<()> {
+    let mut r = e.reader()?;
+    let mut value = None;
+    while !r.is_empty() {
+        let m = r.read()?;
+        if is_ctx(&m, 0) {
+            once(
+                &mut value,
+                &m,
+                "mode-value",
+                (pci_int(&m, "mode-value")?, m),
+            )?;
+        }
+    }
+    match value {
+        None => Err(e.error(ErrorKind::Missing("mode-value"))),
+        Some((1, _)) => Ok(()),
+        Some((0, m)) => Err(m.error(ErrorKind::Unexpected {
+            expected: "normal-mode (1)",
+            found: "x410-1984-mode (0), which this kernel-only codec does not support".into(),
+        })),
+        Some((_, m)) => Err(m.error(ErrorKind::Invalid("mode-value"))),
+    }
+}
+
+/// Splits a CP-type / CPA-PPDU SET into its normal-mode-parameters, checking the mode.
+fn connect_set<'a>(e: &Element<'a>, what: &'static str) -> DecodeResult<Element<'a>> {
+    if e.tag != Tag::SET {
+        return Err(unexpected(e, what));
+    }
+    let mut r = e.reader()?;
+    let mut mode = None;
+    let mut normal = None;
+    while !r.is_empty() {
+        let c = r.read()?;
+        if is_ctx(&c, 0) {
+            once(&mut mode, &c, "one mode-selector", c)?;
+        } else if is_ctx(&c, 2) {
+            once(&mut normal, &c, "one normal-mode-parameters", c)?;
+        }
+        // [1] (X.410-1984 mode parameters) and unknown elements are skipped.
+    }
+    let mode = mode.ok_or_else(|| e.error(ErrorKind::Missing("mode-selector")))?;
+    mode_selector(&mode)?;
+    normal.ok_or_else(|| e.error(ErrorKind::Missing("normal-mode-parameters")))
+}
+
+fn protocol_version(e: &Element<'_>) -> DecodeResult<ProtocolVersion> {
+    Ok(ProtocolVersion::from_bits(
+        &e.bit_string("protocol-version")?,
+    ))
+}
+
+fn context_list(e: &Element<'_>) -> DecodeResult<Vec<ContextDefinition>> {
+    let mut r = e.reader()?;
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        let item = r.read_tagged(Tag::SEQUENCE, "context definition SEQUENCE")?;
+        let mut ir = item.reader()?;
+        let id = pci_int(
+            &ir.read_tagged(Tag::INTEGER, "presentation-context-identifier")?,
+            "presentation-context-identifier",
+        )?;
+        let abstract_syntax = ir
+            .read_tagged(Tag::OID, "abstract-syntax-name")?
+            .oid("abstract-syntax-name")?;
+        let list = ir.read_tagged(Tag::SEQUENCE, "transfer-syntax-name list")?;
+        let mut lr = list.reader()?;
+        let mut transfer_syntaxes = Vec::new();
+        while !lr.is_empty() {
+            transfer_syntaxes.push(
+                lr.read_tagged(Tag::OID, "transfer-syntax-name")?
+                    .oid("transfer-syntax-name")?,
+            );
+        }
+        // Later extensions of the item are ignored (OIW SIA 10.6).
+        out.push(ContextDefinition {
+            id,
+            abstract_syntax,
+            transfer_syntaxes,
+        });
+    }
+    Ok(out)
+}
+
+fn default_context_name(e: &Element<'_>) -> DecodeResult<DefaultContextName> {
+    let mut r = e.reader()?;
+    let mut abstract_syntax = None;
+    let mut transfer_syntax = None;
+    while !r.is_empty() {
+        let c = r.read()?;
+        // ISO 8823 tags the two names [0] and [1] IMPLICIT; the untagged form of some ASN.1
+        // copies (two OBJECT IDENTIFIERs in order) is accepted too.
+        if is_ctx(&c, 0) || (c.tag == Tag::OID && abstract_syntax.is_none()) {
+            once(
+                &mut abstract_syntax,
+                &c,
+                "one abstract-syntax-name",
+                c.oid("abstract-syntax-name")?,
+            )?;
+        } else if is_ctx(&c, 1) || c.tag == Tag::OID {
+            once(
+                &mut transfer_syntax,
+                &c,
+                "one transfer-syntax-name",
+                c.oid("transfer-syntax-name")?,
+            )?;
+        }
+    }
+    Ok(DefaultContextName {
+        abstract_syntax: abstract_syntax
+            .ok_or_else(|| e.error(ErrorKind::Missing("abstract-syntax-name")))?,
+        transfer_syntax: transfer_syntax
+            .ok_or_else(|| e.error(ErrorKind::Missing("transfer-syntax-name")))?,
+    })
+}
+
+fn result_list(e: &Element<'_>) -> DecodeResult<Vec<ContextResult>> {
+    let mut r = e.reader()?;
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        let item = r.read_tagged(Tag::SEQUENCE, "result item SEQUENCE")?;
+        let mut ir = item.reader()?;
+        let mut result = None;
+        let mut transfer_syntax = None;
+        let mut provider_reason = None;
+        while !ir.is_empty() {
+            let c = ir.read()?;
+            if is_ctx(&c, 0) {
+                let v = ResultValue::from_i64(pci_int(&c, "result")?);
+                once(&mut result, &c, "one result", v)?;
+            } else if is_ctx(&c, 1) {
+                let v = c.oid("transfer-syntax-name")?;
+                once(&mut transfer_syntax, &c, "one transfer-syntax-name", v)?;
+            } else if is_ctx(&c, 2) {
+                let v = ResultReason::from_i64(pci_int(&c, "provider-reason")?);
+                once(&mut provider_reason, &c, "one provider-reason", v)?;
+            }
+        }
+        out.push(ContextResult {
+            result: result.ok_or_else(|| item.error(ErrorKind::Missing("result")))?,
+            transfer_syntax,
+            provider_reason,
+        });
+    }
+    Ok(out)
+}
+
+fn context_identifier_list(e: &Element<'_>) -> DecodeResult<Vec<ContextIdentifier>> {
+    let mut r = e.reader()?;
+    // ISO 8823 and RFC 1698 6.7 use [0] IMPLICIT; an explicitly tagged list (one SEQUENCE OF
+    // wrapping the item SEQUENCEs, as a copy of the module without IMPLICIT would give) is
+    // recognised by its first item starting with a SEQUENCE instead of an INTEGER.
+    let mut probe = r.clone();
+    if let Ok(first) = probe.read()
+        && first.tag == Tag::SEQUENCE
+        && probe.is_empty()
+        && matches!(first.reader()?.peek_tag()?, None | Some(Tag::SEQUENCE))
+    {
+        r = first.reader()?;
+    }
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        let item = r.read_tagged(Tag::SEQUENCE, "context identifier SEQUENCE")?;
+        let mut ir = item.reader()?;
+        let id = pci_int(
+            &ir.read_tagged(Tag::INTEGER, "presentation-context-identifier")?,
+            "presentation-context-identifier",
+        )?;
+        let transfer_syntax = ir
+            .read_tagged(Tag::OID, "transfer-syntax-name")?
+            .oid("transfer-syntax-name")?;
+        out.push(ContextIdentifier {
+            id,
+            transfer_syntax,
+        });
+    }
+    Ok(out)
+}
+
+/// True for the identifiers of User-data (`[APPLICATION 0]` or `[APPLICATION 1]`).
+fn is_user_data(e: &Element<'_>) -> bool {
+    e.tag.class == Class::Application && e.tag.number <= 1
+}
+
+/// Decodes a User-data element (`40`/`60` simply-encoded, `61` fully-encoded).
+fn user_data_element(e: &Element<'_>) -> DecodeResult<UserData> {
+    if e.tag.class != Class::Application {
+        return Err(unexpected(
+            e,
+            "User-data [APPLICATION 0] or [APPLICATION 1]",
+        ));
+    }
+    match e.tag.number {
+        0 => Ok(UserData::Simple(
+            e.octets("simply-encoded-data")?.into_owned(),
+        )),
+        1 => {
+            let mut r = e.reader()?;
+            let mut lists = Vec::new();
+            while !r.is_empty() {
+                let l = r.read_tagged(Tag::SEQUENCE, "PDV-list SEQUENCE")?;
+                pdv_list(&l, &mut lists)?;
+            }
+            Ok(UserData::Full(lists))
+        }
+        _ => Err(unexpected(
+            e,
+            "User-data [APPLICATION 0] or [APPLICATION 1]",
+        )),
+    }
+}
+
+/// Decodes one PDV-list, appending one [`PdvList`] per presentation-data-values item.
+///
+/// Several items in one PDV-list (RFC 1698 6.4 a), "each ASN.1 value can be an item", which
+/// SIA 8.5 does not sanction, issue R12) are tolerated: each becomes its own `PdvList` with the
+/// same context identifier and transfer syntax, the shape SIA 8.5 allows and the encoder sends.
+fn pdv_list(e: &Element<'_>, out: &mut Vec<PdvList>) -> DecodeResult<()> {
+    let mut r = e.reader()?;
+    let mut transfer_syntax = None;
+    if let Some(t) = r.read_optional(Tag::OID)? {
+        transfer_syntax = Some(t.oid("transfer-syntax-name")?);
+    }
+    let pcid = pci_int(
+        &r.read_tagged(Tag::INTEGER, "presentation-context-identifier")?,
+        "presentation-context-identifier",
+    )?;
+    if r.is_empty() {
+        return Err(r.error(ErrorKind::Missing("presentation-data-values")));
+    }
+    while !r.is_empty() {
+        let v = r.read()?;
+        if v.tag.class != Class::Context || v.tag.number > 2 {
+            return Err(unexpected(&v, "presentation-data-values [0], [1] or [2]"));
+        }
+        out.push(PdvList {
+            transfer_syntax: transfer_syntax.clone(),
+            pcid,
+            value: PdvValue::decode(&v)?,
+        });
+    }
+    Ok(())
+}
+
+/// Decodes a CP-type PPDU (the user data of a CONNECT SPDU) with the default options.
+pub fn decode_cp(data: &[u8]) -> DecodeResult<Cp> {
+    decode_cp_with(data, &DecodeOptions::default())
+}
+
+/// Decodes a CP-type PPDU with the given limits.
+///
+/// The mode-selector may follow the normal-mode parameters; unknown elements of the SET, of
+/// the normal-mode SEQUENCE (including protocol-options `[11]`, initiators-nominated-context
+/// `[12]` and extensions `[14]` of later editions) and of its items are skipped; components
+/// are accepted in any order. X.410-1984 mode and a missing normal-mode-parameters are errors.
+pub fn decode_cp_with(data: &[u8], opts: &DecodeOptions) -> DecodeResult<Cp> {
+    let set = top(data, opts, "CP-type")?;
+    let normal = connect_set(&set, "CP-type SET")?;
+    let mut r = normal.reader()?;
+    let mut cp = Cp::default();
+    let mut contexts = None;
+    while !r.is_empty() {
+        let c = r.read()?;
+        if is_ctx(&c, 0) {
+            once(
+                &mut cp.protocol_version,
+                &c,
+                "one protocol-version",
+                protocol_version(&c)?,
+            )?;
+        } else if is_ctx(&c, 1) {
+            let v = selector(&c, opts, "calling-presentation-selector")?;
+            once(
+                &mut cp.calling_selector,
+                &c,
+                "one calling-presentation-selector",
+                v,
+            )?;
+        } else if is_ctx(&c, 2) {
+            let v = selector(&c, opts, "called-presentation-selector")?;
+            once(
+                &mut cp.called_selector,
+                &c,
+                "one called-presentation-selector",
+                v,
+            )?;
+        } else if is_ctx(&c, 4) {
+            once(
+                &mut contexts,
+                &c,
+                "one context-definition-list",
+                context_list(&c)?,
+            )?;
+        } else if is_ctx(&c, 6) {
+            let v = default_context_name(&c)?;
+            once(&mut cp.default_context, &c, "one default-context-name", v)?;
+        } else if is_ctx(&c, 8) {
+            let v =
+                PresentationRequirements::from_bits(&c.bit_string("presentation-requirements")?);
+            once(
+                &mut cp.presentation_requirements,
+                &c,
+                "one presentation-requirements",
+                v,
+            )?;
+        } else if is_ctx(&c, 9) {
+            let v = UserSessionRequirements::from_bits(&c.bit_string("user-session-requirements")?);
+            once(
+                &mut cp.user_session_requirements,
+                &c,
+                "one user-session-requirements",
+                v,
+            )?;
+        } else if is_user_data(&c) {
+            once(
+                &mut cp.user_data,
+                &c,
+                "one user-data",
+                user_data_element(&c)?,
+            )?;
+        }
+    }
+    cp.contexts = contexts.unwrap_or_default();
+    Ok(cp)
+}
+
+/// Decodes a CPA-PPDU (the user data of an ACCEPT SPDU) with the default options.
+pub fn decode_cpa(data: &[u8]) -> DecodeResult<Cpa> {
+    decode_cpa_with(data, &DecodeOptions::default())
+}
+
+/// Decodes a CPA-PPDU with the given limits (same leniency as [`decode_cp_with`]).
+pub fn decode_cpa_with(data: &[u8], opts: &DecodeOptions) -> DecodeResult<Cpa> {
+    let set = top(data, opts, "CPA-PPDU")?;
+    let normal = connect_set(&set, "CPA-PPDU SET")?;
+    let mut r = normal.reader()?;
+    let mut cpa = Cpa::default();
+    let mut results = None;
+    while !r.is_empty() {
+        let c = r.read()?;
+        if is_ctx(&c, 0) {
+            once(
+                &mut cpa.protocol_version,
+                &c,
+                "one protocol-version",
+                protocol_version(&c)?,
+            )?;
+        } else if is_ctx(&c, 3) {
+            let v = selector(&c, opts, "responding-presentation-selector")?;
+            once(
+                &mut cpa.responding_selector,
+                &c,
+                "one responding-presentation-selector",
+                v,
+            )?;
+        } else if is_ctx(&c, 5) {
+            once(&mut results, &c, "one result-list", result_list(&c)?)?;
+        } else if is_ctx(&c, 8) {
+            let v =
+                PresentationRequirements::from_bits(&c.bit_string("presentation-requirements")?);
+            once(
+                &mut cpa.presentation_requirements,
+                &c,
+                "one presentation-requirements",
+                v,
+            )?;
+        } else if is_ctx(&c, 9) {
+            let v = UserSessionRequirements::from_bits(&c.bit_string("user-session-requirements")?);
+            once(
+                &mut cpa.user_session_requirements,
+                &c,
+                "one user-session-requirements",
+                v,
+            )?;
+        } else if is_user_data(&c) {
+            once(
+                &mut cpa.user_data,
+                &c,
+                "one user-data",
+                user_data_element(&c)?,
+            )?;
+        }
+    }
+    cpa.results = results.unwrap_or_default();
+    Ok(cpa)
+}
+
+/// Decodes a CPR-PPDU (the user data of a REFUSE SPDU) with the default options.
+pub fn decode_cpr(data: &[u8]) -> DecodeResult<Cpr> {
+    decode_cpr_with(data, &DecodeOptions::default())
+}
+
+/// Decodes a CPR-PPDU with the given limits. Only the normal-mode SEQUENCE is accepted; the
+/// X.410-1984 SET alternative is a typed error.
+pub fn decode_cpr_with(data: &[u8], opts: &DecodeOptions) -> DecodeResult<Cpr> {
+    let seq = top(data, opts, "CPR-PPDU")?;
+    if seq.tag != Tag::SEQUENCE {
+        return Err(unexpected(
+            &seq,
+            "normal-mode CPR-PPDU SEQUENCE (X.410-1984 mode is not supported)",
+        ));
+    }
+    let mut r = seq.reader()?;
+    let mut cpr = Cpr::default();
+    let mut results = None;
+    while !r.is_empty() {
+        let c = r.read()?;
+        if is_ctx(&c, 0) {
+            once(
+                &mut cpr.protocol_version,
+                &c,
+                "one protocol-version",
+                protocol_version(&c)?,
+            )?;
+        } else if is_ctx(&c, 3) {
+            let v = selector(&c, opts, "responding-presentation-selector")?;
+            once(
+                &mut cpr.responding_selector,
+                &c,
+                "one responding-presentation-selector",
+                v,
+            )?;
+        } else if is_ctx(&c, 5) {
+            once(&mut results, &c, "one result-list", result_list(&c)?)?;
+        } else if is_ctx(&c, 7) {
+            let v = ResultValue::from_i64(pci_int(&c, "default-context-result")?);
+            once(
+                &mut cpr.default_context_result,
+                &c,
+                "one default-context-result",
+                v,
+            )?;
+        } else if is_ctx(&c, 10) {
+            let v = ProviderReason::from_i64(pci_int(&c, "provider-reason")?);
+            once(&mut cpr.provider_reason, &c, "one provider-reason", v)?;
+        } else if is_user_data(&c) {
+            once(
+                &mut cpr.user_data,
+                &c,
+                "one user-data",
+                user_data_element(&c)?,
+            )?;
+        }
+    }
+    cpr.results = results.unwrap_or_default();
+    Ok(cpr)
+}
+
+/// Decodes an Abort-type (the user data of an ABORT SPDU): ARU (`A0`) or ARP (`30`).
+pub fn decode_abort(data: &[u8]) -> DecodeResult<Abort> {
+    decode_abort_with(data, &DecodeOptions::default())
+}
+
+/// Decodes an Abort-type with the given limits. The X.410-1984 ARU (a SET) is a typed error.
+pub fn decode_abort_with(data: &[u8], opts: &DecodeOptions) -> DecodeResult<Abort> {
+    let e = top(data, opts, "Abort-type")?;
+    if e.tag == Tag::SEQUENCE {
+        let mut r = e.reader()?;
+        let mut arp = Arp::default();
+        while !r.is_empty() {
+            let c = r.read()?;
+            if is_ctx(&c, 0) {
+                let v = AbortReason::from_i64(pci_int(&c, "abort-reason")?);
+                once(&mut arp.abort_reason, &c, "one abort-reason", v)?;
+            } else if is_ctx(&c, 1) {
+                let v = EventIdentifier::from_i64(pci_int(&c, "event-identifier")?);
+                once(&mut arp.event_identifier, &c, "one event-identifier", v)?;
+            }
+        }
+        return Ok(Abort::Arp(arp));
+    }
+    if e.tag != ctx(0).constructed() {
+        return Err(unexpected(
+            &e,
+            "ARU-PPDU [0] or ARP-PPDU SEQUENCE (X.410-1984 mode is not supported)",
+        ));
+    }
+    let mut r = e.reader()?;
+    let mut aru = Aru::default();
+    let mut contexts = None;
+    while !r.is_empty() {
+        let c = r.read()?;
+        if is_ctx(&c, 0) {
+            let v = context_identifier_list(&c)?;
+            once(&mut contexts, &c, "one context-identifier-list", v)?;
+        } else if is_user_data(&c) {
+            once(
+                &mut aru.user_data,
+                &c,
+                "one user-data",
+                user_data_element(&c)?,
+            )?;
+        }
+    }
+    aru.contexts = contexts.unwrap_or_default();
+    Ok(Abort::Aru(aru))
+}
+
+/// Decodes a bare User-data: the TD PPDU (user information of a DATA TRANSFER SPDU) or the
+/// P-RELEASE user data (of a FINISH or DISCONNECT SPDU).
+pub fn decode_user_data(data: &[u8]) -> DecodeResult<UserData> {
+    decode_user_data_with(data, &DecodeOptions::default())
+}
+
+/// Decodes a bare User-data with the given limits.
+pub fn decode_user_data_with(data: &[u8], opts: &DecodeOptions) -> DecodeResult<UserData> {
+    let e = top(data, opts, "User-data")?;
+    user_data_element(&e)
+}
