@@ -1,0 +1,316 @@
+//! AP-title and AE-qualifier (X.227bis), with the Directory names of their form 1.
+
+use std::fmt;
+
+use guls_ber::{Class, DecodeResult, Element, ErrorKind, Oid, Tag, Writer};
+
+use crate::codec::small_integer;
+
+/// One `AttributeTypeAndValue` of a Directory name (X.501): an attribute type and its value.
+///
+/// The value is kept as the complete BER encoding received (identifier to last octet), since its
+/// type depends on the attribute; [`AttributeTypeAndValue::display_value`] renders the common
+/// string types.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttributeTypeAndValue {
+    /// The attribute type (for instance 2.5.4.3, commonName).
+    pub attribute_type: Oid,
+    /// The value: exactly one complete BER element (sent as it is).
+    pub value: Vec<u8>,
+}
+
+impl AttributeTypeAndValue {
+    /// An attribute whose value is a PrintableString.
+    pub fn printable(attribute_type: Oid, text: &str) -> Self {
+        let mut w = Writer::new();
+        w.primitive(Tag::PRINTABLE_STRING, text.as_bytes());
+        AttributeTypeAndValue {
+            attribute_type,
+            value: w.into_bytes(),
+        }
+    }
+
+    /// The value as text when it is a primitive string of a common type (PrintableString,
+    /// UTF8String, IA5String, VisibleString, NumericString, TeletexString, GraphicString,
+    /// BMPString or UniversalString); `None` otherwise.
+    pub fn display_value(&self) -> Option<String> {
+        let mut r = guls_ber::Reader::new(&self.value, guls_ber::Layer::Acse);
+        let e = r.read().ok()?;
+        if e.tag.class != Class::Universal || e.tag.constructed || !r.is_empty() {
+            return None;
+        }
+        let c = e.contents;
+        match e.tag.number {
+            // UTF8String; NumericString, PrintableString, IA5String, VisibleString.
+            12 | 18 | 19 | 22 | 26 => std::str::from_utf8(c).ok().map(str::to_owned),
+            // TeletexString, GraphicString: treated as Latin-1.
+            20 | 25 => Some(c.iter().map(|&b| b as char).collect()),
+            // BMPString.
+            30 => {
+                if c.len() % 2 != 0 {
+                    return None;
+                }
+                let units: Vec<u16> = c
+                    .chunks(2)
+                    .map(|p| u16::from_be_bytes([p[0], p[1]]))
+                    .collect();
+                String::from_utf16(&units).ok()
+            }
+            // UniversalString.
+            28 => {
+                if c.len() % 4 != 0 {
+                    return None;
+                }
+                c.chunks(4)
+                    .map(|p| char::from_u32(u32::from_be_bytes([p[0], p[1], p[2], p[3]])))
+                    .collect()
+            }
+            _ => None,
+        }
+    }
+
+    fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+        if e.tag != Tag::SEQUENCE {
+            return Err(e.error(ErrorKind::Unexpected {
+                expected: "AttributeTypeAndValue SEQUENCE",
+                found: e.tag.to_string(),
+            }));
+        }
+        let mut r = e.reader()?;
+        let t = r.read_tagged(Tag::OID, "attribute type OBJECT IDENTIFIER")?;
+        let attribute_type = t.oid("attribute type")?;
+        if r.is_empty() {
+            return Err(r.error(ErrorKind::Missing("attribute value")));
+        }
+        let value = r.read()?.raw.to_vec();
+        // Later X.501 editions add components after the value; they are ignored.
+        while !r.is_empty() {
+            r.read()?;
+        }
+        Ok(AttributeTypeAndValue {
+            attribute_type,
+            value,
+        })
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.constructed(Tag::SEQUENCE, |w| {
+            w.oid(Tag::OID, &self.attribute_type);
+            w.raw(&self.value);
+        });
+    }
+}
+
+impl fmt::Display for AttributeTypeAndValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.attribute_type.to_string();
+        let short = match name.as_str() {
+            "2.5.4.3" => "CN",
+            "2.5.4.6" => "C",
+            "2.5.4.7" => "L",
+            "2.5.4.8" => "ST",
+            "2.5.4.10" => "O",
+            "2.5.4.11" => "OU",
+            _ => name.as_str(),
+        };
+        match self.display_value() {
+            Some(v) => write!(f, "{short}={v}"),
+            None => write!(f, "{short}=#{}", guls_ber::to_hex(&self.value)),
+        }
+    }
+}
+
+/// `RelativeDistinguishedName ::= SET OF AttributeTypeAndValue` (AE-qualifier form 1).
+/// Kept in the order received.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct RelativeDistinguishedName(pub Vec<AttributeTypeAndValue>);
+
+impl RelativeDistinguishedName {
+    pub(crate) fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+        if e.tag != Tag::SET {
+            return Err(e.error(ErrorKind::Unexpected {
+                expected: "RelativeDistinguishedName SET OF",
+                found: e.tag.to_string(),
+            }));
+        }
+        let mut r = e.reader()?;
+        let mut out = Vec::new();
+        while !r.is_empty() {
+            out.push(AttributeTypeAndValue::decode(&r.read()?)?);
+        }
+        Ok(RelativeDistinguishedName(out))
+    }
+
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.constructed(Tag::SET, |w| {
+            for a in &self.0 {
+                a.encode(w);
+            }
+        });
+    }
+}
+
+impl fmt::Display for RelativeDistinguishedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, a) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("+")?;
+            }
+            write!(f, "{a}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A Directory `Name` in its only form, `RDNSequence ::= SEQUENCE OF RelativeDistinguishedName`
+/// (AP-title form 1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct DistinguishedName(pub Vec<RelativeDistinguishedName>);
+
+impl DistinguishedName {
+    pub(crate) fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+        if e.tag != Tag::SEQUENCE {
+            return Err(e.error(ErrorKind::Unexpected {
+                expected: "RDNSequence SEQUENCE OF",
+                found: e.tag.to_string(),
+            }));
+        }
+        let mut r = e.reader()?;
+        let mut out = Vec::new();
+        while !r.is_empty() {
+            out.push(RelativeDistinguishedName::decode(&r.read()?)?);
+        }
+        Ok(DistinguishedName(out))
+    }
+
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.constructed(Tag::SEQUENCE, |w| {
+            for rdn in &self.0 {
+                rdn.encode(w);
+            }
+        });
+    }
+}
+
+impl fmt::Display for DistinguishedName {
+    /// Most significant RDN first, separated by `, `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, rdn) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{rdn}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `AP-title` (the contents of an explicit `[2]`, `[6]` or AARE `[4]` field).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ApTitle {
+    /// Form 1: a Directory Name.
+    Form1(DistinguishedName),
+    /// Form 2: an OBJECT IDENTIFIER.
+    Form2(Oid),
+    /// Form 3 (X.227bis): a PrintableString, octets as received.
+    Form3(Vec<u8>),
+    /// Form 4 (X.227bis): `[0] IMPLICIT RELATIVE-OID`, contents octets as received.
+    Form4(Vec<u8>),
+    /// Another alternative of the extensible CHOICE: its complete encoding, sent back as it is.
+    Other(Vec<u8>),
+}
+
+impl ApTitle {
+    /// Decodes the single element inside the explicit field tag.
+    pub(crate) fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+        let t = e.tag;
+        Ok(if t == Tag::SEQUENCE {
+            ApTitle::Form1(DistinguishedName::decode(e)?)
+        } else if t == Tag::OID {
+            ApTitle::Form2(e.oid("AP-title form 2")?)
+        } else if t.same_number(Tag::PRINTABLE_STRING) {
+            ApTitle::Form3(e.octets("AP-title form 3")?.into_owned())
+        } else if t == Tag::context(0) {
+            ApTitle::Form4(e.contents.to_vec())
+        } else {
+            ApTitle::Other(e.raw.to_vec())
+        })
+    }
+
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        match self {
+            ApTitle::Form1(dn) => dn.encode(w),
+            ApTitle::Form2(oid) => w.oid(Tag::OID, oid),
+            ApTitle::Form3(s) => w.primitive(Tag::PRINTABLE_STRING, s),
+            ApTitle::Form4(r) => w.primitive(Tag::context(0), r),
+            ApTitle::Other(raw) => w.raw(raw),
+        }
+    }
+}
+
+impl fmt::Display for ApTitle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApTitle::Form1(dn) => write!(f, "{{{dn}}}"),
+            ApTitle::Form2(oid) => write!(f, "{oid}"),
+            ApTitle::Form3(s) => write!(f, "\"{}\"", String::from_utf8_lossy(s)),
+            ApTitle::Form4(r) => write!(f, "relative-oid #{}", guls_ber::to_hex(r)),
+            ApTitle::Other(raw) => write!(f, "#{}", guls_ber::to_hex(raw)),
+        }
+    }
+}
+
+/// `AE-qualifier` (= `ASO-qualifier`; the contents of an explicit `[3]`, `[7]` or AARE `[5]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AeQualifier {
+    /// Form 1: a RelativeDistinguishedName.
+    Form1(RelativeDistinguishedName),
+    /// Form 2: an INTEGER (at most 4 octets, SIA 10.4).
+    Form2(i64),
+    /// Form 3 (X.227bis): a PrintableString, octets as received.
+    Form3(Vec<u8>),
+    /// Form 4 (X.227bis): `[0] IMPLICIT RELATIVE-OID`, contents octets as received.
+    Form4(Vec<u8>),
+    /// Another alternative of the extensible CHOICE: its complete encoding, sent back as it is.
+    Other(Vec<u8>),
+}
+
+impl AeQualifier {
+    /// Decodes the single element inside the explicit field tag.
+    pub(crate) fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+        let t = e.tag;
+        Ok(if t == Tag::SET {
+            AeQualifier::Form1(RelativeDistinguishedName::decode(e)?)
+        } else if t == Tag::INTEGER {
+            AeQualifier::Form2(small_integer(e, "AE-qualifier form 2")?)
+        } else if t.same_number(Tag::PRINTABLE_STRING) {
+            AeQualifier::Form3(e.octets("AE-qualifier form 3")?.into_owned())
+        } else if t == Tag::context(0) {
+            AeQualifier::Form4(e.contents.to_vec())
+        } else {
+            AeQualifier::Other(e.raw.to_vec())
+        })
+    }
+
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        match self {
+            AeQualifier::Form1(rdn) => rdn.encode(w),
+            AeQualifier::Form2(v) => w.integer(Tag::INTEGER, *v),
+            AeQualifier::Form3(s) => w.primitive(Tag::PRINTABLE_STRING, s),
+            AeQualifier::Form4(r) => w.primitive(Tag::context(0), r),
+            AeQualifier::Other(raw) => w.raw(raw),
+        }
+    }
+}
+
+impl fmt::Display for AeQualifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AeQualifier::Form1(rdn) => write!(f, "{{{rdn}}}"),
+            AeQualifier::Form2(v) => write!(f, "{v}"),
+            AeQualifier::Form3(s) => write!(f, "\"{}\"", String::from_utf8_lossy(s)),
+            AeQualifier::Form4(r) => write!(f, "relative-oid #{}", guls_ber::to_hex(r)),
+            AeQualifier::Other(raw) => write!(f, "#{}", guls_ber::to_hex(raw)),
+        }
+    }
+}
