@@ -16,6 +16,9 @@
 //! [`Apdu::encode_with`] with [`guls_ber::LengthForm::Indefinite`] reproduces the RFC 1698
 //! section 6 templates octet for octet.
 //!
+//! [`AcseMachine`] is the sans-IO protocol machine on top of the codec: X.217 primitives in,
+//! APDUs and events out, with the X.217 sequencing and release-collision rules.
+//!
 //! Credentials ([`AuthenticationValue`]) are zeroed on drop, never shown by `Debug`, and
 //! compared in constant time.
 #![forbid(unsafe_code)]
@@ -23,11 +26,18 @@
 mod apdu;
 mod auth;
 mod codec;
+mod machine;
 mod params;
 mod title;
 
 pub use apdu::{Aare, Aarq, Abrt, Apdu, OtherApdu, Rlre, Rlrq};
 pub use auth::{AuthenticationValue, SecretExternal, constant_time_eq};
+pub use machine::{
+    AbortIndication, AbortRequest, AcseError, AcseEvent, AcseMachine, AcseState, ApduReaction,
+    AssociateConfirm, AssociateIndication, AssociateRequest, AssociateResponse, OutgoingApdu,
+    Primitive, ProtocolError, ProviderAbortIndication, ProviderReason, ProviderRejection,
+    ReleaseConfirm, ReleaseIndication, ReleaseRequest, ReleaseResponse, Role,
+};
 pub use params::{
     AbortDiagnostic, AbortSource, AcseRequirements, AssociateResult, Mode, ProtocolVersion,
     ProviderDiagnostic, ReleaseRequestReason, ReleaseResponseReason, ReleaseResult, ResultSource,
