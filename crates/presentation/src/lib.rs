@@ -2,7 +2,9 @@
 //!
 //! Pure functions over bytes: one decoder per PPDU kind (the caller knows the SPDU that carried
 //! it) and one encoder per kind, with typed values a protocol machine or a dissector can use
-//! directly. Context negotiation lives above this crate.
+//! directly. [`PresentationMachine`] is the sans-IO kernel protocol machine built on them
+//! (context negotiation, the defined context set, ARP on protocol errors); see its
+//! documentation.
 //!
 //! | SPDU | PPDU | decoder | encoder |
 //! |---|---|---|---|
@@ -49,6 +51,7 @@
 
 mod decode;
 mod encode;
+mod machine;
 mod types;
 
 pub use decode::{
@@ -59,6 +62,13 @@ pub use decode::{
 pub use encode::{
     EncodeStyle, encode_abort, encode_cp, encode_cpa, encode_cpr, encode_release_user_data,
     encode_td,
+};
+pub use machine::{
+    AbortIndication, ConnectConfirm, ConnectFailure, ConnectIndication, ContextDecision,
+    DEFAULT_MAX_CONTEXTS, DEFAULT_MAX_PROPOSED_CONTEXTS, DataValue, DefinedContext,
+    MIN_MAX_CONTEXTS, PresentationConfig, PresentationError, PresentationMachine,
+    PresentationState, Primitive, ProposedContext, ProtocolFailure, RefuseIndication, RefuseReason,
+    RejectedContext, ReleaseKind, Role, SupportedSyntax,
 };
 pub use types::{
     Abort, AbortReason, Arp, Aru, ContextDefinition, ContextIdentifier, ContextResult, Cp, Cpa,
