@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 
+sys.dont_write_bytecode = True  # keep tests/peers free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _peerlib as peer  # noqa: E402
 

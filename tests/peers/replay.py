@@ -26,6 +26,7 @@ import socket
 import sys
 import time
 
+sys.dont_write_bytecode = True  # keep tests/peers free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _peerlib as peer  # noqa: E402
 

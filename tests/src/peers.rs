@@ -391,7 +391,17 @@ pub fn start_iec_server(password: Option<&str>) -> Result<PeerProcess, String> {
     if let Some(pw) = password {
         args.extend(["--password", pw]);
     }
-    PeerProcess::spawn("iec_server.py", &args)
+    // The script picks a free port and then binds it from C: retry if another process took it
+    // in between (the script reports "IedServer_start failed").
+    let mut last = String::new();
+    for _ in 0..3 {
+        match PeerProcess::spawn("iec_server.py", &args) {
+            Ok(peer) => return Ok(peer),
+            Err(e) if e.contains("IedServer_start failed") => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }
 
 /// Starts the open61850 server peer (IED `GULS`, domain `GULSLD0`) on a free port.
@@ -622,10 +632,9 @@ mod tests {
     }
 
     #[test]
-    fn free_port_is_bindable() {
-        let p = free_port();
-        assert_ne!(p, 0);
-        assert!(TcpListener::bind(("127.0.0.1", p)).is_ok());
+    fn free_port_is_nonzero() {
+        // Whether it is still free later is a race (other tests' clients take ephemeral ports).
+        assert_ne!(free_port(), 0);
     }
 
     #[test]

@@ -125,15 +125,24 @@ fn a2_successful_reply_with_and_without_rejection() {
 
 #[test]
 fn a3_refuse() {
-    assert_hex(&spdu_bytes(&Spdu::Refuse(ses::Refuse::user_no_reason())), A3_REFUSE);
+    assert_hex(
+        &spdu_bytes(&Spdu::Refuse(ses::Refuse::user_no_reason())),
+        A3_REFUSE,
+    );
 }
 
 #[test]
 fn a4_data_tsdu_b4a_b4b() {
     let octets = UserData::Full(vec![PdvList::octet_aligned(3, vec![0x02, 0x01, 0x2A])]);
-    assert_hex(&ses::encode_data_tsdu(&pres::encode_td(&octets, STYLE)), B4A);
+    assert_hex(
+        &ses::encode_data_tsdu(&pres::encode_td(&octets, STYLE)),
+        B4A,
+    );
     let single = UserData::single_asn1(3, vec![0x02, 0x01, 0x2A]);
-    assert_hex(&ses::encode_data_tsdu(&pres::encode_td(&single, STYLE)), B4B);
+    assert_hex(
+        &ses::encode_data_tsdu(&pres::encode_td(&single, STYLE)),
+        B4B,
+    );
 }
 
 #[test]
@@ -236,7 +245,10 @@ fn dissector_reads_every_part_a_sequence() {
         assert_eq!(s(&u["session"][0]["type"]), "AC");
         assert_eq!(s(&u["presentation"]["type"]), "CPA");
         assert_eq!(s(&u["presentation"]["results"][0]["result"]), "acceptance");
-        assert_eq!(s(&u["presentation"]["results"][1]["transfer_syntax"]), "2.1.1");
+        assert_eq!(
+            s(&u["presentation"]["results"][1]["transfer_syntax"]),
+            "2.1.1"
+        );
         let a = &u["acse"];
         assert_eq!(s(&a["type"]), "AARE");
         assert_eq!(s(&a["result"]), "accepted");
