@@ -371,7 +371,14 @@ pub fn read_capture(data: &[u8]) -> Result<Vec<DirectedStream>, CaptureError> {
 mod tests {
     use super::*;
 
-    fn ipv4_tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+    fn ipv4_tcp(
+        src: [u8; 4],
+        sport: u16,
+        dst: [u8; 4],
+        dport: u16,
+        seq: u32,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut tcp = Vec::new();
         tcp.extend_from_slice(&sport.to_be_bytes());
         tcp.extend_from_slice(&dport.to_be_bytes());

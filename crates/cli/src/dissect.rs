@@ -148,10 +148,7 @@ fn scalar(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => Some(format!(
             "[{}]",
-            a.iter()
-                .filter_map(scalar)
-                .collect::<Vec<_>>()
-                .join(", ")
+            a.iter().filter_map(scalar).collect::<Vec<_>>().join(", ")
         )),
         _ => None,
     }

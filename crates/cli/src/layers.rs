@@ -158,25 +158,28 @@ pub fn dissect_tsdu(tsdu: &[u8], ctx: &mut StreamContext, unit: &mut Unit) {
     let Some(main) = decoded.main_spdu() else {
         return;
     };
-    let (ppdu, base): (Option<&[u8]>, usize) = match main {
-        ses::Spdu::DataTransfer(_) => (
-            Some(decoded.user_information.as_slice()),
-            decoded.user_information_offset,
-        ),
-        ses::Spdu::Connect(c) => (c.user_data.as_ref().map(|u| u.bytes()), 0),
-        ses::Spdu::Accept(a) => (a.user_data.as_deref(), 0),
-        ses::Spdu::Refuse(r) => (r.reason.as_ref().map(|r| r.user_data.as_slice()), 0),
-        ses::Spdu::Finish(f) => (f.user_data.as_deref(), 0),
-        ses::Spdu::Disconnect(d) => (d.user_data.as_deref(), 0),
-        ses::Spdu::NotFinished(n) => (n.user_data.as_deref(), 0),
-        ses::Spdu::Abort(a) => (a.user_data.as_deref(), 0),
-        _ => (None, 0),
+    let ppdu: Option<&[u8]> = match main {
+        ses::Spdu::DataTransfer(_) => Some(decoded.user_information.as_slice()),
+        ses::Spdu::Connect(c) => c.user_data.as_ref().map(|u| u.bytes()),
+        ses::Spdu::Accept(a) => a.user_data.as_deref(),
+        ses::Spdu::Refuse(r) => r.reason.as_ref().map(|r| r.user_data.as_slice()),
+        ses::Spdu::Finish(f) => f.user_data.as_deref(),
+        ses::Spdu::Disconnect(d) => d.user_data.as_deref(),
+        ses::Spdu::NotFinished(n) => n.user_data.as_deref(),
+        ses::Spdu::Abort(a) => a.user_data.as_deref(),
+        _ => None,
     };
     let Some(ppdu) = ppdu.filter(|p| !p.is_empty()) else {
         return;
     };
-    // Offsets of errors above the session are given within the PPDU when it is user data of a
-    // parameter, and within the TSDU for the user information after DT.
+    // Error offsets above the session count from the start of the TSDU: the user information
+    // after DT has a known offset, and user data is the last parameter of the SPDUs we send
+    // (when a peer put it elsewhere, offsets count from the start of the PPDU).
+    let base = match main {
+        ses::Spdu::DataTransfer(_) => decoded.user_information_offset,
+        _ if tsdu.ends_with(ppdu) => tsdu.len() - ppdu.len(),
+        _ => 0,
+    };
     let opts = pres::DecodeOptions::dissector();
     let result = match main {
         ses::Spdu::Connect(_) => pres::decode_cp_with(ppdu, &opts).map(|cp| {
@@ -197,15 +200,14 @@ pub fn dissect_tsdu(tsdu: &[u8], ctx: &mut StreamContext, unit: &mut Unit) {
             (abort_json(&a), ud, true)
         }),
         ses::Spdu::DataTransfer(_) => pres::decode_user_data_with(ppdu, &opts)
-            .map(|ud| (user_data_json("TD", &ud), Some(ud), false))
-            .map_err(|e| e.shifted(base)),
+            .map(|ud| (user_data_json("TD", &ud), Some(ud), false)),
         _ => pres::decode_user_data_with(ppdu, &opts)
             .map(|ud| (user_data_json("user-data", &ud), Some(ud), true)),
     };
     let (pjson, user_data, acse_expected) = match result {
         Ok(r) => r,
         Err(e) => {
-            unit.fail(&e);
+            unit.fail(&e.shifted(base));
             return;
         }
     };
@@ -229,7 +231,11 @@ pub fn dissect_tsdu(tsdu: &[u8], ctx: &mut StreamContext, unit: &mut Unit) {
             Ok(apdu) => {
                 unit.value.insert("acse".into(), acse_json(&apdu));
             }
-            Err(e) => unit.fail(&e),
+            Err(e) => {
+                // The APDU is a sub-slice of the PPDU: locate it for a TSDU-relative offset.
+                let within = find_subslice(ppdu, value).map_or(0, |i| base + i);
+                unit.fail(&e.shifted(within));
+            }
         }
         break;
     }
@@ -248,7 +254,12 @@ fn spdu_json(s: &ses::Spdu) -> Value {
             if let Some(ci) = &c.connection_identifier {
                 m.insert("connection_identifier".into(), connection_id_json(ci));
             }
-            m.insert("version".into(), json!(c.versions()));
+            if c.connect_accept
+                .as_ref()
+                .is_some_and(|i| i.version.is_some())
+            {
+                m.insert("version".into(), json!(c.versions()));
+            }
             m.insert("functional_units".into(), json!(c.functional_units()));
             if let Some(po) = c.protocol_options() {
                 m.insert("protocol_options".into(), json!(po.0));
@@ -260,7 +271,10 @@ fn spdu_json(s: &ses::Spdu) -> Value {
                 );
             }
             if let Some(isn) = c.initial_serial_number() {
-                m.insert("initial_serial_number".into(), json!(isn.value().map(|v| v.to_string())));
+                m.insert(
+                    "initial_serial_number".into(),
+                    json!(isn.value().map(|v| v.to_string())),
+                );
             }
             if let Some(s) = &c.calling_ssel {
                 m.insert("calling_ssel".into(), hex(s.as_bytes()));
@@ -277,7 +291,12 @@ fn spdu_json(s: &ses::Spdu) -> Value {
             if let Some(ci) = &a.connection_identifier {
                 m.insert("connection_identifier".into(), connection_id_json(ci));
             }
-            m.insert("version".into(), json!(a.versions()));
+            if a.connect_accept
+                .as_ref()
+                .is_some_and(|i| i.version.is_some())
+            {
+                m.insert("version".into(), json!(a.versions()));
+            }
             m.insert("functional_units".into(), json!(a.functional_units()));
             if let Some(po) = a.protocol_options() {
                 m.insert("protocol_options".into(), json!(po.0));
@@ -548,7 +567,10 @@ fn acse_json(apdu: &Apdu) -> Value {
     m.insert("type".into(), json!(apdu.name().to_ascii_uppercase()));
     match apdu {
         Apdu::Aarq(a) => {
-            m.insert("application_context".into(), oid(&a.application_context_name));
+            m.insert(
+                "application_context".into(),
+                oid(&a.application_context_name),
+            );
             if let Some(t) = &a.called_ap_title {
                 m.insert("called_ap_title".into(), title_json(t));
             }
@@ -587,11 +609,17 @@ fn acse_json(apdu: &Apdu) -> Value {
                 );
             }
             if !a.user_information.is_empty() {
-                m.insert("user_information".into(), user_info_json(&a.user_information));
+                m.insert(
+                    "user_information".into(),
+                    user_info_json(&a.user_information),
+                );
             }
         }
         Apdu::Aare(a) => {
-            m.insert("application_context".into(), oid(&a.application_context_name));
+            m.insert(
+                "application_context".into(),
+                oid(&a.application_context_name),
+            );
             m.insert("result".into(), json!(a.result.name()));
             m.insert(
                 "diagnostic".into(),
@@ -613,7 +641,10 @@ fn acse_json(apdu: &Apdu) -> Value {
                 m.insert("authentication_value".into(), auth_json(v));
             }
             if !a.user_information.is_empty() {
-                m.insert("user_information".into(), user_info_json(&a.user_information));
+                m.insert(
+                    "user_information".into(),
+                    user_info_json(&a.user_information),
+                );
             }
         }
         Apdu::Rlrq(r) => {
@@ -621,7 +652,10 @@ fn acse_json(apdu: &Apdu) -> Value {
                 m.insert("reason".into(), json!(reason.name()));
             }
             if !r.user_information.is_empty() {
-                m.insert("user_information".into(), user_info_json(&r.user_information));
+                m.insert(
+                    "user_information".into(),
+                    user_info_json(&r.user_information),
+                );
             }
         }
         Apdu::Rlre(r) => {
@@ -629,7 +663,10 @@ fn acse_json(apdu: &Apdu) -> Value {
                 m.insert("reason".into(), json!(reason.name()));
             }
             if !r.user_information.is_empty() {
-                m.insert("user_information".into(), user_info_json(&r.user_information));
+                m.insert(
+                    "user_information".into(),
+                    user_info_json(&r.user_information),
+                );
             }
         }
         Apdu::Abrt(a) => {
@@ -638,7 +675,10 @@ fn acse_json(apdu: &Apdu) -> Value {
                 m.insert("abort_diagnostic".into(), json!(d.name()));
             }
             if !a.user_information.is_empty() {
-                m.insert("user_information".into(), user_info_json(&a.user_information));
+                m.insert(
+                    "user_information".into(),
+                    user_info_json(&a.user_information),
+                );
             }
         }
         Apdu::Other(o) => {
@@ -672,4 +712,13 @@ fn source_name(s: guls_acse::ResultSource) -> &'static str {
         guls_acse::ResultSource::AcseServiceProvider => "acse-service-provider",
         guls_acse::ResultSource::PresentationServiceProvider => "presentation-service-provider",
     }
+}
+
+/// Position of `needle` in `hay`; `needle` is a copy of a slice of `hay` so the search is short
+/// in practice (one APDU inside one PPDU).
+fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
 }
