@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod machine;
 mod params;
 mod spdu;
 mod tsdu;
@@ -26,6 +27,11 @@ mod wire;
 
 pub use error::EncodeError;
 pub use guls_ber::{DecodeError, DecodeResult, ErrorKind, Layer};
+pub use machine::{
+    AbortIndication, AbortOrigin, ConnectConfirm, ConnectIndication, ConnectRejection,
+    DEFAULT_MAX_CONNECT_USER_DATA, ProtocolError, RefuseIndication, SessionConfig, SessionError,
+    SessionEvent, SessionMachine, SessionPrimitive, SessionRole, SessionState,
+};
 pub use params::{
     ConnectAcceptItem, ConnectionIdentifier, DataOverflow, EnclosureItem, FunctionalUnits,
     MAX_SSELECTOR_LEN, ProtocolOptions, ReasonCode, RefuseReason, SSelector, SerialNumber,

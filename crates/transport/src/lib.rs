@@ -11,6 +11,7 @@
 
 mod cotp;
 mod error;
+mod machine;
 mod tpkt;
 
 pub use cotp::{
@@ -19,6 +20,11 @@ pub use cotp::{
 };
 pub use error::EncodeError;
 pub use guls_ber::{DecodeError, DecodeResult, ErrorKind, Layer};
+pub use machine::{
+    ConnectConfirm, ConnectIndication, DEFAULT_MAX_TSDU_SIZE, DisconnectCause, TransportCall,
+    TransportConfig, TransportConnection, TransportError, TransportEvent, TransportRole,
+    TransportState,
+};
 pub use tpkt::{
     Frame, Frames, MAX_TPKT_LEN, MAX_TPKT_PAYLOAD, MIN_TPKT_LEN, TPKT_HEADER_LEN, TPKT_VERSION,
     decode_tpkt, encode_tpkt, next_frame, split_frames,

@@ -1,0 +1,528 @@
+//! The sans-IO class 0 transport protocol machine (RFC 1006 over TCP, ISO 8073 class 0).
+//!
+//! See [`TransportConnection`] for the primitives, the states and the decisions taken.
+
+use crate::cotp::{
+    ConnectTpdu, DisconnectReason, DisconnectTpdu, RejectCause, Tpdu, TpduSize, TransportClass,
+    decode_frame, encode_data_frames, encode_frame,
+};
+use crate::error::EncodeError;
+use crate::tpkt::{MAX_TPKT_LEN, TPKT_HEADER_LEN, next_frame};
+use guls_ber::DecodeError;
+
+/// Default for [`TransportConfig::max_tsdu_size`]: 1 MiB.
+pub const DEFAULT_MAX_TSDU_SIZE: usize = 1 << 20;
+
+/// Configuration of a [`TransportConnection`] (both roles; each uses the fields it needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// The largest TPDU proposed (initiator) or accepted (responder). Default 8192 octets.
+    pub max_tpdu_size: TpduSize,
+    /// The largest TSDU reassembled from received DTs. Default [`DEFAULT_MAX_TSDU_SIZE`].
+    pub max_tsdu_size: usize,
+    /// Initiator: calling T-selector sent in the CR (`C1`).
+    pub calling_tsel: Option<Vec<u8>>,
+    /// Initiator: called T-selector sent in the CR (`C2`). Responder: when set, the
+    /// responding T-selector sent in the CC; when `None` the CR's called selector is echoed.
+    pub called_tsel: Option<Vec<u8>>,
+    /// Our reference: SRC-REF of the CR (initiator) or CC (responder).
+    pub src_ref: u16,
+    /// Send a DR (reason normal) from [`TransportConnection::disconnect`] on an open
+    /// connection. Default `false`: class 0 releases by closing TCP.
+    pub send_dr_on_disconnect: bool,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            max_tpdu_size: TpduSize::S8192,
+            max_tsdu_size: DEFAULT_MAX_TSDU_SIZE,
+            calling_tsel: None,
+            called_tsel: None,
+            src_ref: 1,
+            send_dr_on_disconnect: false,
+        }
+    }
+}
+
+/// Which side of the transport connection a machine plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportRole {
+    /// Sends the CR.
+    Initiator,
+    /// Receives the CR.
+    Responder,
+}
+
+/// The state of a [`TransportConnection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportState {
+    /// Initiator before [`TransportConnection::connect`].
+    Idle,
+    /// Initiator: CR sent, waiting for the CC.
+    AwaitingCc,
+    /// Responder: waiting for the CR.
+    AwaitingCr,
+    /// Responder: CR received and indicated; waiting for [`TransportConnection::accept`] or
+    /// [`TransportConnection::refuse`].
+    AwaitingConnectResponse,
+    /// Data transfer.
+    Connected,
+    /// Released, refused, disconnected or failed; nothing more is sent or accepted.
+    Closed,
+}
+
+/// A user call on a [`TransportConnection`], named in [`TransportError::IllegalCall`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportCall {
+    /// [`TransportConnection::connect`].
+    Connect,
+    /// [`TransportConnection::accept`].
+    Accept,
+    /// [`TransportConnection::refuse`].
+    Refuse,
+    /// [`TransportConnection::send_tsdu`].
+    SendTsdu,
+    /// [`TransportConnection::disconnect`].
+    Disconnect,
+    /// [`TransportConnection::on_bytes`].
+    OnBytes,
+}
+
+/// A CR received by a responder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectIndication {
+    /// Calling T-selector (`C1`), if present.
+    pub calling_tsel: Option<Vec<u8>>,
+    /// Called T-selector (`C2`), if present.
+    pub called_tsel: Option<Vec<u8>>,
+    /// The TPDU size proposed (the 128-octet default when the CR has none).
+    pub proposed_tpdu_size: TpduSize,
+    /// The preferred class of the CR (the CC always selects class 0).
+    pub proposed_class: TransportClass,
+    /// The peer's reference (SRC-REF of the CR).
+    pub remote_ref: u16,
+}
+
+/// The outcome of a CC received by the initiator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectConfirm {
+    /// The TPDU size in force for sending.
+    pub tpdu_size: TpduSize,
+    /// The calling T-selector echoed in the CC (`C1`), if present.
+    pub calling_tsel: Option<Vec<u8>>,
+    /// The responding T-selector (`C2` of the CC), if present.
+    pub responding_tsel: Option<Vec<u8>>,
+    /// The peer's reference (SRC-REF of the CC).
+    pub remote_ref: u16,
+}
+
+/// Why a transport connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisconnectCause {
+    /// A DR was received (in answer to our CR it is a refusal).
+    DisconnectRequest {
+        /// Its reason.
+        reason: DisconnectReason,
+        /// Its additional information (`E0`), if any.
+        additional_information: Option<Vec<u8>>,
+    },
+    /// An ER was received.
+    ErrorTpdu {
+        /// Its reject cause.
+        cause: RejectCause,
+    },
+    /// The network connection (TCP) was closed ([`TransportConnection::on_close`]).
+    NetworkClosed,
+}
+
+/// What the machine reports from received octets or a TCP close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportEvent {
+    /// Responder: a CR arrived; answer with [`TransportConnection::accept`] or
+    /// [`TransportConnection::refuse`].
+    ConnectIndication(ConnectIndication),
+    /// Initiator: the CC arrived; the connection is open.
+    Connected(ConnectConfirm),
+    /// A complete TSDU (DT segments up to EOT).
+    Data(Vec<u8>),
+    /// The connection ended; the machine is [`TransportState::Closed`].
+    Disconnected(DisconnectCause),
+}
+
+/// Why a call or received input failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// Malformed TPKT or TPDU (the error names [`guls_ber::Layer::Tpkt`] or
+    /// [`guls_ber::Layer::Cotp`]). The machine is closed.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A received TSDU would exceed [`TransportConfig::max_tsdu_size`]. The machine is closed.
+    #[error("received TSDU exceeds the limit of {limit} octets")]
+    TsduTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A TPDU arrived that is not allowed in the current state. The machine is closed.
+    #[error("{tpdu} TPDU not allowed in state {state:?}")]
+    UnexpectedTpdu {
+        /// The TPDU's abbreviation.
+        tpdu: &'static str,
+        /// The state it arrived in.
+        state: TransportState,
+    },
+    /// The CC selected a class other than 0. The machine is closed.
+    #[error("CC selected transport class {}, only class 0 is supported", .class.number())]
+    ClassNotSupported {
+        /// The class selected.
+        class: TransportClass,
+    },
+    /// A user call not allowed in the current state; nothing changed.
+    #[error("{call:?} not allowed in state {state:?}")]
+    IllegalCall {
+        /// The call.
+        call: TransportCall,
+        /// The state it was made in.
+        state: TransportState,
+    },
+    /// A TPDU could not be encoded (for instance a T-selector longer than 255 octets);
+    /// nothing changed.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+/// The sans-IO class 0 transport protocol machine (RFC 1006 over TCP, ISO 8073 class 0).
+///
+/// [`TransportConnection`] takes stream octets in ([`TransportConnection::on_bytes`]) and user
+/// calls ([`TransportConnection::connect`], [`TransportConnection::accept`],
+/// [`TransportConnection::send_tsdu`], ...) and gives events and octets to write out. It owns
+/// no socket, clock or task: the driver reads TCP, feeds the octets, writes what the calls
+/// return and closes TCP when the machine says the connection is over.
+///
+/// # Decisions
+///
+/// * **TPDU size.** ISO 8073 limits class 0 to 128..2048 octets, but libiec61850 proposes
+///   8192 (`c0 01 0d`, PEERS.md 1.6) and expects it to be accepted. The initiator proposes
+///   [`TransportConfig::max_tpdu_size`] (default 8192, like libiec61850). The responder accepts
+///   any proposal (codes are clamped to 7..=13 by the codec) and answers with
+///   `min(proposed, max_tpdu_size)`; when the CR has no size parameter the 128-octet default
+///   applies and the CC carries none. The initiator uses `min(proposed, selected)`, where a CC
+///   without a size parameter selects the 128-octet default. Received DTs are accepted up to a
+///   whole TPKT (65,535 octets) whatever was negotiated (lenient in, strict out).
+/// * **Reassembly.** DT segments are collected until EOT; a TSDU longer than
+///   [`TransportConfig::max_tsdu_size`] is a [`TransportError::TsduTooLarge`], checked before
+///   the segment is buffered. The stream buffer never holds more than one TPKT.
+/// * **Release.** Class 0 has no DR-based release: the transport connection ends when the
+///   network connection (TCP) is closed. [`TransportConnection::disconnect`] therefore returns
+///   no octets unless [`TransportConfig::send_dr_on_disconnect`] asks for a DR (reason
+///   normal), which some ISODE-derived stacks send. A received DR or ER, and a TCP close
+///   ([`TransportConnection::on_close`]), all end the connection with
+///   [`TransportEvent::Disconnected`].
+/// * **Errors.** Malformed input (TPKT or COTP) and TPDUs that are not allowed in the current
+///   state are returned as a [`TransportError`]; the machine is then [`TransportState::Closed`]
+///   and the driver closes TCP (class 0 treats protocol errors by releasing the network
+///   connection). Events produced earlier in the same call are dropped with it.
+#[derive(Debug, Clone)]
+pub struct TransportConnection {
+    config: TransportConfig,
+    role: TransportRole,
+    state: TransportState,
+    /// Octets of the TPKT being received (never more than one TPKT).
+    rx: Vec<u8>,
+    /// DT user data of the TSDU being reassembled.
+    tsdu: Vec<u8>,
+    /// The size used to segment sent TSDUs.
+    tpdu_size: TpduSize,
+    remote_ref: u16,
+    /// Responder: the CR being answered.
+    pending_cr: Option<ConnectTpdu>,
+}
+
+impl TransportConnection {
+    fn new(config: TransportConfig, role: TransportRole, state: TransportState) -> Self {
+        TransportConnection {
+            config,
+            role,
+            state,
+            rx: Vec::new(),
+            tsdu: Vec::new(),
+            tpdu_size: TpduSize::DEFAULT,
+            remote_ref: 0,
+            pending_cr: None,
+        }
+    }
+
+    /// A machine that will send the CR ([`TransportState::Idle`]).
+    pub fn initiator(config: TransportConfig) -> Self {
+        Self::new(config, TransportRole::Initiator, TransportState::Idle)
+    }
+
+    /// A machine waiting for a CR on an accepted TCP connection
+    /// ([`TransportState::AwaitingCr`]).
+    pub fn responder(config: TransportConfig) -> Self {
+        Self::new(config, TransportRole::Responder, TransportState::AwaitingCr)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// The role.
+    pub fn role(&self) -> TransportRole {
+        self.role
+    }
+
+    /// The current state.
+    pub fn state(&self) -> TransportState {
+        self.state
+    }
+
+    /// Whether the connection is closed (the driver should close TCP).
+    pub fn is_closed(&self) -> bool {
+        self.state == TransportState::Closed
+    }
+
+    /// The TPDU size used to segment sent TSDUs (meaningful once connected).
+    pub fn tpdu_size(&self) -> TpduSize {
+        self.tpdu_size
+    }
+
+    fn illegal(&self, call: TransportCall) -> TransportError {
+        TransportError::IllegalCall {
+            call,
+            state: self.state,
+        }
+    }
+
+    fn close(&mut self) {
+        self.state = TransportState::Closed;
+        self.rx = Vec::new();
+        self.tsdu = Vec::new();
+        self.pending_cr = None;
+    }
+
+    /// Initiator: the CR to send (one TPKT); the state becomes [`TransportState::AwaitingCc`].
+    pub fn connect(&mut self) -> Result<Vec<u8>, TransportError> {
+        if self.state != TransportState::Idle {
+            return Err(self.illegal(TransportCall::Connect));
+        }
+        let mut cr = ConnectTpdu::class0(0, self.config.src_ref);
+        cr.tpdu_size = Some(self.config.max_tpdu_size);
+        cr.calling_tsel = self.config.calling_tsel.clone();
+        cr.called_tsel = self.config.called_tsel.clone();
+        let mut out = Vec::new();
+        encode_frame(&Tpdu::Cr(cr), &mut out)?;
+        self.state = TransportState::AwaitingCc;
+        Ok(out)
+    }
+
+    /// Responder: the CC answering the indicated CR (one TPKT); the connection is open.
+    ///
+    /// The CC selects class 0, echoes the CR's calling T-selector, carries the responding
+    /// T-selector ([`TransportConfig::called_tsel`] or the CR's called one) and the size
+    /// `min(proposed, max_tpdu_size)` when the CR proposed one.
+    pub fn accept(&mut self) -> Result<Vec<u8>, TransportError> {
+        let (TransportState::AwaitingConnectResponse, Some(cr)) = (self.state, &self.pending_cr)
+        else {
+            return Err(self.illegal(TransportCall::Accept));
+        };
+        let mut cc = ConnectTpdu::class0(cr.src_ref, self.config.src_ref);
+        let size = cr.effective_tpdu_size().min(self.config.max_tpdu_size);
+        cc.tpdu_size = cr.tpdu_size.map(|_| size);
+        cc.calling_tsel = cr.calling_tsel.clone();
+        cc.called_tsel = self
+            .config
+            .called_tsel
+            .clone()
+            .or_else(|| cr.called_tsel.clone());
+        let mut out = Vec::new();
+        encode_frame(&Tpdu::Cc(cc), &mut out)?;
+        self.tpdu_size = size;
+        self.pending_cr = None;
+        self.state = TransportState::Connected;
+        Ok(out)
+    }
+
+    /// Responder: the DR refusing the indicated CR (one TPKT, SRC-REF 0); the machine is
+    /// closed and the driver closes TCP after writing it.
+    pub fn refuse(&mut self, reason: DisconnectReason) -> Result<Vec<u8>, TransportError> {
+        let (TransportState::AwaitingConnectResponse, Some(cr)) = (self.state, &self.pending_cr)
+        else {
+            return Err(self.illegal(TransportCall::Refuse));
+        };
+        let dr = disconnect_tpdu(cr.src_ref, 0, reason);
+        let mut out = Vec::new();
+        encode_frame(&Tpdu::Dr(dr), &mut out)?;
+        self.close();
+        Ok(out)
+    }
+
+    /// The DT TPKTs carrying `tsdu`, concatenated (write them with one call), segmented by
+    /// the negotiated TPDU size with EOT on the last. An empty TSDU gives one empty DT.
+    pub fn send_tsdu(&self, tsdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.state != TransportState::Connected {
+            return Err(self.illegal(TransportCall::SendTsdu));
+        }
+        let mut out = Vec::new();
+        encode_data_frames(tsdu, self.tpdu_size, &mut out);
+        Ok(out)
+    }
+
+    /// Ends the connection from our side: the octets to write before closing TCP (a DR when
+    /// connected and [`TransportConfig::send_dr_on_disconnect`] is set, otherwise none).
+    /// The machine is closed.
+    pub fn disconnect(&mut self) -> Result<Vec<u8>, TransportError> {
+        if self.state == TransportState::Closed {
+            return Err(self.illegal(TransportCall::Disconnect));
+        }
+        let mut out = Vec::new();
+        if self.state == TransportState::Connected && self.config.send_dr_on_disconnect {
+            let dr = disconnect_tpdu(
+                self.remote_ref,
+                self.config.src_ref,
+                DisconnectReason::Normal,
+            );
+            encode_frame(&Tpdu::Dr(dr), &mut out)?;
+        }
+        self.close();
+        Ok(out)
+    }
+
+    /// TCP was closed by the peer or failed: a [`TransportEvent::Disconnected`] unless the
+    /// machine was already closed. Any partial TPKT or TSDU is discarded.
+    pub fn on_close(&mut self) -> Vec<TransportEvent> {
+        if self.state == TransportState::Closed {
+            return Vec::new();
+        }
+        self.close();
+        vec![TransportEvent::Disconnected(DisconnectCause::NetworkClosed)]
+    }
+
+    /// Octets read from TCP, in any chunking: the events of every complete TPKT.
+    ///
+    /// Octets after a DR or ER are ignored, as is everything once the machine is closed.
+    /// An error closes the machine.
+    pub fn on_bytes(&mut self, mut input: &[u8]) -> Result<Vec<TransportEvent>, TransportError> {
+        match self.state {
+            TransportState::Closed => return Ok(Vec::new()),
+            TransportState::Idle => return Err(self.illegal(TransportCall::OnBytes)),
+            _ => {}
+        }
+        let mut events = Vec::new();
+        loop {
+            let need = match next_frame(&self.rx, MAX_TPKT_LEN) {
+                Err(e) => {
+                    self.close();
+                    return Err(TransportError::Decode(e));
+                }
+                Ok(Some(_)) => {
+                    let frame = std::mem::take(&mut self.rx);
+                    if let Err(e) = self.on_frame(&frame, &mut events) {
+                        self.close();
+                        return Err(e);
+                    }
+                    if self.state == TransportState::Closed {
+                        return Ok(events);
+                    }
+                    continue;
+                }
+                Ok(None) => match self.rx.get(2..4) {
+                    Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])),
+                    _ => TPKT_HEADER_LEN,
+                },
+            };
+            let take = need.saturating_sub(self.rx.len()).min(input.len());
+            if take == 0 {
+                break;
+            }
+            let (head, rest) = input.split_at(take);
+            self.rx.extend_from_slice(head);
+            input = rest;
+        }
+        Ok(events)
+    }
+
+    fn on_frame(
+        &mut self,
+        frame: &[u8],
+        events: &mut Vec<TransportEvent>,
+    ) -> Result<(), TransportError> {
+        let tpdu = decode_frame(frame)?;
+        match (self.state, tpdu) {
+            (TransportState::AwaitingCr, Tpdu::Cr(cr)) => {
+                self.remote_ref = cr.src_ref;
+                events.push(TransportEvent::ConnectIndication(ConnectIndication {
+                    calling_tsel: cr.calling_tsel.clone(),
+                    called_tsel: cr.called_tsel.clone(),
+                    proposed_tpdu_size: cr.effective_tpdu_size(),
+                    proposed_class: cr.class,
+                    remote_ref: cr.src_ref,
+                }));
+                self.pending_cr = Some(cr);
+                self.state = TransportState::AwaitingConnectResponse;
+            }
+            (TransportState::AwaitingCc, Tpdu::Cc(cc)) => {
+                if cc.class != TransportClass::Class0 {
+                    return Err(TransportError::ClassNotSupported { class: cc.class });
+                }
+                self.tpdu_size = self.config.max_tpdu_size.min(cc.effective_tpdu_size());
+                self.remote_ref = cc.src_ref;
+                self.state = TransportState::Connected;
+                events.push(TransportEvent::Connected(ConnectConfirm {
+                    tpdu_size: self.tpdu_size,
+                    calling_tsel: cc.calling_tsel,
+                    responding_tsel: cc.called_tsel,
+                    remote_ref: cc.src_ref,
+                }));
+            }
+            (TransportState::Connected, Tpdu::Dt(dt)) => {
+                let limit = self.config.max_tsdu_size;
+                if self.tsdu.len().saturating_add(dt.user_data.len()) > limit {
+                    return Err(TransportError::TsduTooLarge { limit });
+                }
+                if dt.eot && self.tsdu.is_empty() {
+                    events.push(TransportEvent::Data(dt.user_data));
+                } else {
+                    self.tsdu.extend_from_slice(&dt.user_data);
+                    if dt.eot {
+                        events.push(TransportEvent::Data(std::mem::take(&mut self.tsdu)));
+                    }
+                }
+            }
+            (_, Tpdu::Dr(dr)) => {
+                self.close();
+                events.push(TransportEvent::Disconnected(
+                    DisconnectCause::DisconnectRequest {
+                        reason: dr.reason,
+                        additional_information: dr.additional_information,
+                    },
+                ));
+            }
+            (_, Tpdu::Er(er)) => {
+                self.close();
+                events.push(TransportEvent::Disconnected(DisconnectCause::ErrorTpdu {
+                    cause: er.cause,
+                }));
+            }
+            (state, other) => {
+                return Err(TransportError::UnexpectedTpdu {
+                    tpdu: other.name(),
+                    state,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn disconnect_tpdu(dst_ref: u16, src_ref: u16, reason: DisconnectReason) -> DisconnectTpdu {
+    DisconnectTpdu {
+        dst_ref,
+        src_ref,
+        reason,
+        additional_information: None,
+        other_parameters: Vec::new(),
+        user_data: Vec::new(),
+    }
+}
