@@ -1,0 +1,709 @@
+//! The tokio driver: socket IO around a [`Stack`], and the per-association actor task.
+//!
+//! # Design: one task per association, bounded channels
+//!
+//! After establishment each association runs in its own task (the actor) that owns the
+//! socket and the [`Stack`]. The application holds an [`Association`] handle with a bounded
+//! command queue (to the actor) and a bounded event queue (from the actor).
+//!
+//! * **Back-pressure.** The actor reads the socket only while it has no undelivered event.
+//!   When the event queue is full it stops reading, so the kernel's receive window closes and
+//!   the peer is slowed down; memory per association is bounded by the event queue, one read
+//!   chunk plus one TPKT, and one TSDU's worth of values. Sending goes through the bounded
+//!   command queue and one `write_all` per step; a peer that does not read makes `send` wait.
+//! * **Cancel-safety.** [`Association::recv`] is cancel-safe (an mpsc receive). Dropping a
+//!   [`Association::send`] future after the command was queued may still send the value;
+//!   dropping it before loses nothing. The actor itself only awaits cancel-safe operations in
+//!   its `select!` (mpsc receive/reserve, socket `read`, timers).
+//! * **Timers.** Idle (no octets from the peer while the actor reads; also bounds one blocked
+//!   write) and release (the peer's half of a release) end the association with a typed
+//!   provider abort.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use guls_acse::{
+    AssociateConfirm, ReleaseRequest, ReleaseResponse, ReleaseResponseReason, ReleaseResult,
+};
+use guls_ber::{External, Oid};
+use guls_presentation::{DefaultContextName, DefinedContext, Pcid, PdvValue};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::time::{Instant, sleep_until, timeout};
+
+use crate::config::AssociationConfig;
+use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
+use crate::stack::{Role, Stack, StackEvent};
+use crate::types::{AssociationEvent, ContextRef, DataIndication, QueueStats, ReleaseOutcome};
+
+const READ_CHUNK: usize = 16 * 1024;
+
+#[derive(Default, Debug)]
+pub(crate) struct SharedStats {
+    buffered: AtomicUsize,
+    pending: AtomicUsize,
+    received: AtomicU64,
+}
+
+/// A socket with its receive buffer and the stack.
+pub(crate) struct Conn {
+    pub(crate) stream: TcpStream,
+    pub(crate) buf: Vec<u8>,
+    pub(crate) stack: Stack,
+    pub(crate) peer: SocketAddr,
+    pub(crate) stats: Arc<SharedStats>,
+}
+
+impl Conn {
+    pub(crate) fn new(stream: TcpStream, stack: Stack, peer: SocketAddr) -> Self {
+        Conn {
+            stream,
+            buf: Vec::new(),
+            stack,
+            peer,
+            stats: Arc::new(SharedStats::default()),
+        }
+    }
+
+    /// Writes everything the stack queued, in one `write_all`, bounded by `limit`.
+    pub(crate) async fn flush(&mut self, limit: Duration) -> Result<(), ProviderAbortReason> {
+        let out = self.stack.take_output();
+        if out.is_empty() {
+            return Ok(());
+        }
+        tracing::trace!(target: "guls::association", peer = %self.peer, len = out.len(), "write");
+        match timeout(limit, self.stream.write_all(&out)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ProviderAbortReason::Io(e.to_string())),
+            Err(_) => Err(ProviderAbortReason::Timeout(TimeoutKind::Idle)),
+        }
+    }
+
+    /// Processes the complete TPKTs at the head of the buffer until one produces events.
+    pub(crate) fn process(&mut self) -> Vec<StackEvent> {
+        let mut events = Vec::new();
+        while events.is_empty() && !self.stack.is_done() {
+            match guls_transport::next_frame(&self.buf, self.stack.max_frame()) {
+                Ok(Some(len)) => {
+                    let ev = self.stack.on_tpdu(self.buf.get(4..len).unwrap_or_default());
+                    self.buf.drain(..len);
+                    events.extend(ev);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    events.extend(self.stack.local_abort(ProviderAbortReason::Malformed(e)));
+                    self.buf.clear();
+                }
+            }
+        }
+        self.stats.buffered.store(self.buf.len(), Ordering::Relaxed);
+        events
+    }
+
+    /// Reads once (cancel-safe); returns the octets read (0 at end of stream).
+    pub(crate) async fn read_more(&mut self) -> std::io::Result<usize> {
+        let mut chunk = [0u8; READ_CHUNK];
+        let n = self.stream.read(&mut chunk).await?;
+        self.buf
+            .extend_from_slice(chunk.get(..n).unwrap_or_default());
+        self.stats.received.fetch_add(n as u64, Ordering::Relaxed);
+        self.stats.buffered.store(self.buf.len(), Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Commands from the handle to the actor.
+pub(crate) enum Command {
+    Send {
+        values: Vec<(Pcid, PdvValue)>,
+        reply: oneshot::Sender<Result<(), AssociationError>>,
+    },
+    Release {
+        req: ReleaseRequest,
+        reply: oneshot::Sender<Result<ReleaseOutcome, AssociationError>>,
+    },
+    ReleaseResponse {
+        rsp: ReleaseResponse,
+        reply: oneshot::Sender<Result<(), AssociationError>>,
+    },
+    Abort {
+        user_information: Vec<External>,
+        reply: oneshot::Sender<Result<(), AssociationError>>,
+    },
+}
+
+/// What the application knows about an established association.
+#[derive(Debug, Clone)]
+pub(crate) struct Info {
+    pub(crate) role: Role,
+    pub(crate) peer: SocketAddr,
+    pub(crate) contexts: Vec<DefinedContext>,
+    pub(crate) default_context: Option<DefaultContextName>,
+    pub(crate) application_context_name: Oid,
+    pub(crate) confirm: Option<AssociateConfirm>,
+}
+
+struct Actor {
+    conn: Conn,
+    cfg: Arc<AssociationConfig>,
+    events: mpsc::Sender<AssociationEvent>,
+    commands: mpsc::Receiver<Command>,
+    pending: VecDeque<AssociationEvent>,
+    release_reply: Option<oneshot::Sender<Result<ReleaseOutcome, AssociationError>>>,
+    collision: bool,
+    respond_after_confirm: bool,
+    release_deadline: Option<Instant>,
+    last_rx: Instant,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Starts the actor for an established connection and returns the handle.
+pub(crate) fn spawn(
+    conn: Conn,
+    cfg: Arc<AssociationConfig>,
+    confirm: Option<AssociateConfirm>,
+    application_context_name: Oid,
+    permit: Option<OwnedSemaphorePermit>,
+) -> Association {
+    let (ev_tx, ev_rx) = mpsc::channel(cfg.limits.event_queue);
+    let (cmd_tx, cmd_rx) = mpsc::channel(cfg.limits.command_queue);
+    let info = Arc::new(Info {
+        role: conn.stack.role(),
+        peer: conn.peer,
+        contexts: conn.stack.contexts(),
+        default_context: conn.stack.default_context(),
+        application_context_name,
+        confirm,
+    });
+    let stats = conn.stats.clone();
+    let actor = Actor {
+        conn,
+        events: ev_tx,
+        commands: cmd_rx,
+        pending: VecDeque::new(),
+        release_reply: None,
+        collision: false,
+        respond_after_confirm: false,
+        release_deadline: None,
+        last_rx: Instant::now(),
+        _permit: permit,
+        cfg: cfg.clone(),
+    };
+    let peer = info.peer;
+    tokio::spawn(async move {
+        actor.run().await;
+        tracing::debug!(target: "guls::association", %peer, "association task ended");
+    });
+    Association {
+        commands: cmd_tx,
+        events: ev_rx,
+        info,
+        stats,
+        max_release_backlog: cfg.limits.max_release_backlog,
+        queue_capacity: cfg.limits.event_queue,
+    }
+}
+
+impl Actor {
+    fn idle(&self) -> Duration {
+        self.cfg.timeouts.idle
+    }
+
+    fn stage(&self) -> &'static str {
+        if self.release_reply.is_some() || self.conn.stack.is_released() {
+            "release"
+        } else {
+            "data transfer"
+        }
+    }
+
+    async fn run(mut self) {
+        loop {
+            if let Err(r) = self.conn.flush(self.idle()).await {
+                let ev = self.conn.stack.on_transport_closed(r);
+                self.on_stack_events(ev);
+            }
+            if self.conn.stack.is_done() {
+                break;
+            }
+            if self.conn.stack.is_released() && self.release_deadline.is_none() {
+                self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
+            }
+            self.conn
+                .stats
+                .pending
+                .store(self.pending.len(), Ordering::Relaxed);
+            if !self.pending.is_empty() {
+                enum Step {
+                    Cmd(Option<Command>),
+                    Delivered,
+                    Gone,
+                }
+                let step = tokio::select! {
+                    cmd = self.commands.recv() => Step::Cmd(cmd),
+                    permit = self.events.reserve() => match permit {
+                        Ok(p) => {
+                            if let Some(ev) = self.pending.pop_front() {
+                                p.send(ev);
+                            }
+                            Step::Delivered
+                        }
+                        Err(_) => Step::Gone,
+                    },
+                };
+                match step {
+                    Step::Cmd(c) => self.on_command(c),
+                    Step::Delivered => self.last_rx = Instant::now(),
+                    Step::Gone => self.pending.clear(),
+                }
+                continue;
+            }
+            let ev = self.conn.process();
+            if !ev.is_empty() || self.conn.stack.is_done() || self.conn.stack.has_output() {
+                self.on_stack_events(ev);
+                continue;
+            }
+            let mut deadline = self.last_rx + self.idle();
+            let mut kind = TimeoutKind::Idle;
+            if let Some(r) = self.release_deadline
+                && r < deadline
+            {
+                deadline = r;
+                kind = TimeoutKind::Release;
+            }
+            enum Wake {
+                Cmd(Option<Command>),
+                Read(std::io::Result<usize>),
+                Timer,
+            }
+            let wake = tokio::select! {
+                cmd = self.commands.recv() => Wake::Cmd(cmd),
+                r = self.conn.read_more() => Wake::Read(r),
+                _ = sleep_until(deadline) => Wake::Timer,
+            };
+            match wake {
+                Wake::Cmd(c) => self.on_command(c),
+                Wake::Read(Ok(0)) => {
+                    if self.conn.stack.is_released() {
+                        tracing::debug!(target: "guls::association", "peer closed after release");
+                        break;
+                    }
+                    let stage = self.stage();
+                    let ev = self
+                        .conn
+                        .stack
+                        .on_transport_closed(ProviderAbortReason::ConnectionClosed { stage });
+                    self.on_stack_events(ev);
+                }
+                Wake::Read(Ok(_)) => self.last_rx = Instant::now(),
+                Wake::Read(Err(e)) => {
+                    let ev = self
+                        .conn
+                        .stack
+                        .on_transport_closed(ProviderAbortReason::Io(e.to_string()));
+                    self.on_stack_events(ev);
+                }
+                Wake::Timer => {
+                    if kind == TimeoutKind::Release && self.conn.stack.is_released() {
+                        tracing::debug!(target: "guls::association",
+                            "peer did not close after release; closing");
+                        break;
+                    }
+                    let ev = self
+                        .conn
+                        .stack
+                        .local_abort(ProviderAbortReason::Timeout(kind));
+                    self.on_stack_events(ev);
+                }
+            }
+        }
+        // Flush what is left (an abort PDU), close, then hand over the last events.
+        let _ = self.conn.flush(self.idle()).await;
+        let _ = timeout(Duration::from_secs(1), self.conn.stream.shutdown()).await;
+        if self.conn.stack.is_released() {
+            self.pending.push_back(AssociationEvent::Released);
+        }
+        let Actor {
+            conn,
+            events,
+            mut commands,
+            mut pending,
+            ..
+        } = self;
+        drop(conn);
+        while !pending.is_empty() {
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(c) => refuse_closed(c),
+                    None => break,
+                },
+                permit = events.reserve() => match permit {
+                    Ok(p) => {
+                        if let Some(ev) = pending.pop_front() {
+                            p.send(ev);
+                        }
+                    }
+                    Err(_) => break,
+                },
+            }
+        }
+    }
+
+    fn on_command(&mut self, cmd: Option<Command>) {
+        let Some(cmd) = cmd else {
+            if !self.conn.stack.is_done() {
+                tracing::info!(target: "guls::association", "association handle dropped: aborting");
+                let ev = self
+                    .conn
+                    .stack
+                    .local_abort(ProviderAbortReason::HandleDropped);
+                self.on_stack_events(ev);
+            }
+            return;
+        };
+        match cmd {
+            Command::Send { values, reply } => {
+                let _ = reply.send(self.conn.stack.send_data(values));
+            }
+            Command::Release { req, reply } => {
+                if self.release_reply.is_some() {
+                    let _ = reply.send(Err(AssociationError::IllegalPrimitive(
+                        "a release is already in progress".into(),
+                    )));
+                    return;
+                }
+                match self.conn.stack.release_request(&req) {
+                    Ok(()) => {
+                        self.release_reply = Some(reply);
+                        self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Command::ReleaseResponse { rsp, reply } => {
+                let _ = reply.send(self.conn.stack.release_response(&rsp));
+            }
+            Command::Abort {
+                user_information,
+                reply,
+            } => {
+                let r = self.conn.stack.abort(user_information);
+                if let Some(rr) = self.release_reply.take() {
+                    let _ = rr.send(Err(AssociationError::Closed));
+                }
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    fn on_stack_events(&mut self, events: Vec<StackEvent>) {
+        for ev in events {
+            match ev {
+                StackEvent::Data(values) => {
+                    for v in values {
+                        tracing::trace!(target: "guls::association", pcid = v.pcid,
+                            len = v.value.data_len(), "P-DATA indication");
+                        self.pending
+                            .push_back(AssociationEvent::Data(DataIndication {
+                                pcid: v.pcid,
+                                abstract_syntax: v.abstract_syntax,
+                                value: v.value,
+                            }));
+                    }
+                }
+                StackEvent::ReleaseIndication(r) if r.collision => {
+                    tracing::info!(target: "guls::association", role = ?self.conn.stack.role(),
+                        "release collision");
+                    self.collision = true;
+                    if self.conn.stack.role() == Role::Initiator {
+                        if let Err(e) = self.conn.stack.release_response(&affirmative()) {
+                            tracing::warn!(target: "guls::association", error = %e,
+                                "release response in collision failed");
+                        }
+                    } else {
+                        self.respond_after_confirm = true;
+                    }
+                }
+                StackEvent::ReleaseIndication(r) => {
+                    tracing::info!(target: "guls::association", "A-RELEASE indication");
+                    self.pending.push_back(AssociationEvent::ReleaseIndication {
+                        reason: r.reason,
+                        user_information: r.user_information,
+                    });
+                }
+                StackEvent::ReleaseConfirm(c) => {
+                    tracing::info!(target: "guls::association", "A-RELEASE confirm");
+                    if self.respond_after_confirm {
+                        self.respond_after_confirm = false;
+                        if let Err(e) = self.conn.stack.release_response(&affirmative()) {
+                            tracing::warn!(target: "guls::association", error = %e,
+                                "release response after confirm failed");
+                        }
+                    }
+                    if let Some(reply) = self.release_reply.take() {
+                        let _ = reply.send(Ok(ReleaseOutcome {
+                            reason: c.reason,
+                            user_information: c.user_information,
+                            collision: self.collision,
+                            data: Vec::new(),
+                        }));
+                    }
+                }
+                StackEvent::Abort(a) => {
+                    tracing::info!(target: "guls::association", source = a.source.name(),
+                        "A-ABORT indication");
+                    if let Some(reply) = self.release_reply.take() {
+                        let _ = reply.send(Err(AssociationError::Aborted(Box::new(a.clone()))));
+                    }
+                    self.pending.push_back(AssociationEvent::AbortIndication {
+                        source: a.source,
+                        diagnostic: a.diagnostic,
+                        user_information: a.user_information,
+                    });
+                }
+                StackEvent::ProviderAbort(reason) => {
+                    tracing::info!(target: "guls::association", layer = %reason.layer(), %reason,
+                        "A-P-ABORT");
+                    if let Some(reply) = self.release_reply.take() {
+                        let _ = reply.send(Err(AssociationError::ProviderAbort(reason.clone())));
+                    }
+                    self.pending
+                        .push_back(AssociationEvent::ProviderAbort { reason });
+                }
+                other => {
+                    tracing::warn!(target: "guls::association", event = ?other,
+                        "unexpected stack event in the data phase");
+                }
+            }
+        }
+    }
+}
+
+fn affirmative() -> ReleaseResponse {
+    ReleaseResponse {
+        reason: Some(ReleaseResponseReason::Normal),
+        user_information: Vec::new(),
+        result: ReleaseResult::Affirmative,
+    }
+}
+
+fn refuse_closed(c: Command) {
+    match c {
+        Command::Send { reply, .. }
+        | Command::ReleaseResponse { reply, .. }
+        | Command::Abort { reply, .. } => {
+            let _ = reply.send(Err(AssociationError::Closed));
+        }
+        Command::Release { reply, .. } => {
+            let _ = reply.send(Err(AssociationError::Closed));
+        }
+    }
+}
+
+/// An established association: the application's handle to its driver task.
+///
+/// Dropping it without [`Association::release`] or [`Association::abort`] aborts the
+/// association (session ABORT, TCP close).
+#[derive(Debug)]
+pub struct Association {
+    commands: mpsc::Sender<Command>,
+    events: mpsc::Receiver<AssociationEvent>,
+    info: Arc<Info>,
+    stats: Arc<SharedStats>,
+    max_release_backlog: usize,
+    queue_capacity: usize,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Command::Send { .. } => "Send",
+            Command::Release { .. } => "Release",
+            Command::ReleaseResponse { .. } => "ReleaseResponse",
+            Command::Abort { .. } => "Abort",
+        })
+    }
+}
+
+impl Association {
+    async fn command<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, AssociationError>>) -> Command,
+    ) -> Result<T, AssociationError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| AssociationError::Closed)?;
+        rx.await.map_err(|_| AssociationError::Closed)?
+    }
+
+    fn resolve(&self, ctx: ContextRef) -> Result<Pcid, AssociationError> {
+        let found = match &ctx {
+            ContextRef::Pcid(p) => self.info.contexts.iter().find(|c| c.pcid == *p),
+            ContextRef::AbstractSyntax(o) => {
+                self.info.contexts.iter().find(|c| &c.abstract_syntax == o)
+            }
+        };
+        found.map(|c| c.pcid).ok_or_else(|| {
+            AssociationError::IllegalPrimitive(format!("no context {ctx:?} in the DCS"))
+        })
+    }
+
+    /// P-DATA request: sends one value in the context named by identifier or abstract syntax.
+    pub async fn send(
+        &self,
+        ctx: impl Into<ContextRef>,
+        value: PdvValue,
+    ) -> Result<(), AssociationError> {
+        let pcid = self.resolve(ctx.into())?;
+        self.command(|reply| Command::Send {
+            values: vec![(pcid, value)],
+            reply,
+        })
+        .await
+    }
+
+    /// P-DATA request with one BER-encoded value (single-ASN1-type; `ber` is its whole TLV).
+    pub async fn send_asn1(
+        &self,
+        ctx: impl Into<ContextRef>,
+        ber: Vec<u8>,
+    ) -> Result<(), AssociationError> {
+        self.send(ctx, PdvValue::SingleAsn1Type(ber)).await
+    }
+
+    /// The next event. After the last one (release, abort) it returns
+    /// [`AssociationError::Closed`]. Cancel-safe.
+    pub async fn recv(&mut self) -> Result<AssociationEvent, AssociationError> {
+        self.events.recv().await.ok_or(AssociationError::Closed)
+    }
+
+    /// A-RELEASE request with reason normal; waits for the confirm. Data values that arrive
+    /// meanwhile are returned in [`ReleaseOutcome::data`] (at most
+    /// [`crate::Limits::max_release_backlog`]; more aborts the association). A collision is
+    /// resolved as X.217 9.2.2.10 says.
+    pub async fn release(&mut self) -> Result<ReleaseOutcome, AssociationError> {
+        self.release_with(ReleaseRequest::normal()).await
+    }
+
+    /// A-RELEASE request with the given RLRQ parameters (see [`Association::release`]).
+    pub async fn release_with(
+        &mut self,
+        req: ReleaseRequest,
+    ) -> Result<ReleaseOutcome, AssociationError> {
+        let (tx, mut rx) = oneshot::channel();
+        self.commands
+            .send(Command::Release { req, reply: tx })
+            .await
+            .map_err(|_| AssociationError::Closed)?;
+        let mut data = Vec::new();
+        loop {
+            tokio::select! {
+                r = &mut rx => {
+                    let mut outcome = r.map_err(|_| AssociationError::Closed)??;
+                    outcome.data = data;
+                    return Ok(outcome);
+                }
+                ev = self.events.recv() => match ev {
+                    Some(AssociationEvent::Data(d)) => {
+                        if data.len() >= self.max_release_backlog {
+                            let _ = self.abort(Vec::new()).await;
+                            return Err(AssociationError::ProviderAbort(
+                                ProviderAbortReason::TooLarge {
+                                    layer: crate::error::AbortLayer::Local,
+                                    what: "data received during release",
+                                    limit: self.max_release_backlog,
+                                }));
+                        }
+                        data.push(d);
+                    }
+                    Some(AssociationEvent::Released) => {}
+                    Some(AssociationEvent::AbortIndication { source, diagnostic, user_information }) => {
+                        return Err(AssociationError::Aborted(Box::new(crate::error::AbortInfo {
+                            source, diagnostic, user_information })));
+                    }
+                    Some(AssociationEvent::ProviderAbort { reason }) => {
+                        return Err(AssociationError::ProviderAbort(reason));
+                    }
+                    Some(AssociationEvent::ReleaseIndication { .. }) => {}
+                    None => {
+                        return match rx.await {
+                            Ok(r) => r.map(|mut o| { o.data = data; o }),
+                            Err(_) => Err(AssociationError::Closed),
+                        };
+                    }
+                },
+            }
+        }
+    }
+
+    /// A-RELEASE response (affirmative) to a [`AssociationEvent::ReleaseIndication`].
+    pub async fn release_response(
+        &self,
+        user_information: Vec<External>,
+    ) -> Result<(), AssociationError> {
+        let rsp = ReleaseResponse {
+            user_information,
+            ..affirmative()
+        };
+        self.command(|reply| Command::ReleaseResponse { rsp, reply })
+            .await
+    }
+
+    /// A-ABORT request with optional user information; the association ends at once.
+    pub async fn abort(&self, user_information: Vec<External>) -> Result<(), AssociationError> {
+        self.command(|reply| Command::Abort {
+            user_information,
+            reply,
+        })
+        .await
+    }
+
+    /// The defined context set.
+    pub fn contexts(&self) -> &[DefinedContext] {
+        &self.info.contexts
+    }
+
+    /// The default context, when one is in effect.
+    pub fn default_context(&self) -> Option<&DefaultContextName> {
+        self.info.default_context.as_ref()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.info.peer
+    }
+
+    /// True for the association-initiator.
+    pub fn is_initiator(&self) -> bool {
+        self.info.role == Role::Initiator
+    }
+
+    /// The application context name in effect (the AARE's).
+    pub fn application_context_name(&self) -> &Oid {
+        &self.info.application_context_name
+    }
+
+    /// The A-ASSOCIATE confirm (initiator only): responding titles, AARE user information.
+    pub fn associate_confirm(&self) -> Option<&AssociateConfirm> {
+        self.info.confirm.as_ref()
+    }
+
+    /// Queue lengths and counters (for back-pressure tests and metrics).
+    pub fn queue_stats(&self) -> QueueStats {
+        QueueStats {
+            queued_events: self.events.len(),
+            queue_capacity: self.queue_capacity,
+            driver_buffered_octets: self.stats.buffered.load(Ordering::Relaxed),
+            driver_pending_events: self.stats.pending.load(Ordering::Relaxed),
+            octets_received: self.stats.received.load(Ordering::Relaxed),
+        }
+    }
+}

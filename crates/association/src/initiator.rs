@@ -1,0 +1,155 @@
+//! The association-initiator.
+
+use std::sync::Arc;
+
+use guls_acse::{AcseRequirements, AssociateRequest};
+use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::time::timeout;
+
+use crate::config::AssociationConfig;
+use crate::driver::{Association, Conn, spawn};
+use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
+use crate::stack::{Stack, StackEvent};
+use crate::types::AssociateParams;
+
+/// Opens associations (A-ASSOCIATE request) with one configuration.
+#[derive(Debug, Clone)]
+pub struct Initiator {
+    config: Arc<AssociationConfig>,
+}
+
+impl Initiator {
+    /// An initiator with this configuration.
+    pub fn new(config: AssociationConfig) -> Self {
+        Initiator {
+            config: Arc::new(config),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AssociationConfig {
+        &self.config
+    }
+
+    /// The A-ASSOCIATE request the configuration and `params` make (what goes in the AARQ).
+    pub fn associate_request(&self, params: AssociateParams) -> AssociateRequest {
+        let a = &self.config.acse;
+        let mut req = AssociateRequest::new(a.application_context_name.clone());
+        req.calling_ap_title = a.calling_ap_title.clone();
+        req.calling_ae_qualifier = a.calling_ae_qualifier.clone();
+        req.calling_ap_invocation_id = a.calling_ap_invocation_id;
+        req.calling_ae_invocation_id = a.calling_ae_invocation_id;
+        req.called_ap_title = a.called_ap_title.clone();
+        req.called_ae_qualifier = a.called_ae_qualifier.clone();
+        req.called_ap_invocation_id = a.called_ap_invocation_id;
+        req.called_ae_invocation_id = a.called_ae_invocation_id;
+        req.user_information = params.user_information;
+        req.implementation_information = params.implementation_information;
+        if let Some(auth) = params.authentication {
+            req.acse_requirements = Some(AcseRequirements::authentication());
+            req.mechanism_name = Some(auth.mechanism);
+            req.authentication_value = Some(auth.value);
+        }
+        req
+    }
+
+    /// A-ASSOCIATE request over a new TCP connection to `addr`; returns once the AARE
+    /// accepted the association.
+    ///
+    /// A rejection is [`AssociationError::Rejected`] (with result, source and diagnostic);
+    /// a TCP close right after our CONNECT without any AARE is
+    /// [`AssociationError::RejectedByPeerNoAare`].
+    pub async fn connect(
+        &self,
+        addr: impl ToSocketAddrs,
+        params: AssociateParams,
+    ) -> Result<Association, AssociationError> {
+        self.config.validate()?;
+        let t = self.config.timeouts;
+        let stream = timeout(t.connect, TcpStream::connect(addr))
+            .await
+            .map_err(|_| AssociationError::Timeout(TimeoutKind::Connect))??;
+        stream.set_nodelay(true)?;
+        let peer = stream.peer_addr()?;
+        tracing::info!(target: "guls::association", %peer, "TCP connected; A-ASSOCIATE request");
+        let request = self.associate_request(params);
+        let stack = Stack::initiator(self.config.clone(), request)?;
+        let mut conn = Conn::new(stream, stack, peer);
+        conn.stack.start()?;
+        let result = timeout(t.establishment, establish(&mut conn, t.idle)).await;
+        let confirm = match result {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                tracing::info!(target: "guls::association", %peer, error = %e,
+                    "association not established");
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = conn
+                    .stack
+                    .local_abort(ProviderAbortReason::Timeout(TimeoutKind::Establishment));
+                let _ = conn.flush(t.idle).await;
+                tracing::info!(target: "guls::association", %peer, "establishment timeout");
+                return Err(AssociationError::Timeout(TimeoutKind::Establishment));
+            }
+        };
+        let acn = confirm.application_context_name.clone();
+        Ok(spawn(conn, self.config.clone(), Some(*confirm), acn, None))
+    }
+}
+
+async fn establish(
+    conn: &mut Conn,
+    idle: std::time::Duration,
+) -> Result<Box<guls_acse::AssociateConfirm>, AssociationError> {
+    loop {
+        if let Err(r) = conn.flush(idle).await {
+            return Err(AssociationError::ProviderAbort(r));
+        }
+        for ev in conn.process() {
+            let err = match ev {
+                StackEvent::Established(c) => return Ok(c),
+                StackEvent::Rejected(r) => AssociationError::Rejected(r),
+                StackEvent::Refused { layer, detail } => {
+                    AssociationError::Refused { layer, detail }
+                }
+                StackEvent::Abort(a) => AssociationError::Aborted(Box::new(a)),
+                StackEvent::ProviderAbort(r) => AssociationError::ProviderAbort(r),
+                _ => continue,
+            };
+            let _ = conn.flush(idle).await;
+            return Err(err);
+        }
+        if conn.stack.has_output() {
+            continue;
+        }
+        if conn.stack.is_done() {
+            let _ = conn.flush(idle).await;
+            return Err(AssociationError::Closed);
+        }
+        match conn.read_more().await {
+            Ok(0) if conn.stack.awaiting_accept() => {
+                return Err(AssociationError::RejectedByPeerNoAare);
+            }
+            Ok(0) => {
+                return Err(AssociationError::ProviderAbort(
+                    ProviderAbortReason::ConnectionClosed {
+                        stage: "transport connection establishment",
+                    },
+                ));
+            }
+            Ok(_) => {}
+            Err(e)
+                if conn.stack.awaiting_accept()
+                    && e.kind() == std::io::ErrorKind::ConnectionReset =>
+            {
+                return Err(AssociationError::RejectedByPeerNoAare);
+            }
+            Err(e) => {
+                return Err(AssociationError::ProviderAbort(ProviderAbortReason::Io(
+                    e.to_string(),
+                )));
+            }
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! The association-responder: a TCP listener, concurrent handshakes, A-ASSOCIATE
+//! indications.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use guls_acse::{
+    AcseRequirements, AssociateIndication, AssociateResponse, AssociateResult, UserDiagnostic,
+};
+use guls_ber::External;
+use guls_presentation::{ConnectIndication, DefaultContextName, DefinedContext};
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::time::timeout;
+
+use crate::config::AssociationConfig;
+use crate::driver::{Association, Conn, spawn};
+use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
+use crate::stack::{LowerAddresses, Stack, StackEvent};
+use crate::types::AcceptParams;
+
+/// Counters of a [`Responder`].
+#[derive(Debug, Default)]
+pub struct ResponderStats {
+    tcp_accepted: AtomicU64,
+    refused_limit: AtomicU64,
+    handshake_failures: AtomicU64,
+    indications: AtomicU64,
+}
+
+/// A snapshot of [`ResponderStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResponderCounters {
+    /// TCP connections accepted.
+    pub tcp_accepted: u64,
+    /// TCP connections closed at once because `max_associations` were alive.
+    pub refused_limit: u64,
+    /// Connections that failed before an A-ASSOCIATE indication (malformed, timeout, close).
+    pub handshake_failures: u64,
+    /// A-ASSOCIATE indications delivered to [`Responder::accept`].
+    pub indications: u64,
+}
+
+impl ResponderStats {
+    fn snapshot(&self) -> ResponderCounters {
+        ResponderCounters {
+            tcp_accepted: self.tcp_accepted.load(Ordering::Relaxed),
+            refused_limit: self.refused_limit.load(Ordering::Relaxed),
+            handshake_failures: self.handshake_failures.load(Ordering::Relaxed),
+            indications: self.indications.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Accepts associations on a TCP listener.
+///
+/// A background task accepts TCP connections and runs each handshake (CR/CC, CN+CP+AARQ) in
+/// its own task, bounded by the establishment timeout and by `max_associations` (a permit is
+/// held from the TCP accept until the association ends). [`Responder::accept`] hands out the
+/// connections whose AARQ arrived.
+#[derive(Debug)]
+pub struct Responder {
+    local_addr: SocketAddr,
+    incoming: Mutex<mpsc::Receiver<IncomingAssociation>>,
+    shutdown: watch::Sender<bool>,
+    permits: Arc<Semaphore>,
+    max: u32,
+    stats: Arc<ResponderStats>,
+}
+
+impl Responder {
+    /// Binds `addr` and starts accepting.
+    pub async fn bind(
+        addr: impl ToSocketAddrs,
+        config: AssociationConfig,
+    ) -> Result<Responder, AssociationError> {
+        config.validate()?;
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let max = u32::try_from(config.limits.max_associations).unwrap_or(u32::MAX >> 3);
+        let permits = Arc::new(Semaphore::new(max as usize));
+        let (tx, rx) = mpsc::channel(config.limits.event_queue.max(1));
+        let (sd_tx, sd_rx) = watch::channel(false);
+        let stats = Arc::new(ResponderStats::default());
+        tracing::info!(target: "guls::association", %local_addr, "responder listening");
+        tokio::spawn(accept_loop(
+            listener,
+            Arc::new(config),
+            permits.clone(),
+            tx,
+            sd_rx,
+            stats.clone(),
+        ));
+        Ok(Responder {
+            local_addr,
+            incoming: Mutex::new(rx),
+            shutdown: sd_tx,
+            permits,
+            max,
+            stats,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The next A-ASSOCIATE indication. After [`Responder::shutdown`] and once the
+    /// handshakes in progress are handed out, [`AssociationError::Shutdown`].
+    pub async fn accept(&self) -> Result<IncomingAssociation, AssociationError> {
+        let mut rx = self.incoming.lock().await;
+        rx.recv().await.ok_or(AssociationError::Shutdown)
+    }
+
+    /// Stops accepting TCP connections; established associations continue.
+    pub fn shutdown(&self) {
+        tracing::info!(target: "guls::association", local_addr = %self.local_addr,
+            "responder shutting down");
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Waits until no association (or handshake) of this responder is alive.
+    pub async fn wait_idle(&self) {
+        if let Ok(p) = self.permits.acquire_many(self.max).await {
+            drop(p);
+        }
+    }
+
+    /// Associations (and handshakes) alive now.
+    pub fn live_associations(&self) -> usize {
+        self.max as usize - self.permits.available_permits()
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> ResponderCounters {
+        self.stats.snapshot()
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    cfg: Arc<AssociationConfig>,
+    permits: Arc<Semaphore>,
+    tx: mpsc::Sender<IncomingAssociation>,
+    mut shutdown: watch::Receiver<bool>,
+    stats: Arc<ResponderStats>,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            r = listener.accept() => match r {
+                Ok((stream, peer)) => {
+                    stats.tcp_accepted.fetch_add(1, Ordering::Relaxed);
+                    let Ok(permit) = permits.clone().try_acquire_owned() else {
+                        stats.refused_limit.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(target: "guls::association", %peer,
+                            "max_associations reached: closing TCP connection");
+                        drop(stream);
+                        continue;
+                    };
+                    tokio::spawn(handshake(stream, peer, cfg.clone(), permit, tx.clone(),
+                        stats.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(target: "guls::association", error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            },
+        }
+    }
+    tracing::debug!(target: "guls::association", "accept loop ended");
+}
+
+async fn handshake(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    cfg: Arc<AssociationConfig>,
+    permit: OwnedSemaphorePermit,
+    tx: mpsc::Sender<IncomingAssociation>,
+    stats: Arc<ResponderStats>,
+) {
+    tracing::debug!(target: "guls::association", %peer, "TCP connection accepted");
+    let fail = |why: String| {
+        stats.handshake_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(target: "guls::association", %peer, %why, "handshake failed");
+    };
+    if let Err(e) = stream.set_nodelay(true) {
+        return fail(e.to_string());
+    }
+    let stack = match Stack::responder(cfg.clone()) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let mut conn = Conn::new(stream, stack, peer);
+    let idle = cfg.timeouts.idle;
+    let r = timeout(cfg.timeouts.establishment, wait_indication(&mut conn, idle)).await;
+    let ind = match r {
+        Ok(Ok(ind)) => ind,
+        Ok(Err(why)) => {
+            let _ = conn.flush(idle).await;
+            return fail(why.to_string());
+        }
+        Err(_) => {
+            let _ = conn
+                .stack
+                .local_abort(ProviderAbortReason::Timeout(TimeoutKind::Establishment));
+            let _ = conn.flush(idle).await;
+            return fail("establishment timeout".into());
+        }
+    };
+    stats.indications.fetch_add(1, Ordering::Relaxed);
+    let (indication, connect) = *ind;
+    let incoming = IncomingAssociation {
+        addresses: conn.stack.addresses().clone(),
+        conn,
+        indication,
+        connect,
+        permit,
+        cfg,
+    };
+    let _ = tx.send(incoming).await;
+}
+
+async fn wait_indication(
+    conn: &mut Conn,
+    idle: std::time::Duration,
+) -> Result<Box<(AssociateIndication, ConnectIndication)>, ProviderAbortReason> {
+    loop {
+        conn.flush(idle).await?;
+        for ev in conn.process() {
+            match ev {
+                StackEvent::Indication(i) => return Ok(i),
+                StackEvent::ProviderAbort(r) => return Err(r),
+                _ => {}
+            }
+        }
+        if conn.stack.has_output() {
+            continue;
+        }
+        if conn.stack.is_done() {
+            return Err(ProviderAbortReason::protocol(
+                crate::error::AbortLayer::Local,
+                "connection ended before the AARQ",
+            ));
+        }
+        match conn.read_more().await {
+            Ok(0) => {
+                return Err(ProviderAbortReason::ConnectionClosed {
+                    stage: "association establishment",
+                });
+            }
+            Ok(_) => {}
+            Err(e) => return Err(ProviderAbortReason::Io(e.to_string())),
+        }
+    }
+}
+
+/// An A-ASSOCIATE indication waiting for the application's response.
+///
+/// Dropping it without [`IncomingAssociation::accept`] or [`IncomingAssociation::reject`]
+/// closes the TCP connection. `Debug` never shows the authentication value.
+pub struct IncomingAssociation {
+    conn: Conn,
+    indication: AssociateIndication,
+    connect: ConnectIndication,
+    addresses: LowerAddresses,
+    permit: OwnedSemaphorePermit,
+    cfg: Arc<AssociationConfig>,
+}
+
+impl fmt::Debug for IncomingAssociation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IncomingAssociation")
+            .field("peer", &self.conn.peer)
+            .field("indication", &self.indication)
+            .field("addresses", &self.addresses)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IncomingAssociation {
+    /// Every AARQ parameter (X.217 A-ASSOCIATE indication): application context, AP titles,
+    /// AE qualifiers, invocation identifiers, ACSE requirements, mechanism name,
+    /// authentication value (redacted in `Debug`), user information.
+    pub fn indication(&self) -> &AssociateIndication {
+        &self.indication
+    }
+
+    /// The P-CONNECT indication: selectors, the proposed contexts and their results.
+    pub fn connect_indication(&self) -> &ConnectIndication {
+        &self.connect
+    }
+
+    /// The presentation contexts that will be accepted.
+    pub fn contexts(&self) -> Vec<DefinedContext> {
+        self.connect.accepted()
+    }
+
+    /// The default context, when proposed and supported.
+    pub fn default_context(&self) -> Option<&DefaultContextName> {
+        self.connect.default_context.as_ref()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.conn.peer
+    }
+
+    /// Calling T-selector.
+    pub fn calling_tsel(&self) -> Option<&[u8]> {
+        self.addresses.calling_tsel.as_deref()
+    }
+
+    /// Called T-selector.
+    pub fn called_tsel(&self) -> Option<&[u8]> {
+        self.addresses.called_tsel.as_deref()
+    }
+
+    /// Calling S-selector.
+    pub fn calling_ssel(&self) -> Option<&[u8]> {
+        self.addresses.calling_ssel.as_deref()
+    }
+
+    /// Called S-selector.
+    pub fn called_ssel(&self) -> Option<&[u8]> {
+        self.addresses.called_ssel.as_deref()
+    }
+
+    /// Calling P-selector.
+    pub fn calling_psel(&self) -> Option<&[u8]> {
+        self.addresses.calling_psel.as_deref()
+    }
+
+    /// Called P-selector.
+    pub fn called_psel(&self) -> Option<&[u8]> {
+        self.addresses.called_psel.as_deref()
+    }
+
+    /// The session version in use (1 or 2).
+    pub fn session_version(&self) -> u8 {
+        self.addresses.session_version
+    }
+
+    /// The session functional units the CONNECT proposed (the association uses duplex only).
+    pub fn proposed_session_requirements(&self) -> u16 {
+        self.addresses.proposed_session_requirements
+    }
+
+    /// A-ASSOCIATE response, accepted: sends AC+CPA+AARE and starts the association.
+    pub async fn accept(mut self, params: AcceptParams) -> Result<Association, AssociationError> {
+        let a = &self.cfg.acse;
+        let acn = params
+            .application_context_name
+            .unwrap_or_else(|| self.indication.application_context_name.clone());
+        let mut rsp = AssociateResponse::accept(acn.clone());
+        rsp.responding_ap_title = params
+            .responding_ap_title
+            .or_else(|| a.responding_ap_title.clone());
+        rsp.responding_ae_qualifier = params
+            .responding_ae_qualifier
+            .or_else(|| a.responding_ae_qualifier.clone());
+        rsp.responding_ap_invocation_id = params
+            .responding_ap_invocation_id
+            .or(a.responding_ap_invocation_id);
+        rsp.responding_ae_invocation_id = params
+            .responding_ae_invocation_id
+            .or(a.responding_ae_invocation_id);
+        rsp.user_information = params.user_information;
+        if let Some(auth) = params.authentication {
+            rsp.acse_requirements = Some(AcseRequirements::authentication());
+            rsp.mechanism_name = Some(auth.mechanism);
+            rsp.authentication_value = Some(auth.value);
+        }
+        self.conn.stack.respond(&rsp)?;
+        if let Err(r) = self.conn.flush(self.cfg.timeouts.idle).await {
+            return Err(AssociationError::ProviderAbort(r));
+        }
+        tracing::info!(target: "guls::association", peer = %self.conn.peer,
+            application_context = %acn, "association accepted");
+        Ok(spawn(self.conn, self.cfg, None, acn, Some(self.permit)))
+    }
+
+    /// A-ASSOCIATE response, rejected-permanent with an acse-service-user diagnostic (for
+    /// instance 13, authentication-failure): sends REFUSE + CPR (user-rejection) + AARE and
+    /// closes the connection.
+    pub async fn reject(
+        mut self,
+        diagnostic: UserDiagnostic,
+        user_information: Vec<External>,
+    ) -> Result<(), AssociationError> {
+        let mut rsp = AssociateResponse::new(
+            self.indication.application_context_name.clone(),
+            AssociateResult::RejectedPermanent,
+            Some(diagnostic),
+        );
+        rsp.user_information = user_information;
+        self.conn.stack.respond(&rsp)?;
+        let r = self.conn.flush(self.cfg.timeouts.idle).await;
+        tracing::info!(target: "guls::association", peer = %self.conn.peer,
+            diagnostic = diagnostic.name(), "association rejected");
+        use tokio::io::AsyncWriteExt;
+        let _ = timeout(
+            std::time::Duration::from_secs(1),
+            self.conn.stream.shutdown(),
+        )
+        .await;
+        r.map_err(AssociationError::ProviderAbort)
+    }
+}

@@ -1,0 +1,159 @@
+//! Parameters and events of the association API.
+
+use guls_acse::{
+    AbortDiagnostic, AbortSource, AeQualifier, ApTitle, AuthenticationValue, ReleaseRequestReason,
+    ReleaseResponseReason,
+};
+use guls_ber::{External, Oid, known};
+use guls_presentation::{Pcid, PdvValue};
+
+use crate::error::ProviderAbortReason;
+
+/// ACSE authentication (ISO 8650 Amd.1): mechanism name and calling authentication value.
+/// `Debug` never shows the value.
+#[derive(Clone, Debug)]
+pub struct Authentication {
+    /// The mechanism name (for instance 2.2.3.1, password).
+    pub mechanism: Oid,
+    /// The authentication value (zeroed on drop, redacted in `Debug`).
+    pub value: AuthenticationValue,
+}
+
+impl Authentication {
+    /// The password mechanism (2.2.3.1) with a `charstring` value, as libiec61850 sends it.
+    pub fn password(password: &[u8]) -> Self {
+        Authentication {
+            mechanism: known::PASSWORD_MECHANISM,
+            value: AuthenticationValue::password(password),
+        }
+    }
+}
+
+/// The per-call parameters of an A-ASSOCIATE request (the rest comes from the configuration).
+#[derive(Clone, Debug, Default)]
+pub struct AssociateParams {
+    /// AARQ user information (for MMS: the Initiate-Request in an EXTERNAL, pcid 3).
+    pub user_information: Vec<External>,
+    /// Authentication: mechanism name and value, sent with sender-acse-requirements
+    /// {authentication}.
+    pub authentication: Option<Authentication>,
+    /// Implementation information (GraphicString octets).
+    pub implementation_information: Option<Vec<u8>>,
+}
+
+/// The per-call parameters of a positive A-ASSOCIATE response.
+#[derive(Clone, Debug, Default)]
+pub struct AcceptParams {
+    /// AARE user information (for MMS: the Initiate-Response).
+    pub user_information: Vec<External>,
+    /// Application context name to return; `None` returns the proposed one.
+    pub application_context_name: Option<Oid>,
+    /// Responding AP title; `None` uses the configured one.
+    pub responding_ap_title: Option<ApTitle>,
+    /// Responding AE qualifier; `None` uses the configured one.
+    pub responding_ae_qualifier: Option<AeQualifier>,
+    /// Responding AP invocation identifier; `None` uses the configured one.
+    pub responding_ap_invocation_id: Option<i64>,
+    /// Responding AE invocation identifier; `None` uses the configured one.
+    pub responding_ae_invocation_id: Option<i64>,
+    /// Responding authentication (mechanism name and value), only when the AARQ proposed the
+    /// authentication functional unit.
+    pub authentication: Option<Authentication>,
+}
+
+/// Which presentation context a value is sent in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContextRef {
+    /// By presentation context identifier.
+    Pcid(Pcid),
+    /// By abstract syntax (the first context of the defined context set with it).
+    AbstractSyntax(Oid),
+}
+
+impl From<Pcid> for ContextRef {
+    fn from(p: Pcid) -> Self {
+        ContextRef::Pcid(p)
+    }
+}
+
+impl From<Oid> for ContextRef {
+    fn from(o: Oid) -> Self {
+        ContextRef::AbstractSyntax(o)
+    }
+}
+
+impl From<&Oid> for ContextRef {
+    fn from(o: &Oid) -> Self {
+        ContextRef::AbstractSyntax(o.clone())
+    }
+}
+
+/// A value received in P-DATA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataIndication {
+    /// Its presentation context.
+    pub pcid: Pcid,
+    /// The context's abstract syntax.
+    pub abstract_syntax: Oid,
+    /// The value (for BER values: single-ASN1-type holding the complete TLV).
+    pub value: PdvValue,
+}
+
+/// What [`crate::Association::recv`] gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AssociationEvent {
+    /// P-DATA: one presentation data value.
+    Data(DataIndication),
+    /// A-RELEASE indication: answer with [`crate::Association::release_response`].
+    ReleaseIndication {
+        /// The RLRQ reason.
+        reason: Option<ReleaseRequestReason>,
+        /// The RLRQ user information.
+        user_information: Vec<External>,
+    },
+    /// The association was released in order (the last event after a release response).
+    Released,
+    /// A-ABORT indication from the peer (or the ACSE provider).
+    AbortIndication {
+        /// Abort source.
+        source: AbortSource,
+        /// ABRT diagnostic.
+        diagnostic: Option<AbortDiagnostic>,
+        /// ABRT user information.
+        user_information: Vec<External>,
+    },
+    /// A-P-ABORT: the provider ended the association; the reason names the layer.
+    ProviderAbort {
+        /// Why.
+        reason: ProviderAbortReason,
+    },
+}
+
+/// The outcome of [`crate::Association::release`] (the A-RELEASE confirm).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseOutcome {
+    /// The RLRE reason.
+    pub reason: Option<ReleaseResponseReason>,
+    /// The RLRE user information.
+    pub user_information: Vec<External>,
+    /// True when both sides requested release at once (X.217 9.2.2.10).
+    pub collision: bool,
+    /// Data values received while the release was in progress, in order.
+    pub data: Vec<DataIndication>,
+}
+
+/// Counters for observing back-pressure (used by tests and metrics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    /// Events waiting in the queue to the application.
+    pub queued_events: usize,
+    /// The queue's capacity.
+    pub queue_capacity: usize,
+    /// Octets received from the socket but not yet processed by the driver (bounded by one
+    /// read chunk plus one TPKT).
+    pub driver_buffered_octets: usize,
+    /// Events the driver holds while the queue is full (bounded by one TSDU's values).
+    pub driver_pending_events: usize,
+    /// Total octets read from the socket.
+    pub octets_received: u64,
+}

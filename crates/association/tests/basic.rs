@@ -1,0 +1,178 @@
+//! Loopback tests of the association services between our Initiator and our Responder.
+
+mod common;
+
+use common::*;
+use guls_association::*;
+use tokio::time::timeout;
+
+async fn pair() -> (Association, Association) {
+    let responder = Responder::bind("127.0.0.1:0", demo_config()).await.unwrap();
+    let addr = responder.local_addr();
+    let server = tokio::spawn(async move {
+        let inc = responder.accept().await.unwrap();
+        assert_eq!(inc.indication().application_context_name, app_context());
+        inc.accept(AcceptParams::default()).await.unwrap()
+    });
+    let client = Initiator::new(demo_config())
+        .connect(addr, AssociateParams::default())
+        .await
+        .unwrap();
+    let server = timeout(NET, server).await.unwrap().unwrap();
+    (client, server)
+}
+
+#[tokio::test]
+async fn associate_data_both_ways_release() {
+    let (mut client, mut server) = pair().await;
+    assert_eq!(client.contexts().len(), 2);
+    assert_eq!(client.contexts()[0].pcid, 1);
+    assert_eq!(client.contexts()[1].pcid, 3);
+    assert_eq!(server.contexts(), client.contexts());
+
+    client
+        .send_asn1(app_syntax(), vec![0x04, 0x02, 0xAA, 0xBB])
+        .await
+        .unwrap();
+    match timeout(NET, server.recv()).await.unwrap().unwrap() {
+        AssociationEvent::Data(d) => {
+            assert_eq!(d.pcid, 3);
+            assert_eq!(d.abstract_syntax, app_syntax());
+            assert_eq!(
+                d.value,
+                PdvValue::SingleAsn1Type(vec![0x04, 0x02, 0xAA, 0xBB])
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    server
+        .send(3, PdvValue::OctetAligned(vec![1, 2, 3]))
+        .await
+        .unwrap();
+    match timeout(NET, client.recv()).await.unwrap().unwrap() {
+        AssociationEvent::Data(d) => assert_eq!(d.value, PdvValue::OctetAligned(vec![1, 2, 3])),
+        other => panic!("unexpected {other:?}"),
+    }
+    // A large value is segmented into several DT TPDUs and reassembled.
+    let big = {
+        let mut v = vec![0x04, 0x83, 0x01, 0x00, 0x00];
+        v.extend(std::iter::repeat_n(0x5A, 0x10000));
+        v
+    };
+    client.send_asn1(3, big.clone()).await.unwrap();
+    match timeout(NET, server.recv()).await.unwrap().unwrap() {
+        AssociationEvent::Data(d) => assert_eq!(d.value, PdvValue::SingleAsn1Type(big)),
+        other => panic!("unexpected {other:?}"),
+    }
+
+    let srv = tokio::spawn(async move {
+        match timeout(NET, server.recv()).await.unwrap().unwrap() {
+            AssociationEvent::ReleaseIndication { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        server.release_response(Vec::new()).await.unwrap();
+        let last = timeout(NET, server.recv()).await.unwrap().unwrap();
+        assert_eq!(last, AssociationEvent::Released);
+        assert!(matches!(server.recv().await, Err(AssociationError::Closed)));
+    });
+    let outcome = timeout(NET, client.release()).await.unwrap().unwrap();
+    assert!(!outcome.collision);
+    timeout(NET, srv).await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn user_reject_with_diagnostic_13() {
+    let responder = Responder::bind("127.0.0.1:0", demo_config()).await.unwrap();
+    let addr = responder.local_addr();
+    let server = tokio::spawn(async move {
+        let inc = responder.accept().await.unwrap();
+        let auth = inc.indication().authentication_value.clone().unwrap();
+        assert!(!auth.matches_charstring(b"right"));
+        // Debug never shows the password.
+        assert!(!format!("{inc:?}").contains("wrong-pw"));
+        inc.reject(UserDiagnostic::AuthenticationFailure, Vec::new())
+            .await
+            .unwrap();
+    });
+    let err = Initiator::new(demo_config())
+        .connect(
+            addr,
+            AssociateParams {
+                authentication: Some(Authentication::password(b"wrong-pw")),
+                ..AssociateParams::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    match err {
+        AssociationError::Rejected(r) => {
+            assert_eq!(r.result, AssociateResult::RejectedPermanent);
+            assert_eq!(r.source, ResultSource::AcseServiceUser);
+            assert_eq!(
+                r.diagnostic,
+                Some(ResultSourceDiagnostic::ServiceUser(
+                    UserDiagnostic::AuthenticationFailure
+                ))
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    timeout(NET, server).await.unwrap().unwrap();
+}
+
+fn ext(v: u8) -> External {
+    External::single_asn1(3, vec![0x04, 0x01, v])
+}
+
+#[tokio::test]
+async fn abort_with_user_info_from_initiator() {
+    let (client, mut server) = pair().await;
+    client.abort(vec![ext(7)]).await.unwrap();
+    match timeout(NET, server.recv()).await.unwrap().unwrap() {
+        AssociationEvent::AbortIndication {
+            source,
+            user_information,
+            ..
+        } => {
+            assert_eq!(source, AbortSource::AcseServiceUser);
+            assert_eq!(user_information, vec![ext(7)]);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(server.recv().await, Err(AssociationError::Closed)));
+    assert!(client.send_asn1(3, vec![5, 0]).await.is_err());
+}
+
+#[tokio::test]
+async fn abort_with_user_info_from_responder() {
+    let (mut client, server) = pair().await;
+    server.abort(vec![ext(9)]).await.unwrap();
+    match timeout(NET, client.recv()).await.unwrap().unwrap() {
+        AssociationEvent::AbortIndication {
+            source,
+            user_information,
+            ..
+        } => {
+            assert_eq!(source, AbortSource::AcseServiceUser);
+            assert_eq!(user_information, vec![ext(9)]);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn release_collision_completes_on_both_sides() {
+    let (mut client, mut server) = pair().await;
+    let (a, b) = tokio::join!(
+        timeout(NET, client.release()),
+        timeout(NET, server.release())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    // Either both saw a collision, or one side's release came first and the other side's
+    // request was refused (the peer had already released).
+    match (&a, &b) {
+        (Ok(x), Ok(y)) => assert!(x.collision && y.collision),
+        (Ok(_), Err(_)) | (Err(_), Ok(_)) => {}
+        other => panic!("unexpected {other:?}"),
+    }
+}

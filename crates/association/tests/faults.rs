@@ -1,0 +1,349 @@
+//! Faults, timeouts, concurrency and back-pressure: each fault ends in a typed provider
+//! abort (never a panic or a hang; timeouts in tests are safety nets only).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use guls_association::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+
+/// A raw libiec61850-style client (golden CR + CN) associated with our Responder.
+async fn raw_established(cfg: AssociationConfig) -> (TcpStream, Association, Responder) {
+    let responder = Responder::bind("127.0.0.1:0", cfg).await.unwrap();
+    let mut s = TcpStream::connect(responder.local_addr()).await.unwrap();
+    send(&mut s, &hex(GOLDEN_CR)).await;
+    read_tpkt(&mut s).await.unwrap();
+    send(&mut s, &hex(GOLDEN_CN)).await;
+    let inc = timeout(NET, responder.accept()).await.unwrap().unwrap();
+    let a = inc.accept(AcceptParams::default()).await.unwrap();
+    let ac = read_tsdu(&mut s).await.unwrap();
+    assert_eq!(ac[0], 0x0e);
+    (s, a, responder)
+}
+
+async fn provider_abort(a: &mut Association) -> ProviderAbortReason {
+    loop {
+        match timeout(NET, a.recv()).await.expect("no hang").unwrap() {
+            AssociationEvent::ProviderAbort { reason } => return reason,
+            AssociationEvent::Data(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn garbage_after_connect_is_a_transport_abort() {
+    let (mut s, mut a, _r) = raw_established(AssociationConfig::mms()).await;
+    send(&mut s, b"GARBAGE GARBAGE GARBAGE").await;
+    let reason = provider_abort(&mut a).await;
+    assert_eq!(reason.layer(), AbortLayer::Transport, "{reason}");
+    // Session ABORT (protocol error) then close.
+    let ab = read_tsdu(&mut s).await.unwrap();
+    assert_eq!(&ab[..5], &[0x19, 0x03, 0x11, 0x01, 0x05]);
+    assert!(wait_closed(&mut s).await);
+}
+
+#[tokio::test]
+async fn oversized_tpkt_is_a_transport_abort() {
+    let (mut s, mut a, _r) = raw_established(AssociationConfig::mms()).await;
+    send(&mut s, &[0x03, 0x00, 0xff, 0xff, 0x02, 0xf0, 0x80]).await;
+    let reason = provider_abort(&mut a).await;
+    assert!(
+        matches!(reason, ProviderAbortReason::Malformed(_)),
+        "{reason}"
+    );
+    assert_eq!(reason.layer(), AbortLayer::Transport);
+    assert!(wait_closed(&mut s).await);
+}
+
+#[tokio::test]
+async fn truncated_tpkt_then_close_is_a_tcp_abort() {
+    let (mut s, mut a, _r) = raw_established(AssociationConfig::mms()).await;
+    send(&mut s, &hex(GOLDEN_IDENTIFY)[..12]).await;
+    s.shutdown().await.unwrap();
+    let reason = provider_abort(&mut a).await;
+    assert!(
+        matches!(reason, ProviderAbortReason::ConnectionClosed { .. }),
+        "{reason}"
+    );
+    assert_eq!(reason.layer(), AbortLayer::Tcp);
+}
+
+#[tokio::test]
+async fn undecodable_ppdu_gives_arp_in_session_abort() {
+    let (mut s, mut a, _r) = raw_established(AssociationConfig::mms()).await;
+    send(
+        &mut s,
+        &dt(&[0x01, 0x00, 0x01, 0x00, 0x61, 0x05, 0x30, 0x09, 0x02]),
+    )
+    .await;
+    let reason = provider_abort(&mut a).await;
+    assert_eq!(reason.layer(), AbortLayer::Presentation, "{reason}");
+    let ab = read_tsdu(&mut s).await.unwrap();
+    assert_eq!(ab[0], 0x19);
+    let Some(guls_session::Spdu::Abort(ab)) =
+        guls_session::decode_tsdu(&ab).unwrap().main_spdu().cloned()
+    else {
+        panic!()
+    };
+    let arp = guls_presentation::decode_abort(ab.user_data.as_ref().unwrap()).unwrap();
+    assert!(matches!(arp, guls_presentation::Abort::Arp(_)));
+    assert!(wait_closed(&mut s).await);
+}
+
+#[tokio::test]
+async fn unexpected_spdu_is_a_session_abort() {
+    let (mut s, mut a, _r) = raw_established(AssociationConfig::mms()).await;
+    // A second CONNECT in the data phase.
+    send(&mut s, &dt(&[0x0d, 0x00])).await;
+    let reason = provider_abort(&mut a).await;
+    assert_eq!(reason.layer(), AbortLayer::Session, "{reason}");
+    assert!(wait_closed(&mut s).await);
+}
+
+#[tokio::test]
+async fn tcp_close_in_data_phase() {
+    let (s, mut a, _r) = raw_established(AssociationConfig::mms()).await;
+    drop(s);
+    let reason = provider_abort(&mut a).await;
+    assert_eq!(reason.layer(), AbortLayer::Tcp, "{reason}");
+}
+
+#[tokio::test]
+async fn tcp_close_at_each_initiator_stage() {
+    // 0: right after TCP accept; 1: after the CR (no CC); 2: after the CN (no AARE).
+    for stage in 0..3 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            if stage >= 1 {
+                read_tpkt(&mut s).await.unwrap();
+            }
+            if stage >= 2 {
+                send(&mut s, &hex("0300001611d00001000100c0010dc2020001c1020001")).await;
+                read_tsdu(&mut s).await.unwrap();
+            }
+        });
+        let err = timeout(
+            NET,
+            Initiator::new(demo_config()).connect(addr, AssociateParams::default()),
+        )
+        .await
+        .expect("no hang")
+        .unwrap_err();
+        match (stage, &err) {
+            (0 | 1, AssociationError::ProviderAbort(r)) => assert_eq!(r.layer(), AbortLayer::Tcp),
+            (2, AssociationError::RejectedByPeerNoAare) => {}
+            _ => panic!("stage {stage}: unexpected {err:?}"),
+        }
+        peer.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn tcp_close_during_responder_handshake_is_counted() {
+    let responder = Responder::bind("127.0.0.1:0", demo_config()).await.unwrap();
+    let addr = responder.local_addr();
+    for stage in 0..2 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        if stage == 1 {
+            send(&mut s, &hex(GOLDEN_CR)).await;
+            read_tpkt(&mut s).await.unwrap();
+        }
+        drop(s);
+    }
+    for _ in 0..2000 {
+        if responder.counters().handshake_failures == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(responder.counters().handshake_failures, 2);
+    assert_eq!(responder.counters().indications, 0);
+}
+
+#[tokio::test]
+async fn stalled_peer_hits_idle_timeout() {
+    let mut cfg = AssociationConfig::mms();
+    cfg.timeouts.idle = Duration::from_millis(300);
+    let (mut s, mut a, _r) = raw_established(cfg).await;
+    let reason = provider_abort(&mut a).await;
+    assert_eq!(reason, ProviderAbortReason::Timeout(TimeoutKind::Idle));
+    assert_eq!(reason.layer(), AbortLayer::Local);
+    let ab = read_tsdu(&mut s).await.unwrap();
+    assert_eq!(ab, vec![0x19, 0x03, 0x11, 0x01, 0x09]);
+    assert!(wait_closed(&mut s).await);
+}
+
+#[tokio::test]
+async fn stalled_peer_during_establishment_times_out() {
+    let mut cfg = demo_config();
+    cfg.timeouts.establishment = Duration::from_millis(300);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _peer = tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(s);
+    });
+    let err = timeout(
+        NET,
+        Initiator::new(cfg).connect(addr, AssociateParams::default()),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert!(
+        matches!(err, AssociationError::Timeout(TimeoutKind::Establishment)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_associations_one_bad_peer() {
+    let responder = Responder::bind("127.0.0.1:0", demo_config()).await.unwrap();
+    let addr = responder.local_addr();
+    let server = tokio::spawn(async move {
+        let mut tasks = Vec::new();
+        for _ in 0..19 {
+            let inc = timeout(NET, responder.accept()).await.unwrap().unwrap();
+            tasks.push(tokio::spawn(async move {
+                let mut a = inc.accept(AcceptParams::default()).await.unwrap();
+                loop {
+                    match timeout(NET, a.recv()).await.unwrap().unwrap() {
+                        AssociationEvent::Data(d) => {
+                            let PdvValue::SingleAsn1Type(v) = d.value else {
+                                panic!()
+                            };
+                            a.send_asn1(d.pcid, v).await.unwrap();
+                        }
+                        AssociationEvent::ReleaseIndication { .. } => {
+                            a.release_response(Vec::new()).await.unwrap();
+                        }
+                        AssociationEvent::Released => break,
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        responder
+    });
+    let bad = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        send(&mut s, &hex(GOLDEN_CR)).await;
+        read_tpkt(&mut s).await.unwrap();
+        send(&mut s, &dt(b"\x0d\x05garbage-garbage")).await;
+        wait_closed(&mut s).await
+    });
+    let mut clients = Vec::new();
+    for i in 0..19u8 {
+        clients.push(tokio::spawn(async move {
+            let mut a = Initiator::new(demo_config())
+                .connect(addr, AssociateParams::default())
+                .await
+                .unwrap();
+            for j in 0..5u8 {
+                a.send_asn1(3, vec![0x04, 0x02, i, j]).await.unwrap();
+                match timeout(NET, a.recv()).await.unwrap().unwrap() {
+                    AssociationEvent::Data(d) => {
+                        assert_eq!(d.value, PdvValue::SingleAsn1Type(vec![0x04, 0x02, i, j]))
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            a.release().await.unwrap();
+        }));
+    }
+    for c in clients {
+        timeout(NET, c).await.unwrap().unwrap();
+    }
+    assert!(timeout(NET, bad).await.unwrap().unwrap(), "bad peer closed");
+    let responder = timeout(NET, server).await.unwrap().unwrap();
+    assert_eq!(responder.counters().indications, 19);
+    assert_eq!(responder.counters().handshake_failures, 1);
+    timeout(NET, responder.wait_idle()).await.unwrap();
+    responder.shutdown();
+    assert!(matches!(
+        responder.accept().await,
+        Err(AssociationError::Shutdown)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_reader_bounds_memory() {
+    let (s, mut a, _r) = raw_established(AssociationConfig::mms()).await;
+    const VALUE: usize = 16 * 1024;
+    const COUNT: usize = 1500; // ~24 MB, far more than the socket buffers hold
+    let (rd, mut wr) = s.into_split();
+    let flood = tokio::spawn(async move {
+        let mut v = vec![0x04, 0x82];
+        v.extend(((VALUE - 4) as u16).to_be_bytes());
+        v.resize(VALUE, 0x55);
+        let mut td = vec![0x01, 0x00, 0x01, 0x00, 0x61, 0x82];
+        let pdv = {
+            let mut p = vec![0x02, 0x01, 0x03, 0xa0, 0x82];
+            p.extend((v.len() as u16).to_be_bytes());
+            p.extend(&v);
+            let mut seq = vec![0x30, 0x82];
+            seq.extend((p.len() as u16).to_be_bytes());
+            seq.extend(p);
+            seq
+        };
+        td.extend((pdv.len() as u16).to_be_bytes());
+        td.extend(pdv);
+        let frames = dt(&td);
+        for _ in 0..COUNT {
+            if wr.write_all(&frames).await.is_err() {
+                return false;
+            }
+        }
+        true
+    });
+    // Wait until the event queue is full and the driver holds a pending event: from then on
+    // the driver does not read the socket.
+    let cap = a.queue_stats().queue_capacity;
+    for _ in 0..4000 {
+        let q = a.queue_stats();
+        if q.queued_events == cap && q.driver_pending_events > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let q1 = a.queue_stats();
+    assert_eq!(q1.queued_events, cap, "{q1:?}");
+    // Nothing the application has not consumed grows beyond the bounds.
+    let bound_octets = 16 * 1024 + 8192 + 4;
+    assert!(q1.driver_buffered_octets <= bound_octets, "{q1:?}");
+    assert!(
+        !flood.is_finished(),
+        "the peer is blocked by TCP back-pressure"
+    );
+    let q2 = a.queue_stats();
+    assert_eq!(
+        q2.octets_received, q1.octets_received,
+        "no reads while the queue is full"
+    );
+    // Drain everything: the flood completes.
+    let mut n = 0;
+    while n < COUNT {
+        match timeout(NET, a.recv()).await.unwrap().unwrap() {
+            AssociationEvent::Data(d) => {
+                assert_eq!(d.value.data_len(), VALUE);
+                n += 1;
+                let q = a.queue_stats();
+                assert!(q.queued_events <= cap && q.driver_buffered_octets <= bound_octets);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(timeout(NET, flood).await.unwrap().unwrap());
+    rd.readable().await.ok();
+}
