@@ -5,51 +5,7 @@
 //! received from a newer peer still decodes. Build them with `from_i64`, which only produces
 //! `Unknown` for numbers that have no name (so equal numbers give equal values).
 
-use guls_ber::BitString;
-
-macro_rules! int_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident {
-            $( $(#[$vmeta:meta])* $var:ident = $val:literal => $text:literal, )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $var, )*
-            /// A number this edition does not name (the type is extensible); only built for
-            /// numbers without a name.
-            Unknown(i64),
-        }
-
-        impl $name {
-            /// The value for a received number.
-            pub fn from_i64(v: i64) -> Self {
-                match v {
-                    $( $val => $name::$var, )*
-                    other => $name::Unknown(other),
-                }
-            }
-
-            /// The number sent on the wire.
-            pub fn value(self) -> i64 {
-                match self {
-                    $( $name::$var => $val, )*
-                    $name::Unknown(v) => v,
-                }
-            }
-
-            /// The ASN.1 name of the value (`"unknown"` for an unnamed number).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $( $name::$var => $text, )*
-                    $name::Unknown(_) => "unknown",
-                }
-            }
-        }
-    };
-}
+use guls_ber::{BitString, int_enum};
 
 int_enum! {
     /// `Associate-result` (AARE `result [2]`); X.217 9.1.1.16 Result. Defaults to accepted.

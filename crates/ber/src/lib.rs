@@ -14,6 +14,7 @@
 
 mod error;
 mod external;
+mod int_enum;
 mod oid;
 mod reader;
 mod tag;

@@ -13,48 +13,7 @@ pub fn is_valid_pcid(pcid: Pcid) -> bool {
     (1..=32767).contains(&pcid) && pcid % 2 == 1
 }
 
-macro_rules! int_enum {
-    (
-        $(#[$m:meta])*
-        $name:ident {
-            $( $(#[$vm:meta])* $var:ident = $val:literal => $s:literal, )*
-        }
-    ) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vm])* $var, )*
-            /// A value the standard does not name (only values not named above).
-            Unknown(i64),
-        }
-
-        impl $name {
-            /// The typed value of a received integer (`Unknown` for unnamed values).
-            pub fn from_i64(v: i64) -> Self {
-                match v {
-                    $( $val => $name::$var, )*
-                    other => $name::Unknown(other),
-                }
-            }
-
-            /// The integer sent on the wire.
-            pub fn to_i64(self) -> i64 {
-                match self {
-                    $( $name::$var => $val, )*
-                    $name::Unknown(v) => v,
-                }
-            }
-
-            /// The ASN.1 name of the value (`"unknown"` for unnamed values).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $( $name::$var => $s, )*
-                    $name::Unknown(_) => "unknown",
-                }
-            }
-        }
-    };
-}
+use guls_ber::int_enum;
 
 int_enum! {
     /// `Result` of a presentation context definition (and of the default context).
