@@ -608,12 +608,7 @@ fn acse_json(apdu: &Apdu) -> Value {
                     json!(String::from_utf8_lossy(i)),
                 );
             }
-            if !a.user_information.is_empty() {
-                m.insert(
-                    "user_information".into(),
-                    user_info_json(&a.user_information),
-                );
-            }
+            put_user_info(&mut m, &a.user_information);
         }
         Apdu::Aare(a) => {
             m.insert(
@@ -640,46 +635,26 @@ fn acse_json(apdu: &Apdu) -> Value {
             if let Some(v) = &a.responding_authentication_value {
                 m.insert("authentication_value".into(), auth_json(v));
             }
-            if !a.user_information.is_empty() {
-                m.insert(
-                    "user_information".into(),
-                    user_info_json(&a.user_information),
-                );
-            }
+            put_user_info(&mut m, &a.user_information);
         }
         Apdu::Rlrq(r) => {
             if let Some(reason) = &r.reason {
                 m.insert("reason".into(), json!(reason.name()));
             }
-            if !r.user_information.is_empty() {
-                m.insert(
-                    "user_information".into(),
-                    user_info_json(&r.user_information),
-                );
-            }
+            put_user_info(&mut m, &r.user_information);
         }
         Apdu::Rlre(r) => {
             if let Some(reason) = &r.reason {
                 m.insert("reason".into(), json!(reason.name()));
             }
-            if !r.user_information.is_empty() {
-                m.insert(
-                    "user_information".into(),
-                    user_info_json(&r.user_information),
-                );
-            }
+            put_user_info(&mut m, &r.user_information);
         }
         Apdu::Abrt(a) => {
             m.insert("abort_source".into(), json!(a.abort_source.name()));
             if let Some(d) = &a.abort_diagnostic {
                 m.insert("abort_diagnostic".into(), json!(d.name()));
             }
-            if !a.user_information.is_empty() {
-                m.insert(
-                    "user_information".into(),
-                    user_info_json(&a.user_information),
-                );
-            }
+            put_user_info(&mut m, &a.user_information);
         }
         Apdu::Other(o) => {
             m.insert("tag_number".into(), json!(o.tag_number));
@@ -721,4 +696,10 @@ fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return None;
     }
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn put_user_info(m: &mut Map<String, Value>, ui: &[guls_ber::External]) {
+    if !ui.is_empty() {
+        m.insert("user_information".into(), user_info_json(ui));
+    }
 }
