@@ -9,7 +9,9 @@
 //! * **Back-pressure.** The actor reads the socket only while it has no undelivered event.
 //!   When the event queue is full it stops reading, so the kernel's receive window closes and
 //!   the peer is slowed down; memory per association is bounded by the event queue, one read
-//!   chunk plus one TPKT, and one TSDU's worth of values. Sending goes through the bounded
+//!   chunk plus one TPKT (the transport machine stops at each TPKT that completes a TSDU and
+//!   holds at most one partial TPKT of the configured TPDU size), the transport's TSDU
+//!   reassembly (at most `max_tsdu_size`), and one TSDU's worth of values. Sending goes through the bounded
 //!   command queue and one `write_all` per step; a peer that does not read makes `send` wait.
 //! * **Cancel-safety.** [`Association::recv`] is cancel-safe (an mpsc receive). Dropping a
 //!   [`Association::send`] future after the command was queued may still send the value;
@@ -83,25 +85,28 @@ impl Conn {
         }
     }
 
-    /// Processes the complete TPKTs at the head of the buffer until one produces events.
+    /// Feeds the unprocessed octets to the stack until a step produces events (or all are
+    /// consumed). The transport machine stops at each complete TPKT with an event, so the
+    /// octets after it stay here until the events are delivered.
     pub(crate) fn process(&mut self) -> Vec<StackEvent> {
         let mut events = Vec::new();
-        while events.is_empty() && !self.stack.is_done() {
-            match guls_transport::next_frame(&self.buf, self.stack.max_frame()) {
-                Ok(Some(len)) => {
-                    let ev = self.stack.on_tpdu(self.buf.get(4..len).unwrap_or_default());
-                    self.buf.drain(..len);
-                    events.extend(ev);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    events.extend(self.stack.local_abort(ProviderAbortReason::Malformed(e)));
-                    self.buf.clear();
-                }
-            }
+        while events.is_empty() && !self.stack.is_done() && !self.buf.is_empty() {
+            let (used, ev) = self.stack.on_bytes(&self.buf);
+            self.buf.drain(..used.min(self.buf.len()));
+            events.extend(ev);
         }
-        self.stats.buffered.store(self.buf.len(), Ordering::Relaxed);
+        if self.stack.is_done() {
+            self.buf.clear();
+        }
+        self.store_buffered();
         events
+    }
+
+    /// Publishes the received octets not yet processed: ours and the transport machine's
+    /// partial TPKT.
+    fn store_buffered(&self) {
+        let n = self.buf.len() + self.stack.buffered_frame_len();
+        self.stats.buffered.store(n, Ordering::Relaxed);
     }
 
     /// Reads once (cancel-safe); returns the octets read (0 at end of stream).
@@ -111,7 +116,7 @@ impl Conn {
         self.buf
             .extend_from_slice(chunk.get(..n).unwrap_or_default());
         self.stats.received.fetch_add(n as u64, Ordering::Relaxed);
-        self.stats.buffered.store(self.buf.len(), Ordering::Relaxed);
+        self.store_buffered();
         Ok(n)
     }
 }

@@ -22,9 +22,16 @@
 //!   [`AssociationError::RejectedByPeerNoAare`].
 //! * Data SPDUs are `01 00 01 00` (GIVE TOKENS + DATA TRANSFER, RFC 1698 6.4); the CN uses the
 //!   1-octet LI whenever it fits, as libiec61850 requires.
-//! * Faults: a malformed, truncated, oversized or unexpected PDU gives a session ABORT (with
-//!   the presentation ARP when the presentation layer found the fault, with an ARU + provider
-//!   ABRT when ACSE did), then the TCP close, and an A-P-ABORT to the application.
+//! * CONNECT user data over 10,240 octets (a large AARQ) travels in CONNECT DATA OVERFLOW
+//!   SPDUs after an OVERFLOW ACCEPT, sent as initiator and accepted as responder.
+//! * Faults: a malformed, truncated, oversized or unexpected PDU gives a session ABORT
+//!   (`19 03 11 01 05` for a transport or session fault; an S-U-ABORT carrying the
+//!   presentation ARP when the presentation layer found the fault, or an ARU + provider ABRT
+//!   when ACSE did), then the TCP close, and an A-P-ABORT to the application. Local causes
+//!   (timers, a dropped handle) send `19 03 11 01 09`.
+//!
+//! The transport and session layers are the `guls_transport::TransportConnection` and
+//! `guls_session::SessionMachine` protocol machines; this crate only composes and drives them.
 //!
 //! See the `driver` module docs (on [`Association`]) for the task-per-association design and
 //! its back-pressure and cancel-safety properties.

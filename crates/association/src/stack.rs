@@ -1,17 +1,29 @@
 //! The sans-IO composition of the four layers for one connection.
 //!
-//! [`Stack`] takes TPDUs (the payload of each received TPKT) and user primitives, and gives
-//! events plus the octets to write (already framed as TPKTs, all of one step in one buffer so
-//! the driver writes them with a single `write_all`). It owns no socket and no clock.
+//! [`Stack`] takes the octets read from TCP and user primitives, and gives events plus the
+//! octets to write (already framed as TPKTs, all of one step in one buffer so the driver
+//! writes them with a single `write_all`). It owns no socket and no clock.
 //!
-//! Transport (ISO 8073 class 0) and session (ISO 8327 kernel + duplex) are handled here on top
-//! of the guls-transport and guls-session codecs; presentation and ACSE are the
-//! [`PresentationMachine`] and [`AcseMachine`] of their crates.
+//! Each layer is its crate's sans-IO protocol machine: the transport is a
+//! [`TransportConnection`] (RFC 1006 / ISO 8073 class 0), the session a [`SessionMachine`]
+//! (ISO 8327 kernel + duplex, with CONNECT DATA OVERFLOW both ways and the release
+//! collision rule), then the [`PresentationMachine`] and the [`AcseMachine`]. The stack only
+//! routes: received TSDUs to the session machine, its user data to presentation and ACSE,
+//! and every TSDU a machine gives (including the session machine's own OA, CDO, RF and AB)
+//! to the transport in order.
 //!
-//! Every failure of a received PDU ends the connection: the right abort PDU (session ABORT,
-//! with the presentation ARP when the presentation machine produced one, or with an ARU
-//! carrying the ACSE provider ABRT) is queued, [`Stack::is_done`] turns true, and a
-//! [`StackEvent::ProviderAbort`] (or [`StackEvent::Abort`]) names the layer.
+//! Every failure of a received PDU ends the connection: the right abort PDU is queued, the
+//! transport is released, [`Stack::is_done`] turns true, and a [`StackEvent::ProviderAbort`]
+//! (or [`StackEvent::Abort`]) names the layer. On the wire:
+//!
+//! * a transport fault (malformed TPKT or TPDU, oversized TSDU, unexpected TPDU) on an open
+//!   connection, or a session fault (the session machine's own), gives the session ABORT
+//!   `19 03 11 01 05` (release, protocol error);
+//! * a presentation fault gives a session ABORT (S-U-ABORT, `11 01 03`) carrying the ARP,
+//!   an ACSE fault one carrying an ARU with the ACSE provider ABRT (X.226: the presentation
+//!   entity aborts through S-U-ABORT);
+//! * a local cause (timer, dropped handle) gives `19 03 11 01 09` (release, no reason);
+//! * a lost TCP connection or a received DR / ER sends nothing.
 
 use std::sync::Arc;
 
@@ -27,11 +39,14 @@ use guls_presentation::{
     PresentationMachine, RefuseReason as PRefuseReason, ReleaseKind, UserData,
 };
 use guls_session::{
-    Abort as SAbort, Accept, ConnectAcceptItem, ConnectUserData, Disconnect, Finish,
-    FunctionalUnits, ProtocolOptions, ReasonCode, Refuse, RefuseReason, SSelector, Spdu,
-    TransportDisconnect, VersionNumber, decode_tsdu, encode_data_tsdu,
+    AbortOrigin, AbortReason, ConnectRejection, ProtocolError as SessionProtocolError,
+    RefuseIndication, RefuseReason, SSelector, SessionConfig, SessionError, SessionEvent,
+    SessionMachine, SessionState, TransportDisconnect,
 };
-use guls_transport::{ConnectTpdu, Tpdu, TpduSize, encode_data_frames, encode_frame};
+use guls_transport::{
+    DisconnectCause, TpduSize, TransportConfig, TransportConnection, TransportError,
+    TransportEvent, TransportState,
+};
 
 use crate::config::AssociationConfig;
 use crate::error::{AbortInfo, AbortLayer, AssociationError, ProviderAbortReason, Rejection};
@@ -47,10 +62,8 @@ pub enum Role {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Initiator: CR sent. Responder: waiting for the CR.
-    Transport,
-    /// Initiator: CN sent. Responder: CC sent, waiting for the CN.
-    Session,
+    /// Transport and session connection establishment, up to the indication or confirm.
+    Connecting,
     /// Responder: indication issued, waiting for the user's response.
     AwaitResponse,
     /// Established (data, release).
@@ -106,12 +119,9 @@ pub(crate) enum StackEvent {
 /// The layers of one connection, sans IO.
 pub(crate) struct Stack {
     role: Role,
-    cfg: Arc<AssociationConfig>,
     phase: Phase,
-    tpdu_size: TpduSize,
-    reassembly: Vec<u8>,
-    session_version: u8,
-    responding_ssel: Option<SSelector>,
+    transport: TransportConnection,
+    session: SessionMachine,
     pres: PresentationMachine,
     acse: AcseMachine,
     acse_pcid: Pcid,
@@ -149,6 +159,90 @@ fn ssel(v: &Option<Vec<u8>>) -> Result<Option<SSelector>, AssociationError> {
         .map_err(|e| AssociationError::Config(e.to_string()))
 }
 
+/// The transport machine's configuration: the configured sizes and, for the initiator, the
+/// T-selectors of the CR (the responder echoes the CR's). A received TPKT may be at most the
+/// configured TPDU size plus the TPKT header, so the stream buffer stays that small.
+fn transport_config(role: Role, cfg: &AssociationConfig) -> TransportConfig {
+    let size = TpduSize::at_most(cfg.transport.max_tpdu_size);
+    let initiator = role == Role::Initiator;
+    TransportConfig {
+        max_tpdu_size: size,
+        max_tsdu_size: cfg.transport.max_tsdu_size,
+        calling_tsel: cfg.transport.calling_tsel.clone().filter(|_| initiator),
+        called_tsel: cfg.transport.called_tsel.clone().filter(|_| initiator),
+        src_ref: 1,
+        send_dr_on_disconnect: false,
+        max_tpkt_len: size.octets() + guls_transport::TPKT_HEADER_LEN,
+    }
+}
+
+/// The session machine's configuration: the S-selectors of the CN (initiator); the
+/// responder echoes the CN's called S-selector.
+fn session_config(cfg: &AssociationConfig) -> Result<SessionConfig, AssociationError> {
+    Ok(SessionConfig {
+        calling_ssel: ssel(&cfg.session.calling_ssel)?,
+        called_ssel: ssel(&cfg.session.called_ssel)?,
+        ..SessionConfig::default()
+    })
+}
+
+/// An S-selector as the API shows it: `None` when absent or empty.
+fn nonempty(s: &SSelector) -> Option<Vec<u8>> {
+    (!s.as_bytes().is_empty()).then(|| s.as_bytes().to_vec())
+}
+
+fn transport_reason(e: TransportError) -> ProviderAbortReason {
+    match e {
+        TransportError::Decode(d) => ProviderAbortReason::Malformed(d),
+        TransportError::TsduTooLarge { limit } => ProviderAbortReason::TooLarge {
+            layer: AbortLayer::Transport,
+            what: "TSDU",
+            limit,
+        },
+        other => ProviderAbortReason::protocol(AbortLayer::Transport, other.to_string()),
+    }
+}
+
+fn session_protocol_reason(e: SessionProtocolError) -> ProviderAbortReason {
+    let detail = match e {
+        SessionProtocolError::Undecodable(d) => return ProviderAbortReason::Malformed(d),
+        SessionProtocolError::UnexpectedSpdu { spdu, state } => {
+            format!("{spdu} SPDU unexpected in session state {state:?}")
+        }
+        SessionProtocolError::DuplexNotSelected { selected } => format!(
+            "ACCEPT without the duplex functional unit ({:#06x})",
+            selected.bits()
+        ),
+        SessionProtocolError::VersionNotProposed { selected } => format!(
+            "ACCEPT selects session versions {:?}, not proposed",
+            selected.versions()
+        ),
+        SessionProtocolError::InvalidCallingSelector => {
+            "ACCEPT with an invalid calling S-selector".to_string()
+        }
+    };
+    ProviderAbortReason::protocol(AbortLayer::Session, detail)
+}
+
+fn rejection_detail(why: ConnectRejection) -> String {
+    match why {
+        ConnectRejection::DuplexNotProposed { proposed } => format!(
+            "duplex functional unit not proposed ({:#06x})",
+            proposed.bits()
+        ),
+        ConnectRejection::NoCommonVersion { proposed } => {
+            format!("session versions {:?} not supported", proposed.versions())
+        }
+        ConnectRejection::ConnectDataTooLong { limit } => {
+            format!("CONNECT user data exceeds the limit of {limit} octets")
+        }
+    }
+}
+
+fn illegal(e: impl std::fmt::Display) -> AssociationError {
+    AssociationError::IllegalPrimitive(e.to_string())
+}
+
 fn acse_value(ud: &UserData, pcid: Pcid) -> Option<&[u8]> {
     ud.pdv_lists()
         .iter()
@@ -164,13 +258,23 @@ impl Stack {
         cfg.validate()?;
         let pres = PresentationMachine::new(presentation_config(&cfg))
             .map_err(|e| AssociationError::Config(e.to_string()))?;
+        let tcfg = transport_config(role, &cfg);
+        let scfg = session_config(&cfg)?;
+        let (transport, session) = match role {
+            Role::Initiator => (
+                TransportConnection::initiator(tcfg),
+                SessionMachine::initiator(scfg),
+            ),
+            Role::Responder => (
+                TransportConnection::responder(tcfg),
+                SessionMachine::responder(scfg),
+            ),
+        };
         Ok(Stack {
             role,
-            phase: Phase::Transport,
-            tpdu_size: TpduSize::at_most(cfg.transport.max_tpdu_size),
-            reassembly: Vec::new(),
-            session_version: 2,
-            responding_ssel: None,
+            phase: Phase::Connecting,
+            transport,
+            session,
             pres,
             acse: AcseMachine::new(),
             acse_pcid: 1,
@@ -178,7 +282,6 @@ impl Stack {
             addresses: LowerAddresses::default(),
             out: Vec::new(),
             released: false,
-            cfg,
         })
     }
 
@@ -204,15 +307,12 @@ impl Stack {
 
     /// Queues the CR (initiator).
     pub(crate) fn start(&mut self) -> Result<(), AssociationError> {
-        let t = &self.cfg.transport;
-        let cr = ConnectTpdu {
-            tpdu_size: Some(self.tpdu_size),
-            calling_tsel: t.calling_tsel.clone(),
-            called_tsel: t.called_tsel.clone(),
-            ..ConnectTpdu::class0(0, 1)
-        };
-        encode_frame(&Tpdu::Cr(cr), &mut self.out)
-            .map_err(|e| AssociationError::Config(e.to_string()))
+        let cr = self
+            .transport
+            .connect()
+            .map_err(|e| AssociationError::Config(e.to_string()))?;
+        self.out.extend(cr);
+        Ok(())
     }
 
     /// Octets to write (all TPKTs of the last step), leaving the buffer empty.
@@ -237,12 +337,17 @@ impl Stack {
 
     /// True after our CN was sent and before the answer (initiator).
     pub(crate) fn awaiting_accept(&self) -> bool {
-        self.role == Role::Initiator && self.phase == Phase::Session
+        self.role == Role::Initiator
+            && matches!(
+                self.session.state(),
+                SessionState::AwaitingAc | SessionState::AwaitingOa
+            )
     }
 
-    /// The largest TPKT accepted from the peer.
-    pub(crate) fn max_frame(&self) -> usize {
-        TpduSize::at_most(self.cfg.transport.max_tpdu_size).octets() + 4
+    /// Received octets the transport machine holds in a partial TPKT (at most the
+    /// configured TPDU size plus the TPKT header).
+    pub(crate) fn buffered_frame_len(&self) -> usize {
+        self.transport.buffered_frame_len()
     }
 
     /// The defined context set.
@@ -262,57 +367,95 @@ impl Stack {
 
     // ------------------------------------------------------------------ output helpers
 
-    fn send_tsdu(&mut self, tsdu: &[u8]) {
-        encode_data_frames(tsdu, self.tpdu_size, &mut self.out);
-    }
-
-    fn send_spdu(&mut self, spdu: &Spdu) {
-        match spdu.to_bytes() {
-            Ok(b) => self.send_tsdu(&b),
+    /// Queues one TSDU (DT TPKTs). After a receive error closed an open transport, the
+    /// transport machine still frames this one last TSDU (the session ABORT).
+    fn emit(&mut self, tsdu: &[u8]) {
+        let r = if self.transport.state() == TransportState::Connected {
+            self.transport.send_tsdu(tsdu)
+        } else {
+            self.transport.send_final_tsdu(tsdu)
+        };
+        match r {
+            Ok(b) => self.out.extend(b),
             Err(e) => {
-                tracing::error!(target: "guls::association", error = %e, "cannot encode SPDU")
+                tracing::debug!(target: "guls::association", error = %e, "TSDU not sent")
             }
         }
     }
 
-    fn send_session_abort(&mut self, td: u8, user_data: Option<Vec<u8>>) {
-        let ab = SAbort {
-            transport_disconnect: Some(TransportDisconnect(td)),
-            user_data,
-            ..SAbort::default()
-        };
-        self.send_spdu(&Spdu::Abort(ab));
+    /// Queues a TSDU a session primitive returned; an error is logged (nothing to send).
+    fn emit_session(&mut self, r: Result<Vec<u8>, SessionError>) {
+        match r {
+            Ok(b) => self.emit(&b),
+            Err(e) => {
+                tracing::debug!(target: "guls::association", error = %e, "no session PDU sent")
+            }
+        }
     }
 
-    /// Ends the connection on a fault: queues `wire` (if the session exists) and reports.
-    fn fail(&mut self, reason: ProviderAbortReason, arp: Option<Vec<u8>>) -> Vec<StackEvent> {
+    /// Ends the connection: releases the transport (class 0: closing TCP, which the driver
+    /// does once [`Stack::is_done`]).
+    fn finish(&mut self) {
+        self.phase = Phase::Done;
+        if !self.transport.is_closed() {
+            match self.transport.disconnect() {
+                Ok(b) => self.out.extend(b),
+                Err(e) => {
+                    tracing::debug!(target: "guls::association", error = %e, "transport disconnect")
+                }
+            }
+        }
+    }
+
+    /// Ends the connection on a fault: queues the session ABORT (if the session exists) and
+    /// reports. `abort_ud` is the presentation PPDU (ARP) to carry in an S-U-ABORT.
+    fn fail(&mut self, reason: ProviderAbortReason, abort_ud: Option<Vec<u8>>) -> Vec<StackEvent> {
         if self.phase == Phase::Done {
             return Vec::new();
         }
         tracing::warn!(target: "guls::association", layer = %reason.layer(), %reason,
             "provider abort");
-        let session_exists = match self.phase {
-            Phase::Transport | Phase::Done => false,
-            Phase::Session => self.role == Role::Initiator,
-            Phase::AwaitResponse | Phase::Open => true,
-        };
-        if session_exists && !matches!(reason, ProviderAbortReason::ConnectionClosed { .. }) {
-            // Protocol error (0x05) for a protocol fault, no reason (0x09) for local causes.
-            let td = if matches!(reason.layer(), AbortLayer::Local | AbortLayer::Tcp) {
-                0x09
-            } else {
-                0x05
+        if !matches!(reason, ProviderAbortReason::ConnectionClosed { .. }) {
+            let ab = match abort_ud {
+                Some(ud) => self.session.abort(ud),
+                // No reason (09) for local causes, protocol error (05) for a protocol fault.
+                None if matches!(reason.layer(), AbortLayer::Local | AbortLayer::Tcp) => {
+                    self.session.provider_abort()
+                }
+                None => self.session.protocol_abort(),
             };
-            self.send_session_abort(td, arp);
+            // An error means there is no session connection to abort.
+            if let Ok(ab) = ab {
+                self.emit(&ab);
+            }
         }
-        self.phase = Phase::Done;
         let _ = self.acse.on_provider_abort(match reason.layer() {
             AbortLayer::Presentation => ProviderReason::Presentation(None),
             AbortLayer::Session => ProviderReason::Session,
             AbortLayer::Local => ProviderReason::Local,
             _ => ProviderReason::Transport,
         });
+        self.finish();
         vec![StackEvent::ProviderAbort(reason)]
+    }
+
+    /// An ACSE fault: session ABORT carrying an ARU with the provider ABRT, when there is
+    /// one (else the protocol-error ABORT), then the end.
+    fn acse_abort(&mut self, abrt: Option<Vec<u8>>, detail: String) -> Vec<StackEvent> {
+        let aru = self
+            .pres
+            .user_abort(abrt.map(|b| UserData::single_asn1(self.acse_pcid, b)))
+            .ok();
+        let ab = match aru {
+            Some(aru) => self.session.abort(aru),
+            None => self.session.protocol_abort(),
+        };
+        self.emit_session(ab);
+        self.finish();
+        vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+            AbortLayer::Acse,
+            detail,
+        ))]
     }
 
     /// A local provider abort (timer, dropped handle): session ABORT without user data.
@@ -320,119 +463,85 @@ impl Stack {
         self.fail(reason, None)
     }
 
-    /// The TCP connection ended (EOF or error) before the stack was done.
-    pub(crate) fn on_transport_closed(&mut self, reason: ProviderAbortReason) -> Vec<StackEvent> {
+    /// The connection was lost (TCP closed or failed, DR or ER received): nothing is sent.
+    fn lost(&mut self, reason: ProviderAbortReason) -> Vec<StackEvent> {
         if self.phase == Phase::Done {
             return Vec::new();
         }
-        self.phase = Phase::Done;
+        let _ = self.transport.on_close();
+        let _ = self.session.on_transport_disconnect();
         let _ = self.acse.on_provider_abort(ProviderReason::Transport);
+        self.phase = Phase::Done;
         vec![StackEvent::ProviderAbort(reason)]
+    }
+
+    /// The TCP connection ended (EOF or error) before the stack was done.
+    pub(crate) fn on_transport_closed(&mut self, reason: ProviderAbortReason) -> Vec<StackEvent> {
+        self.lost(reason)
     }
 
     // ------------------------------------------------------------------ transport input
 
-    /// One received TPDU (a TPKT's payload).
-    pub(crate) fn on_tpdu(&mut self, tpdu: &[u8]) -> Vec<StackEvent> {
+    /// Octets read from TCP: feeds the transport machine up to its first event and returns
+    /// how many octets were consumed with the events of that step. Without events all of
+    /// `input` was consumed.
+    pub(crate) fn on_bytes(&mut self, input: &[u8]) -> (usize, Vec<StackEvent>) {
         if self.phase == Phase::Done {
-            return Vec::new();
+            return (input.len(), Vec::new());
         }
-        let t = match Tpdu::decode(tpdu) {
-            Ok(t) => t,
-            Err(e) => return self.fail(ProviderAbortReason::Malformed(e), None),
-        };
-        tracing::trace!(target: "guls::association", tpdu = t.name(), len = tpdu.len(), "TPDU in");
-        match (self.phase, self.role, t) {
-            (Phase::Transport, Role::Responder, Tpdu::Cr(cr)) => {
-                if let Some(s) = cr.tpdu_size {
-                    self.tpdu_size = self.tpdu_size.min(s);
-                } else {
-                    self.tpdu_size = TpduSize::DEFAULT;
-                }
-                self.addresses.calling_tsel = cr.calling_tsel.clone();
-                self.addresses.called_tsel = cr.called_tsel.clone();
-                let cc = ConnectTpdu {
-                    tpdu_size: Some(self.tpdu_size),
-                    calling_tsel: cr.calling_tsel,
-                    called_tsel: cr.called_tsel,
-                    ..ConnectTpdu::class0(cr.src_ref, 1)
-                };
-                if let Err(e) = encode_frame(&Tpdu::Cc(cc), &mut self.out) {
-                    return self.fail(
+        match self.transport.feed(input) {
+            Err(e) => (input.len(), self.fail(transport_reason(e), None)),
+            Ok((used, None)) => (used, Vec::new()),
+            Ok((used, Some(ev))) => (used, self.on_transport_event(ev)),
+        }
+    }
+
+    fn on_transport_event(&mut self, ev: TransportEvent) -> Vec<StackEvent> {
+        match ev {
+            TransportEvent::ConnectIndication(ind) => {
+                self.addresses.calling_tsel = ind.calling_tsel;
+                self.addresses.called_tsel = ind.called_tsel;
+                match self.transport.accept() {
+                    Ok(cc) => {
+                        self.out.extend(cc);
+                        tracing::debug!(target: "guls::association",
+                            tpdu_size = self.transport.tpdu_size().octets(),
+                            "transport connected (CC sent)");
+                        Vec::new()
+                    }
+                    Err(e) => self.fail(
                         ProviderAbortReason::protocol(AbortLayer::Transport, e.to_string()),
                         None,
-                    );
+                    ),
                 }
-                tracing::debug!(target: "guls::association", tpdu_size = self.tpdu_size.octets(),
-                    "transport connected (CC sent)");
-                self.phase = Phase::Session;
-                Vec::new()
             }
-            (Phase::Transport, Role::Initiator, Tpdu::Cc(cc)) => {
-                if let Some(s) = cc.tpdu_size {
-                    self.tpdu_size = self.tpdu_size.min(s);
-                } else {
-                    self.tpdu_size = TpduSize::DEFAULT;
-                }
-                tracing::debug!(target: "guls::association", tpdu_size = self.tpdu_size.octets(),
+            TransportEvent::Connected(cc) => {
+                tracing::debug!(target: "guls::association", tpdu_size = cc.tpdu_size.octets(),
                     "transport connected (CC received)");
                 self.send_connect()
             }
-            (_, _, Tpdu::Dr(dr)) => {
+            TransportEvent::Data(tsdu) => self.on_tsdu(&tsdu),
+            TransportEvent::Disconnected(cause) => {
                 if self.released {
                     self.phase = Phase::Done;
                     return Vec::new();
                 }
-                self.fail(
-                    ProviderAbortReason::TransportDisconnect(dr.reason.description().to_string()),
-                    None,
-                )
-            }
-            (_, _, Tpdu::Er(er)) => self.fail(
-                ProviderAbortReason::TransportDisconnect(format!(
-                    "ER TPDU, reject cause {}",
-                    er.cause.code()
-                )),
-                None,
-            ),
-            (Phase::Transport, _, t) => self.fail(
-                ProviderAbortReason::protocol(
-                    AbortLayer::Transport,
-                    format!("{} TPDU before the transport connection", t.name()),
-                ),
-                None,
-            ),
-            (_, _, Tpdu::Dt(dt)) => {
-                if self.reassembly.len() + dt.user_data.len() > self.cfg.transport.max_tsdu_size {
-                    return self.fail(
-                        ProviderAbortReason::TooLarge {
-                            layer: AbortLayer::Transport,
-                            what: "TSDU",
-                            limit: self.cfg.transport.max_tsdu_size,
-                        },
-                        None,
-                    );
-                }
-                if !dt.eot {
-                    self.reassembly.extend_from_slice(&dt.user_data);
-                    return Vec::new();
-                }
-                let tsdu = if self.reassembly.is_empty() {
-                    dt.user_data
-                } else {
-                    let mut v = std::mem::take(&mut self.reassembly);
-                    v.extend_from_slice(&dt.user_data);
-                    v
+                let reason = match cause {
+                    DisconnectCause::DisconnectRequest { reason, .. } => {
+                        ProviderAbortReason::TransportDisconnect(reason.description().to_string())
+                    }
+                    DisconnectCause::ErrorTpdu { cause } => {
+                        ProviderAbortReason::TransportDisconnect(format!(
+                            "ER TPDU, reject cause {}",
+                            cause.code()
+                        ))
+                    }
+                    DisconnectCause::NetworkClosed => ProviderAbortReason::ConnectionClosed {
+                        stage: "transport connection",
+                    },
                 };
-                self.on_tsdu(&tsdu)
+                self.lost(reason)
             }
-            (_, _, t) => self.fail(
-                ProviderAbortReason::protocol(
-                    AbortLayer::Transport,
-                    format!("{} TPDU on an open transport connection", t.name()),
-                ),
-                None,
-            ),
         }
     }
 
@@ -446,15 +555,19 @@ impl Stack {
             );
         };
         match self.build_connect(&req) {
-            Ok(()) => {
-                self.phase = Phase::Session;
+            Ok(cn) => {
+                tracing::debug!(target: "guls::association", cn_len = cn.len(),
+                    overflow = self.session.state() == SessionState::AwaitingOa,
+                    "CN+CP+AARQ sent");
+                self.emit(&cn);
                 Vec::new()
             }
             Err(e) => self.fail(ProviderAbortReason::protocol(AbortLayer::Local, e), None),
         }
     }
 
-    fn build_connect(&mut self, req: &AssociateRequest) -> Result<(), String> {
+    /// The CN TSDU (with Data Overflow when the CP does not fit; the CDOs follow the OA).
+    fn build_connect(&mut self, req: &AssociateRequest) -> Result<Vec<u8>, String> {
         let aarq = self
             .acse
             .associate_request(req)
@@ -464,63 +577,79 @@ impl Stack {
             .pres
             .connect_request(UserData::single_asn1(self.acse_pcid, aarq.bytes))
             .map_err(|e| e.to_string())?;
-        let s = &self.cfg.session;
-        let cn = guls_session::Connect {
-            connect_accept: Some(ConnectAcceptItem::rfc1698()),
-            requirements: Some(FunctionalUnits::DUPLEX),
-            calling_ssel: ssel(&s.calling_ssel).map_err(|e| e.to_string())?,
-            called_ssel: ssel(&s.called_ssel).map_err(|e| e.to_string())?,
-            user_data: Some(ConnectUserData::new(cp).map_err(|e| e.to_string())?),
-            ..guls_session::Connect::default()
-        };
-        let bytes = Spdu::Connect(cn).to_bytes().map_err(|e| e.to_string())?;
-        tracing::debug!(target: "guls::association", cn_len = bytes.len(), "CN+CP+AARQ sent");
-        self.send_tsdu(&bytes);
-        Ok(())
+        self.session.connect(cp).map_err(|e| e.to_string())
     }
 
     // ------------------------------------------------------------------ session input
 
     fn on_tsdu(&mut self, tsdu: &[u8]) -> Vec<StackEvent> {
-        let decoded = match decode_tsdu(tsdu) {
-            Ok(t) => t,
-            Err(e) => return self.fail(ProviderAbortReason::Malformed(e), None),
+        let events = match self.session.on_tsdu(tsdu) {
+            Ok(ev) => ev,
+            Err(e) => {
+                return self.fail(
+                    ProviderAbortReason::protocol(AbortLayer::Session, e.to_string()),
+                    None,
+                );
+            }
         };
-        let Some(main) = decoded.main_spdu().cloned() else {
-            return self.fail(
-                ProviderAbortReason::protocol(AbortLayer::Session, "empty TSDU"),
-                None,
-            );
-        };
-        tracing::trace!(target: "guls::association", spdu = main.name(), "SPDU in");
-        match (self.phase, self.role, main) {
-            (_, _, Spdu::Abort(ab)) => self.on_session_abort(ab),
-            (_, _, Spdu::AbortAccept(_)) => {
-                self.phase = Phase::Done;
+        let mut out = Vec::new();
+        for ev in events {
+            out.extend(self.on_session_event(ev));
+        }
+        out
+    }
+
+    fn on_session_event(&mut self, ev: SessionEvent) -> Vec<StackEvent> {
+        match ev {
+            SessionEvent::Send(tsdu) => {
+                self.emit(&tsdu);
                 Vec::new()
             }
-            (Phase::Session, Role::Responder, Spdu::Connect(cn)) => self.on_connect(cn),
-            (Phase::Session, Role::Initiator, Spdu::Accept(ac)) => self.on_accept(ac),
-            (Phase::Session, Role::Initiator, Spdu::Refuse(rf)) => self.on_refuse(rf),
-            (Phase::Open, _, Spdu::DataTransfer(_)) => {
-                match self.pres.on_data(&decoded.user_information) {
-                    Ok(values) => vec![StackEvent::Data(values)],
-                    Err(f) => self.presentation_failure(f),
-                }
+            SessionEvent::ConnectIndication(ind) => self.on_connect(ind),
+            SessionEvent::ConnectRejected(why) => {
+                let why = rejection_detail(why);
+                tracing::info!(target: "guls::association", %why, "session connection refused");
+                self.finish();
+                vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+                    AbortLayer::Session,
+                    why,
+                ))]
             }
-            (Phase::Open, _, Spdu::Finish(fin)) => {
-                self.on_release_pdu(ReleaseKind::Request, fin.user_data.unwrap_or_default())
+            SessionEvent::ConnectConfirm(c) => self.on_accept(c.user_data),
+            SessionEvent::Refused(r) => self.on_refuse(r),
+            SessionEvent::Data(ui) => match self.pres.on_data(&ui) {
+                Ok(values) => vec![StackEvent::Data(values)],
+                Err(f) => self.presentation_failure(f),
+            },
+            SessionEvent::ReleaseIndication { user_data } => {
+                self.on_release_pdu(ReleaseKind::Request, user_data.unwrap_or_default())
             }
-            (Phase::Open, _, Spdu::Disconnect(dn)) => {
-                self.on_release_pdu(ReleaseKind::Response, dn.user_data.unwrap_or_default())
+            SessionEvent::ReleaseConfirm { user_data } => {
+                self.on_release_pdu(ReleaseKind::Response, user_data.unwrap_or_default())
             }
-            (phase, _, spdu) => self.fail(
+            SessionEvent::ReleaseRejected { .. } => self.fail(
                 ProviderAbortReason::protocol(
                     AbortLayer::Session,
-                    format!("{} SPDU unexpected in phase {phase:?}", spdu.name()),
+                    "NOT FINISHED without the negotiated release functional unit",
                 ),
                 None,
             ),
+            SessionEvent::AbortIndication(ai) => match ai.origin {
+                AbortOrigin::Peer {
+                    reason,
+                    transport_disconnect,
+                    ..
+                } => self.on_session_abort(reason, transport_disconnect, ai.user_data),
+                AbortOrigin::ProtocolError(e) => {
+                    // The session machine queued its ABORT (protocol error) just before.
+                    let reason = session_protocol_reason(e);
+                    tracing::warn!(target: "guls::association", layer = %reason.layer(),
+                        %reason, "provider abort");
+                    let _ = self.acse.on_provider_abort(ProviderReason::Session);
+                    self.finish();
+                    vec![StackEvent::ProviderAbort(reason)]
+                }
+            },
         }
     }
 
@@ -532,15 +661,20 @@ impl Stack {
         self.fail(reason, f.arp_bytes)
     }
 
-    fn on_session_abort(&mut self, ab: SAbort) -> Vec<StackEvent> {
-        let user_abort = ab.transport_disconnect.is_some_and(|t| t.user_abort());
-        let reason = ab.reason().name();
-        let ud = ab.user_data.unwrap_or_default();
+    fn on_session_abort(
+        &mut self,
+        reason: AbortReason,
+        td: Option<TransportDisconnect>,
+        user_data: Option<Vec<u8>>,
+    ) -> Vec<StackEvent> {
         if self.phase == Phase::Done {
             return Vec::new();
         }
+        let user_abort = td.is_some_and(|t| t.user_abort());
+        let reason = reason.name();
+        let ud = user_data.unwrap_or_default();
         let pres_open = self.pres.state().is_open();
-        self.phase = Phase::Done;
+        self.finish();
         if ud.is_empty() || !pres_open {
             if user_abort && pres_open {
                 return match self.acse.on_abort_without_apdu() {
@@ -601,16 +735,9 @@ impl Stack {
     // ------------------------------------------------------------------ responder connect
 
     fn refuse_session(&mut self, reason: RefuseReason, why: String) -> Vec<StackEvent> {
-        let rf = Refuse {
-            transport_disconnect: Some(TransportDisconnect::RELEASE),
-            reason: Some(ReasonCode {
-                reason,
-                user_data: Vec::new(),
-            }),
-            ..Refuse::default()
-        };
-        self.send_spdu(&Spdu::Refuse(rf));
-        self.phase = Phase::Done;
+        let rf = self.session.refuse(reason, Vec::new());
+        self.emit_session(rf);
+        self.finish();
         tracing::info!(target: "guls::association", reason = reason.description(), %why,
             "session connection refused");
         vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
@@ -619,54 +746,24 @@ impl Stack {
         ))]
     }
 
+    /// S-CONNECT reject carrying a CPR (reason 2, "reason in user data"), then the end.
     fn refuse_with_cpr(&mut self, cpr: Vec<u8>) {
-        let rf = Refuse {
-            transport_disconnect: Some(TransportDisconnect::RELEASE),
-            version: (self.session_version == 2).then_some(VersionNumber::V2),
-            reason: Some(ReasonCode {
-                reason: RefuseReason::UserDataFollows,
-                user_data: cpr,
-            }),
-            ..Refuse::default()
-        };
-        self.send_spdu(&Spdu::Refuse(rf));
-        self.phase = Phase::Done;
+        let rf = self.session.refuse(RefuseReason::UserDataFollows, cpr);
+        self.emit_session(rf);
+        self.finish();
     }
 
-    fn on_connect(&mut self, cn: guls_session::Connect) -> Vec<StackEvent> {
-        let versions = cn.versions();
-        self.session_version = if versions.is_empty() || versions.contains(&2) {
-            2
-        } else if versions.contains(&1) {
-            1
-        } else {
-            return self.refuse_session(
-                RefuseReason::VersionsNotSupported,
-                format!("session versions {versions:?} not supported"),
-            );
-        };
-        let fus = cn.effective_requirements();
-        if !fus.contains(FunctionalUnits::DUPLEX) {
-            return self.refuse_session(
-                RefuseReason::UserNoReason,
-                format!("duplex functional unit not proposed ({:#06x})", fus.bits()),
-            );
-        }
-        if cn.data_overflow.is_some_and(|d| d.more_data()) {
-            return self.refuse_session(
-                RefuseReason::ImplementationRestriction,
-                "CONNECT DATA OVERFLOW is not supported".into(),
-            );
-        }
-        self.addresses.calling_ssel = cn.calling_ssel.as_ref().map(|s| s.as_bytes().to_vec());
-        self.addresses.called_ssel = cn.called_ssel.as_ref().map(|s| s.as_bytes().to_vec());
-        self.addresses.session_version = self.session_version;
-        self.addresses.proposed_session_requirements = fus.bits();
-        self.responding_ssel = cn.called_ssel.clone();
-        let Some((cp, _)) = cn.user_data() else {
+    /// The S-CONNECT indication (the CN with any CDOs, checked by the session machine).
+    fn on_connect(&mut self, sind: guls_session::ConnectIndication) -> Vec<StackEvent> {
+        self.addresses.calling_ssel = nonempty(&sind.calling_ssel);
+        self.addresses.called_ssel = nonempty(&sind.called_ssel);
+        self.addresses.session_version = sind.version;
+        self.addresses.proposed_session_requirements = sind.requirements_proposed.bits();
+        let Some(cp) = sind.user_data.filter(|u| !u.is_empty()) else {
             return self.refuse_session(RefuseReason::UserNoReason, "CONNECT without a CP".into());
         };
-        let ind = match self.pres.on_connect_request(cp) {
+        tracing::debug!(target: "guls::association", cp_len = cp.len(), "S-CONNECT indication");
+        let ind = match self.pres.on_connect_request(&cp) {
             Ok(ind) => ind,
             Err(f) => {
                 let reason = match f.error {
@@ -678,10 +775,13 @@ impl Stack {
                     }
                 };
                 tracing::info!(target: "guls::association", %reason, "CP refused (CPR)");
-                if let Some(cpr) = f.cpr_bytes {
-                    self.refuse_with_cpr(cpr);
-                } else {
-                    self.phase = Phase::Done;
+                match f.cpr_bytes {
+                    Some(cpr) => self.refuse_with_cpr(cpr),
+                    None => {
+                        let ab = self.session.protocol_abort();
+                        self.emit_session(ab);
+                        self.finish();
+                    }
                 }
                 return vec![StackEvent::ProviderAbort(reason)];
             }
@@ -698,10 +798,10 @@ impl Stack {
                 PRefuseReason::Provider(guls_presentation::ProviderReason::ReasonNotSpecified),
                 None,
             );
-            if let Ok(cpr) = cpr {
-                self.refuse_with_cpr(cpr);
+            match cpr {
+                Ok(cpr) => self.refuse_with_cpr(cpr),
+                Err(_) => self.refuse_with_cpr(Vec::new()),
             }
-            self.phase = Phase::Done;
             return vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
                 AbortLayer::Presentation,
                 "no ACSE presentation context",
@@ -740,16 +840,7 @@ impl Stack {
             _ => {
                 // Undecodable or unexpected APDU: the machine gives an ABRT (provider).
                 let abrt = reaction.send.map(|o| o.bytes);
-                let aru = self
-                    .pres
-                    .user_abort(abrt.map(|b| UserData::single_asn1(acse_pcid, b)))
-                    .ok();
-                self.send_session_abort(0x05, aru);
-                self.phase = Phase::Done;
-                vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
-                    AbortLayer::Acse,
-                    "CP user data is not a valid AARQ",
-                ))]
+                self.acse_abort(abrt, "CP user data is not a valid AARQ".into())
             }
         }
     }
@@ -758,7 +849,7 @@ impl Stack {
         let ud = aare.map(|b| UserData::single_asn1(self.acse_pcid, b));
         match self.pres.refuse(PRefuseReason::User, ud) {
             Ok(cpr) => self.refuse_with_cpr(cpr),
-            Err(_) => self.phase = Phase::Done,
+            Err(_) => self.refuse_with_cpr(Vec::new()),
         }
         vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
             AbortLayer::Acse,
@@ -775,35 +866,19 @@ impl Stack {
                 "A-ASSOCIATE response without a pending indication".into(),
             ));
         }
-        let aare = self
-            .acse
-            .associate_response(rsp)
-            .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
+        let aare = self.acse.associate_response(rsp).map_err(illegal)?;
         let ud = UserData::single_asn1(self.acse_pcid, aare.bytes);
         if rsp.result == guls_acse::AssociateResult::Accepted {
-            let cpa = self
-                .pres
-                .accept(Some(ud))
-                .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
-            let ac = Accept {
-                connect_accept: Some(ConnectAcceptItem {
-                    protocol_options: Some(ProtocolOptions(0)),
-                    version: (self.session_version == 2).then_some(VersionNumber::V2),
-                    ..ConnectAcceptItem::default()
-                }),
-                requirements: Some(FunctionalUnits::DUPLEX),
-                responding_ssel: self.responding_ssel.clone(),
-                user_data: Some(cpa),
-                ..Accept::default()
-            };
-            self.send_spdu(&Spdu::Accept(ac));
+            let cpa = self.pres.accept(Some(ud)).map_err(illegal)?;
+            let ac = self.session.accept(cpa).map_err(illegal)?;
+            self.emit(&ac);
             self.phase = Phase::Open;
             tracing::info!(target: "guls::association", "association accepted (AC+CPA+AARE)");
         } else {
             let cpr = self
                 .pres
                 .refuse(PRefuseReason::User, Some(ud))
-                .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
+                .map_err(illegal)?;
             self.refuse_with_cpr(cpr);
             tracing::info!(target: "guls::association", diagnostic = ?rsp.diagnostic,
                 "association rejected (RF+CPR+AARE)");
@@ -829,7 +904,7 @@ impl Stack {
                 vec![StackEvent::Established(Box::new(c))]
             }
             Some(AcseEvent::AssociateConfirm(c)) => {
-                self.phase = Phase::Done;
+                self.finish();
                 vec![StackEvent::Rejected(Box::new(Rejection {
                     result: c.result,
                     source: c.result_source,
@@ -838,7 +913,7 @@ impl Stack {
                 }))]
             }
             Some(AcseEvent::AbortIndication(a)) if a.protocol_error.is_none() => {
-                self.phase = Phase::Done;
+                self.finish();
                 vec![StackEvent::Abort(AbortInfo {
                     source: a.source,
                     diagnostic: a.diagnostic,
@@ -848,23 +923,14 @@ impl Stack {
             Some(AcseEvent::AbortIndication(a)) => {
                 let detail = a.protocol_error.map(|e| e.to_string()).unwrap_or_default();
                 if refused {
-                    self.phase = Phase::Done;
+                    self.finish();
                     return vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
                         AbortLayer::Acse,
                         detail,
                     ))];
                 }
                 let abrt = reaction.send.map(|o| o.bytes);
-                let aru = self
-                    .pres
-                    .user_abort(abrt.map(|b| UserData::single_asn1(self.acse_pcid, b)))
-                    .ok();
-                self.send_session_abort(0x05, aru);
-                self.phase = Phase::Done;
-                vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
-                    AbortLayer::Acse,
-                    detail,
-                ))]
+                self.acse_abort(abrt, detail)
             }
             _ => self.fail(
                 ProviderAbortReason::protocol(AbortLayer::Acse, "unexpected answer to the AARQ"),
@@ -873,20 +939,8 @@ impl Stack {
         }
     }
 
-    fn on_accept(&mut self, ac: Accept) -> Vec<StackEvent> {
-        if !ac
-            .effective_requirements()
-            .contains(FunctionalUnits::DUPLEX)
-        {
-            return self.fail(
-                ProviderAbortReason::protocol(
-                    AbortLayer::Session,
-                    "ACCEPT without the duplex functional unit",
-                ),
-                None,
-            );
-        }
-        let Some(cpa) = ac.user_data else {
+    fn on_accept(&mut self, cpa: Option<Vec<u8>>) -> Vec<StackEvent> {
+        let Some(cpa) = cpa.filter(|c| !c.is_empty()) else {
             return self.fail(
                 ProviderAbortReason::protocol(AbortLayer::Session, "ACCEPT without a CPA"),
                 None,
@@ -905,13 +959,11 @@ impl Stack {
         }
     }
 
-    fn on_refuse(&mut self, rf: Refuse) -> Vec<StackEvent> {
-        let (reason, cpr) = match rf.reason {
-            Some(r) => (r.reason, r.user_data),
-            None => (RefuseReason::UserNoReason, Vec::new()),
-        };
+    fn on_refuse(&mut self, rf: RefuseIndication) -> Vec<StackEvent> {
+        let reason = rf.reason.unwrap_or(RefuseReason::UserNoReason);
+        let cpr = rf.user_data.unwrap_or_default();
         if reason != RefuseReason::UserDataFollows || cpr.is_empty() {
-            self.phase = Phase::Done;
+            self.finish();
             return vec![StackEvent::Refused {
                 layer: AbortLayer::Session,
                 detail: reason.description().to_string(),
@@ -929,7 +981,7 @@ impl Stack {
                         self.confirm_events(Some(&a), true)
                     }
                     None => {
-                        self.phase = Phase::Done;
+                        self.finish();
                         vec![StackEvent::Refused {
                             layer: AbortLayer::Presentation,
                             detail: ind
@@ -942,7 +994,7 @@ impl Stack {
                 }
             }
             Err(e) => {
-                self.phase = Phase::Done;
+                self.finish();
                 vec![StackEvent::Refused {
                     layer: AbortLayer::Presentation,
                     detail: format!("undecodable CPR: {e}"),
@@ -961,12 +1013,9 @@ impl Stack {
         if self.phase != Phase::Open {
             return Err(AssociationError::Closed);
         }
-        let td = self
-            .pres
-            .send_data(values)
-            .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
-        let tsdu = encode_data_tsdu(&td);
-        self.send_tsdu(&tsdu);
+        let td = self.pres.send_data(values).map_err(illegal)?;
+        let tsdu = self.session.send_data(&td).map_err(illegal)?;
+        self.emit(&tsdu);
         Ok(())
     }
 
@@ -997,7 +1046,7 @@ impl Stack {
             Some(AcseEvent::ReleaseConfirm(c)) => {
                 if self.acse.is_closed() {
                     self.released = true;
-                    self.phase = Phase::Done;
+                    self.finish();
                 }
                 vec![StackEvent::ReleaseConfirm(c)]
             }
@@ -1007,16 +1056,7 @@ impl Stack {
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| "ABRT".into());
                 let abrt = reaction.send.map(|o| o.bytes);
-                let aru = self
-                    .pres
-                    .user_abort(abrt.map(|b| UserData::single_asn1(self.acse_pcid, b)))
-                    .ok();
-                self.send_session_abort(0x05, aru);
-                self.phase = Phase::Done;
-                vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
-                    AbortLayer::Acse,
-                    detail,
-                ))]
+                self.acse_abort(abrt, detail)
             }
             _ => self.fail(
                 ProviderAbortReason::protocol(AbortLayer::Acse, "unexpected release APDU"),
@@ -1030,21 +1070,22 @@ impl Stack {
         if self.phase != Phase::Open {
             return Err(AssociationError::Closed);
         }
-        let rlrq = self
-            .acse
-            .release_request(req)
-            .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
+        if self.session.state() != SessionState::Connected {
+            return Err(AssociationError::IllegalPrimitive(format!(
+                "A-RELEASE request in session state {:?}",
+                self.session.state()
+            )));
+        }
+        let rlrq = self.acse.release_request(req).map_err(illegal)?;
         let ud = self
             .pres
             .release_user_data(
                 ReleaseKind::Request,
                 Some(UserData::single_asn1(self.acse_pcid, rlrq.bytes)),
             )
-            .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
-        self.send_spdu(&Spdu::Finish(Finish {
-            user_data: Some(ud),
-            ..Finish::default()
-        }));
+            .map_err(illegal)?;
+        let fin = self.session.release_request(ud).map_err(illegal)?;
+        self.emit(&fin);
         tracing::info!(target: "guls::association", "A-RELEASE request (FN+RLRQ)");
         Ok(())
     }
@@ -1057,21 +1098,25 @@ impl Stack {
         if self.phase != Phase::Open {
             return Err(AssociationError::Closed);
         }
-        let rlre = self
-            .acse
-            .release_response(rsp)
-            .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
+        if !matches!(
+            self.session.state(),
+            SessionState::AwaitingReleaseResponse | SessionState::ReleaseCollision
+        ) {
+            return Err(AssociationError::IllegalPrimitive(format!(
+                "A-RELEASE response in session state {:?}",
+                self.session.state()
+            )));
+        }
+        let rlre = self.acse.release_response(rsp).map_err(illegal)?;
         let ud = self
             .pres
             .release_user_data(
                 ReleaseKind::Response,
                 Some(UserData::single_asn1(self.acse_pcid, rlre.bytes)),
             )
-            .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
-        self.send_spdu(&Spdu::Disconnect(Disconnect {
-            user_data: Some(ud),
-            ..Disconnect::default()
-        }));
+            .map_err(illegal)?;
+        let dn = self.session.release_response(ud).map_err(illegal)?;
+        self.emit(&dn);
         tracing::info!(target: "guls::association", "A-RELEASE response (DN+RLRE)");
         if self.acse.is_closed() {
             self.released = true;
@@ -1090,13 +1135,14 @@ impl Stack {
         let abrt = self
             .acse
             .abort_request(&AbortRequest { user_information })
-            .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
+            .map_err(illegal)?;
         let aru = self
             .pres
             .user_abort(Some(UserData::single_asn1(self.acse_pcid, abrt.bytes)))
-            .map_err(|e| AssociationError::IllegalPrimitive(e.to_string()))?;
-        self.send_session_abort(TransportDisconnect::RELEASE_USER_ABORT.0, Some(aru));
-        self.phase = Phase::Done;
+            .map_err(illegal)?;
+        let ab = self.session.abort(aru).map_err(illegal)?;
+        self.emit(&ab);
+        self.finish();
         tracing::info!(target: "guls::association", "A-ABORT request (AB+ARU+ABRT)");
         Ok(())
     }

@@ -648,6 +648,20 @@ impl SessionMachine {
         Ok(bytes)
     }
 
+    /// Provider abort for a protocol error found outside this machine, for instance by the
+    /// transport below it (a malformed TPKT, an oversized TSDU): `19 03 11 01 05` (release,
+    /// protocol error), the AB this machine sends itself for an invalid SPDU; the machine is
+    /// closed. Like [`SessionMachine::provider_abort`], illegal when idle or closed
+    /// ([`SessionPrimitive::ProviderAbort`]).
+    pub fn protocol_abort(&mut self) -> Result<Vec<u8>, SessionError> {
+        if matches!(self.state, SessionState::Idle | SessionState::Closed) {
+            return Err(self.illegal(SessionPrimitive::ProviderAbort));
+        }
+        let bytes = abort_tsdu(TransportDisconnect(0x05), None)?;
+        self.close();
+        Ok(bytes)
+    }
+
     /// The transport connection was lost: an abort indication unless already closed.
     pub fn on_transport_disconnect(&mut self) -> Vec<SessionEvent> {
         if self.state == SessionState::Closed {

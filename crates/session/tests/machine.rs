@@ -196,6 +196,36 @@ fn user_abort_and_provider_abort() {
 }
 
 #[test]
+fn protocol_abort_for_a_fault_found_below() {
+    let (mut a, mut b) = connected(b"", b"");
+    let ab = b.protocol_abort().unwrap();
+    assert_eq!(ab, hex("1903110105"));
+    assert!(b.is_closed());
+    match one(a.on_tsdu(&ab).unwrap()) {
+        SessionEvent::AbortIndication(AbortIndication {
+            origin: AbortOrigin::Peer { reason, .. },
+            ..
+        }) => assert_eq!(reason, AbortReason::ProtocolError),
+        other => panic!("{other:?}"),
+    }
+    // Illegal when closed or idle; nothing changes.
+    assert!(matches!(
+        b.protocol_abort(),
+        Err(SessionError::IllegalPrimitive {
+            primitive: SessionPrimitive::ProviderAbort,
+            ..
+        })
+    ));
+    let mut idle = SessionMachine::responder(SessionConfig::default());
+    assert!(idle.protocol_abort().is_err());
+    assert_eq!(idle.state(), SessionState::Idle);
+    // Allowed while the CN awaits its answer.
+    let mut init = SessionMachine::initiator(init_cfg());
+    init.connect(b"cp".to_vec()).unwrap();
+    assert_eq!(init.protocol_abort().unwrap(), hex("1903110105"));
+}
+
+#[test]
 fn abort_keeping_transport_gets_abort_accept() {
     let (mut a, _) = connected(b"", b"");
     // AB with Transport Disconnect 02: keep the transport, user abort.

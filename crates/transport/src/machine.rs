@@ -30,6 +30,12 @@ pub struct TransportConfig {
     /// Send a DR (reason normal) from [`TransportConnection::disconnect`] on an open
     /// connection. Default `false`: class 0 releases by closing TCP.
     pub send_dr_on_disconnect: bool,
+    /// The largest TPKT accepted from the peer, header included. A TPKT header declaring
+    /// more is a [`TransportError::Decode`] at once, before its octets are awaited. Default
+    /// [`MAX_TPKT_LEN`] (65,535: any TPKT, whatever TPDU size was negotiated); larger values
+    /// act as [`MAX_TPKT_LEN`]. A driver that wants the stream buffer bounded by the
+    /// negotiated size sets `max_tpdu_size.octets() + 4`.
+    pub max_tpkt_len: usize,
 }
 
 impl Default for TransportConfig {
@@ -41,6 +47,7 @@ impl Default for TransportConfig {
             called_tsel: None,
             src_ref: 1,
             send_dr_on_disconnect: false,
+            max_tpkt_len: MAX_TPKT_LEN,
         }
     }
 }
@@ -208,10 +215,18 @@ pub enum TransportError {
 ///   `min(proposed, max_tpdu_size)`; when the CR has no size parameter the 128-octet default
 ///   applies and the CC carries none. The initiator uses `min(proposed, selected)`, where a CC
 ///   without a size parameter selects the 128-octet default. Received DTs are accepted up to a
-///   whole TPKT (65,535 octets) whatever was negotiated (lenient in, strict out).
+///   whole TPKT (65,535 octets) whatever was negotiated (lenient in, strict out), unless
+///   [`TransportConfig::max_tpkt_len`] sets a lower limit.
 /// * **Reassembly.** DT segments are collected until EOT; a TSDU longer than
 ///   [`TransportConfig::max_tsdu_size`] is a [`TransportError::TsduTooLarge`], checked before
-///   the segment is buffered. The stream buffer never holds more than one TPKT.
+///   the segment is buffered. The stream buffer never holds more than one TPKT
+///   ([`TransportConnection::buffered_frame_len`] at most
+///   [`TransportConfig::max_tpkt_len`]), and the reassembly buffer never more than
+///   [`TransportConfig::max_tsdu_size`] ([`TransportConnection::buffered_tsdu_len`]).
+/// * **Bounded steps.** [`TransportConnection::on_bytes`] consumes all its input;
+///   [`TransportConnection::feed`] stops at the first event and says how much it consumed,
+///   so a driver with back-pressure can stop processing (and reading) while its user is
+///   busy.
 /// * **Release.** Class 0 has no DR-based release: the transport connection ends when the
 ///   network connection (TCP) is closed. [`TransportConnection::disconnect`] therefore returns
 ///   no octets unless [`TransportConfig::send_dr_on_disconnect`] asks for a DR (reason
@@ -221,7 +236,9 @@ pub enum TransportError {
 /// * **Errors.** Malformed input (TPKT or COTP) and TPDUs that are not allowed in the current
 ///   state are returned as a [`TransportError`]; the machine is then [`TransportState::Closed`]
 ///   and the driver closes TCP (class 0 treats protocol errors by releasing the network
-///   connection). Events produced earlier in the same call are dropped with it.
+///   connection). Events produced earlier in the same call are dropped with it. When the
+///   connection was open at the time, one last TSDU (typically a session ABORT) can still
+///   be encoded with [`TransportConnection::send_final_tsdu`] before TCP is closed.
 #[derive(Debug, Clone)]
 pub struct TransportConnection {
     config: TransportConfig,
@@ -236,6 +253,8 @@ pub struct TransportConnection {
     remote_ref: u16,
     /// Responder: the CR being answered.
     pending_cr: Option<ConnectTpdu>,
+    /// Closed by a receive error while connected: one final TSDU may still be sent.
+    final_tsdu_allowed: bool,
 }
 
 impl TransportConnection {
@@ -249,6 +268,7 @@ impl TransportConnection {
             tpdu_size: TpduSize::DEFAULT,
             remote_ref: 0,
             pending_cr: None,
+            final_tsdu_allowed: false,
         }
     }
 
@@ -295,11 +315,32 @@ impl TransportConnection {
         }
     }
 
+    /// Octets of a partly received TPKT held by the machine (at most
+    /// [`TransportConfig::max_tpkt_len`]). Together with [`Self::buffered_tsdu_len`], all the
+    /// received octets the machine holds.
+    pub fn buffered_frame_len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Octets of a partly reassembled TSDU (DT segments without EOT yet) held by the
+    /// machine (at most [`TransportConfig::max_tsdu_size`]).
+    pub fn buffered_tsdu_len(&self) -> usize {
+        self.tsdu.len()
+    }
+
     fn close(&mut self) {
         self.state = TransportState::Closed;
         self.rx = Vec::new();
         self.tsdu = Vec::new();
         self.pending_cr = None;
+        self.final_tsdu_allowed = false;
+    }
+
+    /// Closes the machine on a receive error, remembering whether it was open.
+    fn fail(&mut self) {
+        let open = self.state == TransportState::Connected;
+        self.close();
+        self.final_tsdu_allowed = open;
     }
 
     /// Initiator: the CR to send (one TPKT); the state becomes [`TransportState::AwaitingCc`].
@@ -369,6 +410,21 @@ impl TransportConnection {
         Ok(out)
     }
 
+    /// After the machine closed itself on a receive error (an `Err` from
+    /// [`Self::on_bytes`] or [`Self::feed`]) while the connection was open: the DT TPKTs of
+    /// one last TSDU, typically a session ABORT, to write before closing TCP. Allowed once;
+    /// otherwise (including while connected: use [`Self::send_tsdu`]) an
+    /// [`TransportError::IllegalCall`].
+    pub fn send_final_tsdu(&mut self, tsdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if !self.final_tsdu_allowed {
+            return Err(self.illegal(TransportCall::SendTsdu));
+        }
+        self.final_tsdu_allowed = false;
+        let mut out = Vec::new();
+        encode_data_frames(tsdu, self.tpdu_size, &mut out);
+        Ok(out)
+    }
+
     /// Ends the connection from our side: the octets to write before closing TCP (a DR when
     /// connected and [`TransportConfig::send_dr_on_disconnect`] is set, otherwise none).
     /// The machine is closed.
@@ -404,26 +460,56 @@ impl TransportConnection {
     /// Octets after a DR or ER are ignored, as is everything once the machine is closed.
     /// An error closes the machine.
     pub fn on_bytes(&mut self, mut input: &[u8]) -> Result<Vec<TransportEvent>, TransportError> {
+        let mut events = Vec::new();
+        loop {
+            let (used, event) = self.feed(input)?;
+            input = input.get(used..).unwrap_or_default();
+            match event {
+                Some(e) => events.push(e),
+                None => return Ok(events),
+            }
+        }
+    }
+
+    /// Like [`Self::on_bytes`], but stops at the first event: returns how many octets of
+    /// `input` were consumed and the event, if a TPKT completed with one. Without an event
+    /// all of `input` was consumed (buffered as a partial TPKT or TSDU). Once the machine
+    /// is closed (also by a DR or ER in this call) the rest of `input` counts as consumed
+    /// and is ignored. An error closes the machine.
+    ///
+    /// A driver that feeds its read buffer through this and stops on each event holds at
+    /// most its own unconsumed octets plus [`Self::buffered_frame_len`] and
+    /// [`Self::buffered_tsdu_len`].
+    pub fn feed(
+        &mut self,
+        mut input: &[u8],
+    ) -> Result<(usize, Option<TransportEvent>), TransportError> {
         match self.state {
-            TransportState::Closed => return Ok(Vec::new()),
+            TransportState::Closed => return Ok((input.len(), None)),
             TransportState::Idle => return Err(self.illegal(TransportCall::OnBytes)),
             _ => {}
         }
-        let mut events = Vec::new();
+        let total = input.len();
+        let limit = self.config.max_tpkt_len;
         loop {
-            let need = match next_frame(&self.rx, MAX_TPKT_LEN) {
+            let need = match next_frame(&self.rx, limit) {
                 Err(e) => {
-                    self.close();
+                    self.fail();
                     return Err(TransportError::Decode(e));
                 }
                 Ok(Some(_)) => {
                     let frame = std::mem::take(&mut self.rx);
+                    let mut events = Vec::new();
                     if let Err(e) = self.on_frame(&frame, &mut events) {
-                        self.close();
+                        self.fail();
                         return Err(e);
                     }
+                    let event = events.pop();
                     if self.state == TransportState::Closed {
-                        return Ok(events);
+                        return Ok((total, event));
+                    }
+                    if event.is_some() {
+                        return Ok((total - input.len(), event));
                     }
                     continue;
                 }
@@ -440,7 +526,7 @@ impl TransportConnection {
             self.rx.extend_from_slice(head);
             input = rest;
         }
-        Ok(events)
+        Ok((total - input.len(), None))
     }
 
     fn on_frame(

@@ -202,6 +202,102 @@ fn max_tsdu_exceeded() {
 }
 
 #[test]
+fn feed_stops_at_each_event_and_reports_buffered_octets() {
+    let (a, mut b) = pair(TpduSize::S128, TpduSize::S128);
+    let mut wire = a.send_tsdu(b"one").unwrap();
+    let first = wire.len();
+    let two = a.send_tsdu(&[7u8; 300]).unwrap();
+    wire.extend(&two);
+    wire.extend(&two[..10]);
+    // The first TSDU is one TPKT: feed stops right after it.
+    let (used, ev) = b.feed(&wire).unwrap();
+    assert_eq!(used, first);
+    assert_eq!(ev, Some(TransportEvent::Data(b"one".to_vec())));
+    assert_eq!((b.buffered_frame_len(), b.buffered_tsdu_len()), (0, 0));
+    // The second spans three DTs; it ends where its last TPKT ends.
+    let rest = &wire[used..];
+    let (used, ev) = b.feed(rest).unwrap();
+    assert_eq!(used, two.len());
+    assert_eq!(ev, Some(TransportEvent::Data(vec![7u8; 300])));
+    // A partial TPKT is consumed and held; no event.
+    let (used, ev) = b.feed(&rest[two.len()..]).unwrap();
+    assert_eq!((used, ev), (10, None));
+    assert_eq!(b.buffered_frame_len(), 10);
+    // A DT without EOT (the rest of the first TPKT) is held in the reassembly buffer.
+    let first_dt = 4 + 3 + TpduSize::S128.max_dt_user_data();
+    let more = &two[10..first_dt];
+    let (used, ev) = b.feed(more).unwrap();
+    assert_eq!((used, ev), (more.len(), None));
+    assert_eq!(b.buffered_frame_len(), 0);
+    assert_eq!(b.buffered_tsdu_len(), TpduSize::S128.max_dt_user_data());
+    // Empty input: nothing.
+    assert_eq!(b.feed(&[]).unwrap(), (0, None));
+}
+
+#[test]
+fn feed_after_dr_consumes_everything() {
+    let (mut a, _) = pair(TpduSize::S2048, TpduSize::S2048);
+    let mut wire = hex("0300000b0680000100018000");
+    wire.extend(hex("0300000b0680000100018000"));
+    let (used, ev) = a.feed(&wire).unwrap();
+    assert_eq!(used, wire.len());
+    assert!(matches!(ev, Some(TransportEvent::Disconnected(_))));
+    assert_eq!(a.feed(b"junk").unwrap(), (4, None));
+}
+
+#[test]
+fn max_tpkt_len_rejects_a_larger_header_at_once() {
+    let mut b = TransportConnection::responder(TransportConfig {
+        max_tpkt_len: 2052,
+        ..TransportConfig::default()
+    });
+    b.on_bytes(&hex("0300001611e00000000100c0010dc2020001c1020001"))
+        .unwrap();
+    b.accept().unwrap();
+    // Exactly the limit is fine (it waits for the rest).
+    assert_eq!(b.on_bytes(&[0x03, 0x00, 0x08, 0x04]).unwrap(), vec![]);
+    assert_eq!(b.buffered_frame_len(), 4);
+    let mut c = TransportConnection::responder(TransportConfig {
+        max_tpkt_len: 2052,
+        ..TransportConfig::default()
+    });
+    c.on_bytes(&hex("0300001611e00000000100c0010dc2020001c1020001"))
+        .unwrap();
+    c.accept().unwrap();
+    // One more is an error before any payload arrives.
+    assert!(matches!(
+        c.on_bytes(&[0x03, 0x00, 0x08, 0x05]),
+        Err(TransportError::Decode(_))
+    ));
+    assert!(c.is_closed());
+    // The default accepts any TPKT length.
+    assert_eq!(TransportConfig::default().max_tpkt_len, MAX_TPKT_LEN);
+}
+
+#[test]
+fn send_final_tsdu_only_after_an_error_on_an_open_connection() {
+    // Open, then a malformed TPKT: one last TSDU may be sent, once.
+    let (_, mut b) = pair(TpduSize::S128, TpduSize::S128);
+    assert!(b.send_final_tsdu(b"x").is_err(), "not while connected");
+    assert!(b.on_bytes(b"GARBAGE").is_err());
+    assert!(b.is_closed());
+    assert!(b.send_tsdu(b"x").is_err());
+    let ab = b.send_final_tsdu(&[0x19, 0x03, 0x11, 0x01, 0x05]).unwrap();
+    assert_eq!(ab, hex("0300000c02f0801903110105"));
+    assert!(b.send_final_tsdu(b"x").is_err(), "only once");
+    // An error before the connection was open allows nothing.
+    let mut r = TransportConnection::responder(TransportConfig::default());
+    assert!(r.on_bytes(b"GARBAGE").is_err());
+    assert!(r.send_final_tsdu(b"x").is_err());
+    // Nor does an orderly end (DR received, disconnect).
+    let (mut a, mut b) = pair(TpduSize::S128, TpduSize::S128);
+    a.on_bytes(&hex("0300000b0680000100018000")).unwrap();
+    assert!(a.send_final_tsdu(b"x").is_err());
+    b.disconnect().unwrap();
+    assert!(b.send_final_tsdu(b"x").is_err());
+}
+
+#[test]
 fn dr_er_and_close() {
     // DR received on an open connection.
     let (mut a, mut b) = pair(TpduSize::S2048, TpduSize::S2048);
