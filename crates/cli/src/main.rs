@@ -1,13 +1,17 @@
 //! The `guls` command-line program.
 #![forbid(unsafe_code)]
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use guls::connect::{self, ConnectOptions, Payload, exit};
 use guls::dissect::{self, DecodeFrom, OutputFormat};
+use guls::profile::{ContextArg, Profile};
+use guls::serve::{self, ServeError, ServeOptions};
 
 /// guls: Generic Upper Layers Security over an OSI upper-layer stack.
 #[derive(Debug, Parser)]
@@ -20,9 +24,114 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a responder and an initiator on loopback and show each step.
+    #[command(
+        long_about = "Run a responder and an initiator in this process on loopback (port 0): \
+            associate, send a value, get it echoed, release, and print each step. Needs no \
+            set-up. Exit status 0 when every step succeeded, 1 otherwise."
+    )]
     Demo,
+    /// Accept associations, echo P-DATA back and answer releases, logging every event.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+    /// Associate with a responder, send one value, print the reply, release.
+    #[command(after_help = CONNECT_HELP)]
+    Connect(ConnectArgs),
     /// Dissect a TPKT stream, a TSDU or a capture through every layer.
     Decode(DecodeArgs),
+}
+
+const SERVE_HELP: &str = "\
+The first line on standard output is `listening on ADDR`. Events are logged to standard error \
+(tracing target guls::serve, level info; RUST_LOG overrides, e.g. RUST_LOG=guls=debug). \
+Associations whose application context is not the profile's are rejected (rejected-permanent, \
+acse-service-user: application-context-name-not-supported (2)). Ctrl-C stops accepting and \
+waits for the live associations; a second Ctrl-C aborts them.
+
+Exit status: 0 stopped normally, 1 cannot listen, 2 usage error.";
+
+const CONNECT_HELP: &str = "\
+Passwords are read from a file or an environment variable, never from the command line, and \
+are never printed.
+
+Exit status:
+  0  accepted, data exchanged (when --send/--send-hex was given) and released
+  1  accepted and released, but the exchange failed (data context not accepted, no reply)
+  2  usage error (bad arguments, unreadable password file, unset variable)
+  3  rejected: an AARE with a rejected result (result, source and diagnostic are printed),
+     or a refusal by the peer's presentation or session provider
+  4  rejected by the peer without an AARE: TCP closed after the CONNECT (libiec61850's way)
+  5  aborted: A-ABORT or A-P-ABORT (source, reason and layer are printed)
+  6  connection failed: TCP connect refused/unreachable, or a timeout before establishment";
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+enum ProfileArg {
+    /// Demo application context ARC.4.1 and abstract syntax ARC.4.2 (BER).
+    #[default]
+    Demo,
+    /// ACSE + MMS (application context 1.0.9506.2.3, abstract syntax 1.0.9506.2.1) with the
+    /// MMS Initiate-Request/Response in the AARQ/AARE.
+    Mms,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Demo => Profile::Demo,
+            ProfileArg::Mms => Profile::Mms,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:10102 (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: String,
+    /// A further presentation context supported: ABSTRACT-SYNTAX=TRANSFER-SYNTAX (OIDs);
+    /// repeatable.
+    #[arg(long = "context", value_name = "AS=TS")]
+    contexts: Vec<ContextArg>,
+    /// The association profile.
+    #[arg(long, value_enum, default_value = "demo")]
+    profile: ProfileArg,
+    /// Most associations alive at once (further TCP connections are closed at once).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_associations: Option<u32>,
+    /// Abort an association after this many seconds without data from the peer.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: Option<u64>,
+    /// Serve one association, then exit.
+    #[arg(long)]
+    once: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConnectArgs {
+    /// The responder's address, e.g. 127.0.0.1:10102.
+    #[arg(value_name = "ADDR")]
+    addr: String,
+    /// Send this text (its UTF-8 octets, in an octet-aligned PDV).
+    #[arg(long, value_name = "TEXT", conflicts_with = "send_hex")]
+    send: Option<String>,
+    /// Send these octets: a single-ASN1-type PDV when they are one BER TLV, else octet-aligned.
+    #[arg(long, value_name = "HEX")]
+    send_hex: Option<String>,
+    /// A further presentation context to propose: ABSTRACT-SYNTAX=TRANSFER-SYNTAX (OIDs);
+    /// repeatable. Data goes in the first one given, else in the profile's context.
+    #[arg(long = "context", value_name = "AS=TS")]
+    contexts: Vec<ContextArg>,
+    /// The association profile.
+    #[arg(long, value_enum, default_value = "demo")]
+    profile: ProfileArg,
+    /// Authenticate with the password in this file (one trailing line break is ignored).
+    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    password_file: Option<PathBuf>,
+    /// Authenticate with the password in this environment variable.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Bound, in seconds, of each step: TCP connect, establishment, the reply, the release.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -63,12 +172,126 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo => {
-            println!("guls demo: not yet — the association stack (issue 3) is not built yet.");
-            println!("Try `guls decode --help` to dissect OSI upper-layer traffic.");
-            ExitCode::SUCCESS
+            init_tracing("warn");
+            run_async(async {
+                let mut out = std::io::stdout();
+                match guls::demo::run(&mut out).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("guls demo: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            })
+        }
+        Command::Serve(args) => {
+            init_tracing("info");
+            run_serve(args)
+        }
+        Command::Connect(args) => {
+            init_tracing("warn");
+            run_connect(args)
         }
         Command::Decode(args) => run_decode(args),
     }
+}
+
+/// Logs go to standard error; `RUST_LOG` overrides the default level.
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("guls: cannot start the runtime: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_serve(args: ServeArgs) -> ExitCode {
+    let opts = ServeOptions {
+        listen: args.listen,
+        profile: args.profile.into(),
+        contexts: args.contexts,
+        max_associations: args.max_associations.map(|n| n as usize),
+        idle_timeout: args.idle_timeout.map(Duration::from_secs),
+        once: args.once,
+    };
+    run_async(async move {
+        match serve::serve(opts).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ ServeError::Usage(_)) => {
+                eprintln!("guls serve: {e}");
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                eprintln!("guls serve: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+fn run_connect(args: ConnectArgs) -> ExitCode {
+    let usage = |m: String| {
+        eprintln!("guls connect: {m}");
+        ExitCode::from(exit::USAGE)
+    };
+    let payload = match (&args.send, &args.send_hex) {
+        (Some(t), _) => Some(Payload::Text(t.clone())),
+        (None, Some(h)) => match guls_ber::parse_hex(h) {
+            Ok(v) if !v.is_empty() => Some(Payload::Hex(v)),
+            Ok(_) => return usage("--send-hex: no octets".into()),
+            Err(e) => return usage(format!("--send-hex: {e}")),
+        },
+        (None, None) => None,
+    };
+    let password = if let Some(path) = &args.password_file {
+        match std::fs::read(path) {
+            Ok(mut v) => {
+                if v.last() == Some(&b'\n') {
+                    v.pop();
+                    if v.last() == Some(&b'\r') {
+                        v.pop();
+                    }
+                }
+                Some(v)
+            }
+            Err(e) => return usage(format!("--password-file {}: {e}", path.display())),
+        }
+    } else if let Some(var) = &args.password_env {
+        match std::env::var_os(var) {
+            Some(v) => Some(v.into_encoded_bytes()),
+            None => return usage(format!("--password-env: {var} is not set")),
+        }
+    } else {
+        None
+    };
+    let opts = ConnectOptions {
+        addr: args.addr,
+        profile: args.profile.into(),
+        contexts: args.contexts,
+        payload,
+        password,
+        timeout: Duration::from_secs(args.timeout),
+    };
+    run_async(async move {
+        let mut out = std::io::stdout();
+        let mut err = std::io::stderr();
+        ExitCode::from(connect::connect(opts, &mut out, &mut err).await)
+    })
 }
 
 fn run_decode(args: DecodeArgs) -> ExitCode {

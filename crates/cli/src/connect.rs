@@ -1,0 +1,429 @@
+//! `guls connect`: associates with a responder, sends one value, prints the reply, releases;
+//! the exit status says what happened (see [`exit`]).
+
+use std::io::Write;
+use std::time::Duration;
+
+use guls_association::{
+    AbortSource, AssociateParams, AssociationError, AssociationEvent, Authentication,
+    DataIndication, Initiator, PdvValue, ProviderAbortReason, Rejection, ResultSource,
+};
+use guls_ber::{Layer, Reader};
+
+use crate::profile::{self, ContextArg, Profile};
+
+/// The exit statuses of `guls connect`.
+pub mod exit {
+    /// Associated, exchanged and released.
+    pub const OK: u8 = 0;
+    /// Associated and released, but the exchange failed (the data context was not accepted,
+    /// no reply came, the peer released first).
+    pub const EXCHANGE_FAILED: u8 = 1;
+    /// Usage error (bad arguments, unreadable password file, unset variable).
+    pub const USAGE: u8 = 2;
+    /// The association was rejected (an AARE with a rejected result, or a refusal by the
+    /// peer's presentation or session provider).
+    pub const REJECTED: u8 = 3;
+    /// The peer closed TCP after the CONNECT without any AARE (libiec61850's way to reject).
+    pub const REJECTED_NO_AARE: u8 = 4;
+    /// The association was aborted (A-ABORT or A-P-ABORT), during establishment or later.
+    pub const ABORTED: u8 = 5;
+    /// The connection failed: TCP connect refused or unreachable, or a timeout before the
+    /// association was established.
+    pub const CONNECTION_FAILED: u8 = 6;
+}
+
+/// The value `guls connect` sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// Text, sent as its UTF-8 octets in an octet-aligned PDV.
+    Text(String),
+    /// Octets given in hex: a single-ASN1-type PDV when they are exactly one BER TLV, else
+    /// octet-aligned.
+    Hex(Vec<u8>),
+}
+
+impl Payload {
+    /// The presentation data value sent.
+    pub fn pdv(&self) -> PdvValue {
+        match self {
+            Payload::Text(t) => PdvValue::OctetAligned(t.as_bytes().to_vec()),
+            Payload::Hex(v) if is_one_tlv(v) => PdvValue::SingleAsn1Type(v.clone()),
+            Payload::Hex(v) => PdvValue::OctetAligned(v.clone()),
+        }
+    }
+}
+
+/// True when `v` is exactly one well-formed BER TLV.
+pub fn is_one_tlv(v: &[u8]) -> bool {
+    let mut r = Reader::new(v, Layer::Application);
+    r.read().is_ok() && r.finish("value").is_ok()
+}
+
+/// What `guls connect` does. The password is never printed.
+#[derive(Clone)]
+pub struct ConnectOptions {
+    /// The responder's address.
+    pub addr: String,
+    /// The profile.
+    pub profile: Profile,
+    /// Further presentation contexts proposed; data goes in the first one when given.
+    pub contexts: Vec<ContextArg>,
+    /// The value to send, if any.
+    pub payload: Option<Payload>,
+    /// ACSE password authentication (mechanism 2.2.3.1).
+    pub password: Option<Vec<u8>>,
+    /// Bound of each step: TCP connect, establishment, the reply, the release.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("addr", &self.addr)
+            .field("profile", &self.profile)
+            .field("contexts", &self.contexts)
+            .field("payload", &self.payload)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// The name of an X.217 Result Source as ACSE spells it.
+pub fn result_source_name(s: ResultSource) -> &'static str {
+    match s {
+        ResultSource::AcseServiceUser => "acse-service-user",
+        ResultSource::AcseServiceProvider => "acse-service-provider",
+        ResultSource::PresentationServiceProvider => "presentation-service-provider",
+    }
+}
+
+/// One line for a rejection: `rejected-permanent by acse-service-user: authentication-failure
+/// (13)`.
+pub fn describe_rejection(r: &Rejection) -> String {
+    let diag = match r.diagnostic {
+        Some(d) => format!("{} ({})", d.name(), d.value()),
+        None => "no diagnostic".into(),
+    };
+    format!(
+        "{} by {}: {diag}",
+        r.result.name(),
+        result_source_name(r.source)
+    )
+}
+
+fn describe_abort(source: AbortSource, diagnostic: Option<guls_acse::AbortDiagnostic>) -> String {
+    let d = match diagnostic {
+        Some(d) => format!("{} ({})", d.name(), d.value()),
+        None => "no diagnostic".into(),
+    };
+    format!("A-ABORT by {}: {d}", source.name())
+}
+
+fn describe_provider_abort(r: &ProviderAbortReason) -> String {
+    format!("A-P-ABORT by the provider, layer {}: {r}", r.layer())
+}
+
+/// The exit status of an error, and the line that explains it.
+pub fn classify(e: &AssociationError) -> (u8, String) {
+    use AssociationError as E;
+    match e {
+        E::Config(m) => (exit::USAGE, format!("invalid configuration: {m}")),
+        E::Io(err) => (exit::CONNECTION_FAILED, format!("connection failed: {err}")),
+        E::Timeout(k) => (
+            exit::CONNECTION_FAILED,
+            format!("connection failed: {k} timeout"),
+        ),
+        E::Rejected(r) => (
+            exit::REJECTED,
+            format!("association rejected: {}", describe_rejection(r)),
+        ),
+        E::RejectedByPeerNoAare => (
+            exit::REJECTED_NO_AARE,
+            "association rejected: the peer closed TCP after the CONNECT without an AARE".into(),
+        ),
+        E::Refused { layer, detail } => (
+            exit::REJECTED,
+            format!("association rejected by the peer's {layer} provider: {detail}"),
+        ),
+        E::Aborted(a) => (
+            exit::ABORTED,
+            format!("aborted: {}", describe_abort(a.source, a.diagnostic)),
+        ),
+        E::ProviderAbort(r) => (
+            exit::ABORTED,
+            format!("aborted: {}", describe_provider_abort(r)),
+        ),
+        E::IllegalPrimitive(m) => (exit::ABORTED, format!("aborted: illegal primitive: {m}")),
+        E::Closed => (
+            exit::ABORTED,
+            "aborted: the association ended unexpectedly".into(),
+        ),
+        E::Shutdown => (exit::ABORTED, "aborted: shut down".into()),
+    }
+}
+
+/// Prints one received value: its context and encoding, hex, and text when printable.
+pub fn print_value(out: &mut dyn Write, label: &str, d: &DataIndication) {
+    let (kind, octets) = match &d.value {
+        PdvValue::SingleAsn1Type(v) => ("single-ASN1-type", v.as_slice()),
+        PdvValue::OctetAligned(v) => ("octet-aligned", v.as_slice()),
+        PdvValue::Arbitrary(b) => ("arbitrary", b.bytes.as_slice()),
+    };
+    let _ = writeln!(
+        out,
+        "{label}: {} octets, {kind}, pcid {} ({})",
+        octets.len(),
+        d.pcid,
+        profile::oid_label(&d.abstract_syntax)
+    );
+    let _ = writeln!(out, "  hex:  {}", guls_ber::to_hex(octets));
+    if let Some(t) = printable(octets) {
+        let _ = writeln!(out, "  text: {t}");
+    }
+}
+
+/// The text of `v` when it is non-empty UTF-8 without control characters (tab and line
+/// breaks allowed).
+pub fn printable(v: &[u8]) -> Option<&str> {
+    let t = std::str::from_utf8(v).ok()?;
+    (!t.is_empty()
+        && t.chars()
+            .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')))
+    .then_some(t)
+}
+
+/// Runs `guls connect`; reports go to `out`, failures to `err`; returns the exit status.
+pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let mut config = opts.profile.config();
+    profile::add_proposed(&mut config, &opts.contexts);
+    config.timeouts.connect = opts.timeout;
+    config.timeouts.establishment = opts.timeout;
+    config.timeouts.release = opts.timeout;
+    let initiator = Initiator::new(config.clone());
+    let mut params = AssociateParams::default();
+    if opts.profile == Profile::Mms {
+        params.user_information = vec![profile::mms_initiate_request()];
+    }
+    if let Some(p) = &opts.password {
+        params.authentication = Some(Authentication::password(p));
+    }
+    let contexts: Vec<String> = config
+        .proposed_contexts()
+        .iter()
+        .map(|c| format!("{} {}", c.pcid, profile::oid_label(&c.abstract_syntax)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "connecting to {} (profile {}, application context {}, contexts: {}{}{})",
+        opts.addr,
+        opts.profile,
+        profile::oid_label(&config.acse.application_context_name),
+        contexts.join(", "),
+        if opts.password.is_some() {
+            ", password authentication"
+        } else {
+            ""
+        },
+        if opts.profile == Profile::Mms {
+            ", MMS Initiate-Request"
+        } else {
+            ""
+        }
+    );
+    let mut assoc = match initiator.connect(opts.addr.as_str(), params).await {
+        Ok(a) => a,
+        Err(e) => {
+            let (code, line) = classify(&e);
+            let _ = writeln!(err, "guls connect: {line}");
+            return code;
+        }
+    };
+    let dcs: Vec<String> = assoc
+        .contexts()
+        .iter()
+        .map(|c| format!("{} {}", c.pcid, profile::oid_label(&c.abstract_syntax)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "association accepted by {} (application context {}; defined context set: {})",
+        assoc.peer_addr(),
+        profile::oid_label(assoc.application_context_name()),
+        dcs.join(", ")
+    );
+    if opts.profile == Profile::Mms
+        && let Some(c) = assoc.associate_confirm()
+    {
+        if profile::has_mms_initiate_response(&c.user_information) {
+            let _ = writeln!(out, "MMS Initiate-Response received in the AARE");
+        } else {
+            let _ = writeln!(out, "no MMS Initiate-Response in the AARE");
+        }
+    }
+
+    let mut status = exit::OK;
+    if let Some(payload) = &opts.payload {
+        let syntax = opts
+            .contexts
+            .first()
+            .map(|c| c.abstract_syntax.clone())
+            .unwrap_or_else(|| opts.profile.abstract_syntax());
+        match assoc
+            .contexts()
+            .iter()
+            .find(|c| c.abstract_syntax == syntax)
+        {
+            None => {
+                let _ = writeln!(
+                    err,
+                    "guls connect: the responder did not accept a context for {}; nothing sent",
+                    profile::oid_label(&syntax)
+                );
+                status = exit::EXCHANGE_FAILED;
+            }
+            Some(ctx) => {
+                let pcid = ctx.pcid;
+                let pdv = payload.pdv();
+                let (kind, n) = match &pdv {
+                    PdvValue::SingleAsn1Type(v) => ("single-ASN1-type", v.len()),
+                    PdvValue::OctetAligned(v) => ("octet-aligned", v.len()),
+                    PdvValue::Arbitrary(b) => ("arbitrary", b.bytes.len()),
+                };
+                if let Err(e) = assoc.send(pcid, pdv).await {
+                    let (code, line) = classify(&e);
+                    let _ = writeln!(err, "guls connect: {line}");
+                    return code;
+                }
+                let _ = writeln!(out, "sent {n} octets ({kind}) in pcid {pcid}");
+                match tokio::time::timeout(opts.timeout, assoc.recv()).await {
+                    Err(_) => {
+                        let _ = writeln!(
+                            err,
+                            "guls connect: no reply within {} s",
+                            opts.timeout.as_secs_f64()
+                        );
+                        status = exit::EXCHANGE_FAILED;
+                    }
+                    Ok(Ok(AssociationEvent::Data(d))) => print_value(out, "reply", &d),
+                    Ok(Ok(AssociationEvent::ReleaseIndication { .. })) => {
+                        let _ = writeln!(err, "guls connect: the peer released before replying");
+                        let _ = assoc.release_response(Vec::new()).await;
+                        return exit::EXCHANGE_FAILED;
+                    }
+                    Ok(Ok(AssociationEvent::AbortIndication {
+                        source, diagnostic, ..
+                    })) => {
+                        let _ = writeln!(
+                            err,
+                            "guls connect: aborted: {}",
+                            describe_abort(source, diagnostic)
+                        );
+                        return exit::ABORTED;
+                    }
+                    Ok(Ok(AssociationEvent::ProviderAbort { reason })) => {
+                        let _ = writeln!(
+                            err,
+                            "guls connect: aborted: {}",
+                            describe_provider_abort(&reason)
+                        );
+                        return exit::ABORTED;
+                    }
+                    Ok(Ok(AssociationEvent::Released)) | Ok(Err(_)) => {
+                        let _ = writeln!(
+                            err,
+                            "guls connect: aborted: the association ended unexpectedly"
+                        );
+                        return exit::ABORTED;
+                    }
+                }
+            }
+        }
+    }
+
+    match assoc.release().await {
+        Ok(outcome) => {
+            for d in &outcome.data {
+                print_value(out, "further value", d);
+            }
+            let _ = writeln!(
+                out,
+                "released (A-RELEASE confirm: affirmative, reason {}{})",
+                outcome.reason.map(|r| r.name()).unwrap_or("absent"),
+                if outcome.collision {
+                    ", release collision"
+                } else {
+                    ""
+                }
+            );
+            status
+        }
+        Err(e) => {
+            let (code, line) = classify(&e);
+            let _ = writeln!(err, "guls connect: release failed: {line}");
+            code
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guls_association::{AssociateResult, ResultSourceDiagnostic, UserDiagnostic};
+
+    #[test]
+    fn hex_payload_is_single_asn1_only_when_one_tlv() {
+        assert_eq!(
+            Payload::Hex(vec![0x04, 0x01, 0xaa]).pdv(),
+            PdvValue::SingleAsn1Type(vec![0x04, 0x01, 0xaa])
+        );
+        assert_eq!(
+            Payload::Hex(vec![0x04, 0x01, 0xaa, 0x00]).pdv(),
+            PdvValue::OctetAligned(vec![0x04, 0x01, 0xaa, 0x00])
+        );
+        assert_eq!(
+            Payload::Hex(vec![0x04, 0x05]).pdv(),
+            PdvValue::OctetAligned(vec![0x04, 0x05])
+        );
+        assert_eq!(
+            Payload::Text("hi".into()).pdv(),
+            PdvValue::OctetAligned(b"hi".to_vec())
+        );
+    }
+
+    #[test]
+    fn rejection_line_names_result_source_and_diagnostic() {
+        let r = Rejection {
+            result: AssociateResult::RejectedPermanent,
+            source: ResultSource::AcseServiceUser,
+            diagnostic: Some(ResultSourceDiagnostic::ServiceUser(
+                UserDiagnostic::AuthenticationFailure,
+            )),
+            user_information: Vec::new(),
+        };
+        assert_eq!(
+            describe_rejection(&r),
+            "rejected-permanent by acse-service-user: authentication-failure (13)"
+        );
+    }
+
+    #[test]
+    fn printable_text() {
+        assert_eq!(printable(b"hello\n"), Some("hello\n"));
+        assert_eq!(printable(&[0x04, 0x01]), None);
+        assert_eq!(printable(b""), None);
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let o = ConnectOptions {
+            addr: "x".into(),
+            profile: Profile::Demo,
+            contexts: Vec::new(),
+            payload: None,
+            password: Some(b"sekrit".to_vec()),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(!format!("{o:?}").contains("sekrit"));
+    }
+}

@@ -1,0 +1,20 @@
+//! `guls decode`'s whole pipeline: TPKT streams, single TSDUs, and pcap/pcapng captures (the
+//! input is also tried with a pcap header in front, so the capture reader gets exercised).
+#![no_main]
+
+use guls::dissect::{DecodeFrom, OutputFormat, dissect_input};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    for from in [DecodeFrom::Tpkt, DecodeFrom::Session] {
+        if let Ok(report) = dissect_input(data, from) {
+            let _ = report.render(OutputFormat::Json);
+            let _ = report.render(OutputFormat::Text);
+        }
+    }
+    let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    pcap.extend_from_slice(&65535u32.to_le_bytes());
+    pcap.extend_from_slice(&101u32.to_le_bytes());
+    pcap.extend_from_slice(data);
+    let _ = dissect_input(&pcap, DecodeFrom::Tpkt);
+});
