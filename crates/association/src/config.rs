@@ -196,7 +196,9 @@ pub struct Timeouts {
     /// No octets from the peer for this long while the driver is reading: provider abort.
     /// Also bounds a single blocked write.
     pub idle: Duration,
-    /// Longest wait for the peer's part of a release (RLRE, or its transport close).
+    /// Longest wait for the peer's part of a release (RLRE, or its transport close), and
+    /// for the application's release response once the peer closed TCP after its release
+    /// request.
     pub release: Duration,
 }
 

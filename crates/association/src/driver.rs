@@ -17,6 +17,12 @@
 //!   [`Association::send`] future after the command was queued may still send the value;
 //!   dropping it before loses nothing. The actor itself only awaits cancel-safe operations in
 //!   its `select!` (mpsc receive/reserve, socket `read`, timers).
+//! * **Ordering, report once.** Every indication decoded from octets received before the
+//!   transport ended is delivered before anything about the end, and the end is reported
+//!   once: to the call waiting for it ([`Association::release`]) or as an event. A write
+//!   error does not overtake octets still in the receive buffer (the actor keeps reading to
+//!   the end of stream first). A peer that closes TCP right after its release request gets
+//!   its release completed by the application's release response.
 //! * **Timers.** Idle (no octets from the peer while the actor reads; also bounds one blocked
 //!   write) and release (the peer's half of a release) end the association with a typed
 //!   provider abort.
@@ -161,9 +167,26 @@ struct Actor {
     release_reply: Option<oneshot::Sender<Result<ReleaseOutcome, AssociationError>>>,
     collision: bool,
     respond_after_confirm: bool,
+    /// The release was confirmed to a waiting [`Association::release`]: that is its report,
+    /// so no [`AssociationEvent::Released`] follows.
+    release_confirmed: bool,
     release_deadline: Option<Instant>,
     last_rx: Instant,
+    /// Reading ended (end of stream or a read error): nothing more will arrive.
+    rx_gone: Option<RxGone>,
+    /// A write failed (IO error): nothing more can be sent; what the peer sent before is
+    /// still read and delivered before the close is reported.
+    tx_gone: Option<String>,
     _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// How reading from the socket ended.
+#[derive(Debug, Clone)]
+enum RxGone {
+    /// End of stream: the peer closed (FIN).
+    Eof,
+    /// A read failed (for instance a reset).
+    Io(String),
 }
 
 /// Starts the actor for an established connection and returns the handle.
@@ -193,8 +216,11 @@ pub(crate) fn spawn(
         release_reply: None,
         collision: false,
         respond_after_confirm: false,
+        release_confirmed: false,
         release_deadline: None,
         last_rx: Instant::now(),
+        rx_gone: None,
+        tx_gone: None,
         _permit: permit,
         cfg: cfg.clone(),
     };
@@ -218,25 +244,90 @@ impl Actor {
         self.cfg.timeouts.idle
     }
 
+    /// What the association was doing, for [`ProviderAbortReason::ConnectionClosed`].
     fn stage(&self) -> &'static str {
         if self.release_reply.is_some() || self.conn.stack.is_released() {
             "release"
+        } else if self.conn.stack.awaiting_release_response() {
+            "release (before the release response)"
         } else {
             "data transfer"
         }
     }
 
-    async fn run(mut self) {
-        loop {
-            if let Err(r) = self.conn.flush(self.idle()).await {
+    /// True when the peer's release request was indicated and the application's answer
+    /// ([`Association::release_response`] or [`Association::abort`]) is still to come.
+    fn awaiting_application_release_response(&self) -> bool {
+        self.release_reply.is_none()
+            && !self.respond_after_confirm
+            && self.conn.stack.awaiting_release_response()
+    }
+
+    /// Why the transport is gone, as the provider abort to report (once).
+    fn close_reason(&self) -> ProviderAbortReason {
+        match (&self.rx_gone, &self.tx_gone) {
+            (Some(RxGone::Io(e)), _) | (None, Some(e)) => ProviderAbortReason::Io(e.clone()),
+            (Some(RxGone::Eof), _) | (None, None) => ProviderAbortReason::ConnectionClosed {
+                stage: self.stage(),
+            },
+        }
+    }
+
+    /// Reports the lost transport to the stack (and so, once, to the application).
+    fn report_close(&mut self) {
+        let reason = self.close_reason();
+        let ev = self.conn.stack.on_transport_closed(reason);
+        self.on_stack_events(ev);
+    }
+
+    /// Writes what the stack queued. A write IO error does not end the association at once:
+    /// the octets the peer sent before its close are still read and their indications
+    /// delivered first (see [`Actor::run`]). After a write error, output is discarded.
+    async fn write_output(&mut self) {
+        if self.tx_gone.is_some() {
+            let _ = self.conn.stack.take_output();
+            return;
+        }
+        match self.conn.flush(self.idle()).await {
+            Ok(()) => {}
+            Err(ProviderAbortReason::Io(e)) => {
+                tracing::debug!(target: "guls::association", error = %e,
+                    "write failed; processing what the peer sent before");
+                self.tx_gone = Some(e);
+            }
+            Err(r) => {
+                // A write blocked for the idle time: the peer is alive but does not read.
                 let ev = self.conn.stack.on_transport_closed(r);
                 self.on_stack_events(ev);
             }
+        }
+    }
+
+    /// The actor loop.
+    ///
+    /// Ordering rule: the socket is read only when every event decoded so far has been
+    /// handed to the event queue, and the end of the transport (end of stream, read or write
+    /// error) is acted on only once every octet received before it has been processed and its
+    /// indications delivered. So an indication is never overtaken by the close.
+    ///
+    /// When the transport ends while the application owes the answer to a release indication
+    /// (libiec61850 sends FN+RLRQ and closes TCP without waiting for the DN), the actor waits
+    /// for that answer (bounded by the release timeout): a release response completes the
+    /// release ([`AssociationEvent::Released`]); the timeout reports the close once.
+    async fn run(mut self) {
+        loop {
+            self.write_output().await;
             if self.conn.stack.is_done() {
                 break;
             }
-            if self.conn.stack.is_released() && self.release_deadline.is_none() {
-                self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
+            if self.conn.stack.is_released() {
+                if self.rx_gone.is_some() || self.tx_gone.is_some() {
+                    tracing::debug!(target: "guls::association", "transport ended after release");
+                    break;
+                }
+                if self.release_deadline.is_none() {
+                    self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
+                }
             }
             self.conn
                 .stats
@@ -272,6 +363,24 @@ impl Actor {
                 self.on_stack_events(ev);
                 continue;
             }
+            // Everything received so far is processed and its events are delivered.
+            if self.rx_gone.is_some() {
+                if self.awaiting_application_release_response() {
+                    let release = self.cfg.timeouts.release;
+                    let deadline = *self
+                        .release_deadline
+                        .get_or_insert_with(|| Instant::now() + release);
+                    tracing::debug!(target: "guls::association",
+                        "peer closed TCP after its release request; awaiting the release response");
+                    tokio::select! {
+                        cmd = self.commands.recv() => self.on_command(cmd),
+                        _ = sleep_until(deadline) => self.report_close(),
+                    }
+                } else {
+                    self.report_close();
+                }
+                continue;
+            }
             let mut deadline = self.last_rx + self.idle();
             let mut kind = TimeoutKind::Idle;
             if let Some(r) = self.release_deadline
@@ -292,31 +401,18 @@ impl Actor {
             };
             match wake {
                 Wake::Cmd(c) => self.on_command(c),
-                Wake::Read(Ok(0)) => {
-                    if self.conn.stack.is_released() {
-                        tracing::debug!(target: "guls::association", "peer closed after release");
-                        break;
-                    }
-                    let stage = self.stage();
-                    let ev = self
-                        .conn
-                        .stack
-                        .on_transport_closed(ProviderAbortReason::ConnectionClosed { stage });
-                    self.on_stack_events(ev);
-                }
+                Wake::Read(Ok(0)) => self.rx_gone = Some(RxGone::Eof),
                 Wake::Read(Ok(_)) => self.last_rx = Instant::now(),
-                Wake::Read(Err(e)) => {
-                    let ev = self
-                        .conn
-                        .stack
-                        .on_transport_closed(ProviderAbortReason::Io(e.to_string()));
-                    self.on_stack_events(ev);
-                }
+                Wake::Read(Err(e)) => self.rx_gone = Some(RxGone::Io(e.to_string())),
                 Wake::Timer => {
                     if kind == TimeoutKind::Release && self.conn.stack.is_released() {
                         tracing::debug!(target: "guls::association",
                             "peer did not close after release; closing");
                         break;
+                    }
+                    if self.tx_gone.is_some() {
+                        self.report_close();
+                        continue;
                     }
                     let ev = self
                         .conn
@@ -327,9 +423,11 @@ impl Actor {
             }
         }
         // Flush what is left (an abort PDU), close, then hand over the last events.
-        let _ = self.conn.flush(self.idle()).await;
+        if self.tx_gone.is_none() {
+            let _ = self.conn.flush(self.idle()).await;
+        }
         let _ = timeout(Duration::from_secs(1), self.conn.stream.shutdown()).await;
-        if self.conn.stack.is_released() {
+        if self.conn.stack.is_released() && !self.release_confirmed {
             self.pending.push_back(AssociationEvent::Released);
         }
         let Actor {
@@ -452,6 +550,7 @@ impl Actor {
                         }
                     }
                     if let Some(reply) = self.release_reply.take() {
+                        self.release_confirmed = true;
                         let _ = reply.send(Ok(ReleaseOutcome {
                             reason: c.reason,
                             user_information: c.user_information,
@@ -463,8 +562,10 @@ impl Actor {
                 StackEvent::Abort(a) => {
                     tracing::info!(target: "guls::association", source = a.source.name(),
                         "A-ABORT indication");
+                    // Reported once: to the waiting release call, else as an event.
                     if let Some(reply) = self.release_reply.take() {
-                        let _ = reply.send(Err(AssociationError::Aborted(Box::new(a.clone()))));
+                        let _ = reply.send(Err(AssociationError::Aborted(Box::new(a))));
+                        continue;
                     }
                     self.pending.push_back(AssociationEvent::AbortIndication {
                         source: a.source,
@@ -475,8 +576,10 @@ impl Actor {
                 StackEvent::ProviderAbort(reason) => {
                     tracing::info!(target: "guls::association", layer = %reason.layer(), %reason,
                         "A-P-ABORT");
+                    // Reported once: to the waiting release call, else as an event.
                     if let Some(reply) = self.release_reply.take() {
-                        let _ = reply.send(Err(AssociationError::ProviderAbort(reason.clone())));
+                        let _ = reply.send(Err(AssociationError::ProviderAbort(reason)));
+                        continue;
                     }
                     self.pending
                         .push_back(AssociationEvent::ProviderAbort { reason });
@@ -562,6 +665,11 @@ impl Association {
     }
 
     /// P-DATA request: sends one value in the context named by identifier or abstract syntax.
+    ///
+    /// `Ok` means the value was queued for the socket. When the transport is lost, values
+    /// sent before the end is reported are lost; the end itself is reported once, by
+    /// [`Association::recv`] (an [`AssociationEvent::ProviderAbort`]), never by `send`.
+    /// After it, `send` returns [`AssociationError::Closed`].
     pub async fn send(
         &self,
         ctx: impl Into<ContextRef>,
@@ -585,7 +693,8 @@ impl Association {
     }
 
     /// The next event. After the last one (release, abort) it returns
-    /// [`AssociationError::Closed`]. Cancel-safe.
+    /// [`AssociationError::Closed`]. Cancel-safe. See [`AssociationEvent`] for the ordering
+    /// and report-once rules.
     pub async fn recv(&mut self) -> Result<AssociationEvent, AssociationError> {
         self.events.recv().await.ok_or(AssociationError::Closed)
     }
@@ -594,6 +703,12 @@ impl Association {
     /// meanwhile are returned in [`ReleaseOutcome::data`] (at most
     /// [`crate::Limits::max_release_backlog`]; more aborts the association). A collision is
     /// resolved as X.217 9.2.2.10 says.
+    ///
+    /// An abort while waiting (the peer's ABRT, a session ABORT, the peer closing TCP
+    /// without a DN — [`ProviderAbortReason::ConnectionClosed`] with stage `"release"` — or
+    /// the release timeout) is returned as the error and is not reported again by
+    /// [`Association::recv`], which then returns [`AssociationError::Closed`]. After `Ok`,
+    /// no [`AssociationEvent::Released`] follows either.
     pub async fn release(&mut self) -> Result<ReleaseOutcome, AssociationError> {
         self.release_with(ReleaseRequest::normal()).await
     }
@@ -610,12 +725,10 @@ impl Association {
             .map_err(|_| AssociationError::Closed)?;
         let mut data = Vec::new();
         loop {
+            // Events first: those queued before the confirm belong to this release (data) or
+            // end it (an abort queued before the request was handled).
             tokio::select! {
-                r = &mut rx => {
-                    let mut outcome = r.map_err(|_| AssociationError::Closed)??;
-                    outcome.data = data;
-                    return Ok(outcome);
-                }
+                biased;
                 ev = self.events.recv() => match ev {
                     Some(AssociationEvent::Data(d)) => {
                         if data.len() >= self.max_release_backlog {
@@ -645,11 +758,26 @@ impl Association {
                         };
                     }
                 },
+                r = &mut rx => {
+                    let mut outcome = r.map_err(|_| AssociationError::Closed)??;
+                    outcome.data = data;
+                    return Ok(outcome);
+                }
             }
         }
     }
 
     /// A-RELEASE response (affirmative) to a [`AssociationEvent::ReleaseIndication`].
+    ///
+    /// When the peer closed TCP after its release request without waiting for the response
+    /// (libiec61850 sends FN+RLRQ and closes at once), the release is still complete: this
+    /// returns `Ok` (the DN+RLRE is written if the socket still takes it, else dropped) and
+    /// the next event is [`AssociationEvent::Released`]; the close is not reported as an
+    /// abort. The association waits for this response at most the release timeout
+    /// ([`crate::Timeouts::release`]) once the peer is gone; after that the close is reported
+    /// as an [`AssociationEvent::ProviderAbort`] (stage
+    /// `"release (before the release response)"`) and this returns
+    /// [`AssociationError::Closed`], as it does after any other end of the association.
     pub async fn release_response(
         &self,
         user_information: Vec<External>,
@@ -662,7 +790,10 @@ impl Association {
             .await
     }
 
-    /// A-ABORT request with optional user information; the association ends at once.
+    /// A-ABORT request with optional user information; the association ends at once and no
+    /// further event about its end is given. When the association already ended (its end
+    /// is, or was, reported by [`Association::recv`] or [`Association::release`]),
+    /// [`AssociationError::Closed`].
     pub async fn abort(&self, user_information: Vec<External>) -> Result<(), AssociationError> {
         self.command(|reply| Command::Abort {
             user_information,

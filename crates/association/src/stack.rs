@@ -335,6 +335,12 @@ impl Stack {
         self.released
     }
 
+    /// True when the peer's release request was indicated and our release response is
+    /// still to be given (session state awaiting the release response, no collision).
+    pub(crate) fn awaiting_release_response(&self) -> bool {
+        self.phase == Phase::Open && self.session.state() == SessionState::AwaitingReleaseResponse
+    }
+
     /// True after our CN was sent and before the answer (initiator).
     pub(crate) fn awaiting_accept(&self) -> bool {
         self.role == Role::Initiator

@@ -100,20 +100,38 @@ pub struct DataIndication {
 }
 
 /// What [`crate::Association::recv`] gives.
+///
+/// Ordering and reporting rules:
+///
+/// * Every indication decoded from octets received before the transport ended (TCP end of
+///   stream, reset, IO error) is delivered, in order, before anything about that end.
+/// * The end of an association is reported exactly once: as the error of the call that was
+///   waiting for the peer ([`crate::Association::release`]) or as an event here, never
+///   both. After it, calls return [`crate::AssociationError::Closed`], and so does `recv`
+///   once the queue is empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AssociationEvent {
     /// P-DATA: one presentation data value.
     Data(DataIndication),
     /// A-RELEASE indication: answer with [`crate::Association::release_response`].
+    ///
+    /// It is always delivered, even when the peer closed TCP right after its FN+RLRQ
+    /// without waiting for our DN (libiec61850 clients do): the release response then still
+    /// succeeds and [`AssociationEvent::Released`] follows (see
+    /// [`crate::Association::release_response`]).
     ReleaseIndication {
         /// The RLRQ reason.
         reason: Option<ReleaseRequestReason>,
         /// The RLRQ user information.
         user_information: Vec<External>,
     },
-    /// The association was released in order (the last event after a release response).
+    /// The association was released in order: the last event after
+    /// [`crate::Association::release_response`], also when the peer closed TCP after its
+    /// release request without waiting for the response. Not given after
+    /// [`crate::Association::release`] returned `Ok` (that is the report of the release).
     Released,
-    /// A-ABORT indication from the peer (or the ACSE provider).
+    /// A-ABORT indication from the peer (or the ACSE provider). Not given when the abort
+    /// was returned as the error of [`crate::Association::release`].
     AbortIndication {
         /// Abort source.
         source: AbortSource,
@@ -122,7 +140,13 @@ pub enum AssociationEvent {
         /// ABRT user information.
         user_information: Vec<External>,
     },
-    /// A-P-ABORT: the provider ended the association; the reason names the layer.
+    /// A-P-ABORT: the provider ended the association; the reason names the layer. Given
+    /// once, after every earlier indication, and not when the abort was returned as the
+    /// error of [`crate::Association::release`]. A TCP close is
+    /// [`ProviderAbortReason::ConnectionClosed`] with the stage: `"data transfer"`,
+    /// `"release"` (our release request outstanding), or
+    /// `"release (before the release response)"` (the peer closed after its release request
+    /// and the application gave no response within the release timeout).
     ProviderAbort {
         /// Why.
         reason: ProviderAbortReason,
