@@ -1,0 +1,106 @@
+//! No audit event has a field that could be named for a secret.
+
+use std::collections::BTreeSet;
+
+use guls_audit::{AuditEvent, AuthDiagnostic, Decision, EVENT_KINDS, Side};
+use serde_json::Value;
+
+/// One event of every kind, with every optional field present.
+fn every_variant() -> Vec<AuditEvent> {
+    vec![
+        AuditEvent::association_requested(
+            "h:1",
+            Some("1.2"),
+            Some("3"),
+            Some("1.3"),
+            Some("4"),
+            "1.0.9506.2.3",
+            Some("2.2.3.1"),
+        ),
+        AuditEvent::policy_decision("r", Decision::Reject),
+        AuditEvent::authentication_succeeded(Some("CN=x"), "m"),
+        AuditEvent::authentication_failed("r", AuthDiagnostic::Required),
+        AuditEvent::association_accepted(["1.0"]),
+        AuditEvent::association_rejected(
+            "rejected-transient",
+            "acse-service-provider",
+            Some((1, "no-reason-given")),
+        ),
+        AuditEvent::association_released(Side::Local),
+        AuditEvent::association_aborted("acse-service-user", "no-reason-given", Some("acse")),
+    ]
+}
+
+fn keys(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                out.insert(k.clone());
+                keys(v, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_kind_is_covered() {
+    let kinds: BTreeSet<&str> = every_variant().iter().map(AuditEvent::kind).collect();
+    let all: BTreeSet<&str> = EVENT_KINDS.iter().copied().collect();
+    assert_eq!(kinds, all);
+}
+
+#[test]
+fn no_field_is_named_for_a_secret() {
+    const FORBIDDEN: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "private",
+        "credential",
+        "key",
+        "token",
+        "nonce",
+        "value",
+    ];
+    let mut all = BTreeSet::new();
+    for e in every_variant() {
+        keys(&serde_json::to_value(&e).unwrap(), &mut all);
+    }
+    for k in &all {
+        let lower = k.to_lowercase();
+        for f in FORBIDDEN {
+            assert!(
+                !lower.contains(f),
+                "event field {k:?} looks like a secret ({f})"
+            );
+        }
+    }
+    // The schema as it stands (a new field must be added here on purpose).
+    let expected: BTreeSet<String> = [
+        "kind",
+        "peer",
+        "calling_ap_title",
+        "calling_ae_qualifier",
+        "called_ap_title",
+        "called_ae_qualifier",
+        "application_context",
+        "mechanism",
+        "rule",
+        "decision",
+        "identity",
+        "reason",
+        "diagnostic",
+        "diagnostic_name",
+        "contexts",
+        "result",
+        "source",
+        "initiated_by",
+        "layer",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(all, expected);
+}
