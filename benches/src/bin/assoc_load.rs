@@ -2,7 +2,7 @@
 //! measured in the same process and run.
 //!
 //! Run: `cargo run --release -p guls-benches --bin assoc_load -- [--quick]
-//! [--only memory|rate|throughput] [--rounds N] [--idle N] [--values N] [--split]`
+//! [--only memory|rate|throughput] [--rounds N] [--idle N] [--values N] [--split] [--shared]`
 //!
 //! Everything runs in one tokio multi-thread runtime (one worker per CPU); with `--split` the
 //! throughput section instead runs its sending side and its receiving side in two runtimes of
@@ -29,6 +29,8 @@
 //!   into a sink that reads them into one reused buffer and answers one octet. Anchor and guls
 //!   alternate within each round. The guls sender copies the payload into a new `Vec` per
 //!   value (`send` takes the value by value); that copy is timed separately and reported.
+//!   With `--shared`, the guls sender instead hands every send the same `Arc<[u8]>`
+//!   (`Association::send_octets`, no copy), as the anchor writes the same buffer each time.
 //!
 //! Every count and every wait is bounded; the program stops by itself. Nothing is asserted
 //! about time: a measurement that fails is reported as such.
@@ -72,6 +74,7 @@ enum Section {
 struct Opts {
     quick: bool,
     split: bool,
+    shared: bool,
     only: Option<Section>,
     rounds: usize,
     idle: usize,
@@ -87,6 +90,7 @@ impl Opts {
         let mut o = Opts {
             quick,
             split: false,
+            shared: false,
             only: None,
             rounds: if quick { 2 } else { 5 },
             idle: if quick { 200 } else { 1000 },
@@ -105,6 +109,7 @@ impl Opts {
             match a.as_str() {
                 "--quick" => {}
                 "--split" => o.split = true,
+                "--shared" => o.shared = true,
                 "--rounds" => o.rounds = num("--rounds")?,
                 "--idle" => o.idle = num("--idle")?,
                 "--values" => o.values = num("--values")?,
@@ -119,7 +124,7 @@ impl Opts {
                 "-h" | "--help" => {
                     return Err(
                         "usage: assoc_load [--quick] [--only memory|rate|throughput] \
-                         [--rounds N] [--idle N] [--values N] [--split]"
+                         [--rounds N] [--idle N] [--values N] [--split] [--shared]"
                             .into(),
                     );
                 }
@@ -662,14 +667,24 @@ async fn tcp_sink(listener: TcpListener, per_round: usize) -> std::io::Result<u6
 /// Wall-clock and CPU time of one measurement.
 type Timing = (Duration, Duration);
 
-async fn guls_round(a: &mut Association, payload: &[u8], n: usize) -> Result<Timing, BoxError> {
+async fn guls_round(
+    a: &mut Association,
+    payload: &Arc<[u8]>,
+    n: usize,
+    shared: bool,
+) -> Result<Timing, BoxError> {
     let syntax = app_syntax();
     let cpu = cpu_time();
     let t = Instant::now();
     for _ in 0..n {
-        // `send` takes the value by value: the application hands over a Vec per value.
-        a.send(&syntax, PdvValue::OctetAligned(payload.to_vec()))
-            .await?;
+        if shared {
+            // The same buffer for every value, as the anchor's `write_all`s.
+            a.send_octets(&syntax, payload.clone()).await?;
+        } else {
+            // `send` takes the value by value: the application hands over a Vec per value.
+            a.send(&syntax, PdvValue::OctetAligned(payload.to_vec()))
+                .await?;
+        }
     }
     match a.recv().await? {
         AssociationEvent::Data(_) => Ok((t.elapsed(), cpu_time().saturating_sub(cpu))),
@@ -707,7 +722,7 @@ fn summary(v: &[f64]) -> (f64, f64, f64) {
 /// sockets and driver tasks belong to it) spawned on `receiver`.
 async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(), BoxError> {
     let n = opts.values;
-    let payload: Vec<u8> = (0..PAYLOAD).map(|i| (i % 251) as u8).collect();
+    let payload: Arc<[u8]> = (0..PAYLOAD).map(|i| (i % 251) as u8).collect();
 
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let sink = receiver.spawn(async move {
@@ -738,8 +753,13 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
     println!(
         "throughput: {n} values of {PAYLOAD} octets per measurement, one sender, sink \
          receiver answering once per measurement; {} rounds after one warm-up round; \
-         MB = 10^6 octets of payload; {}",
+         MB = 10^6 octets of payload; guls sends {}; {}",
         opts.rounds,
+        if opts.shared {
+            "one shared Arc<[u8]> (send_octets, no copy)"
+        } else {
+            "a new Vec per value (send)"
+        },
         if opts.split {
             "split: sending side and receiving side in two runtimes of one worker each"
         } else {
@@ -752,10 +772,10 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
         // Alternate the order so that neither side always runs first.
         let (gd, td) = if round % 2 == 0 {
             let td = timeout(SAFETY, tcp_round(&mut tcp, &payload, n)).await??;
-            let gd = timeout(SAFETY, guls_round(&mut assoc, &payload, n)).await??;
+            let gd = timeout(SAFETY, guls_round(&mut assoc, &payload, n, opts.shared)).await??;
             (gd, td)
         } else {
-            let gd = timeout(SAFETY, guls_round(&mut assoc, &payload, n)).await??;
+            let gd = timeout(SAFETY, guls_round(&mut assoc, &payload, n, opts.shared)).await??;
             let td = timeout(SAFETY, tcp_round(&mut tcp, &payload, n)).await??;
             (gd, td)
         };
@@ -791,7 +811,8 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
         tc / gc.max(1e-12)
     );
 
-    // The harness's own per-value cost on the guls side: the Vec handed to `send`.
+    // The harness's own per-value cost on the guls side: the Vec handed to `send` (not
+    // made with --shared).
     let t0 = Instant::now();
     for _ in 0..n {
         black_box(black_box(&payload).to_vec());

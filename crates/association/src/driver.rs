@@ -28,6 +28,7 @@
 //!   provider abort.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -45,10 +46,18 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::config::AssociationConfig;
 use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
-use crate::stack::{Role, Stack, StackEvent};
+use crate::stack::{Output, Payload, Role, Stack, StackEvent};
 use crate::types::{AssociationEvent, ContextRef, DataIndication, QueueStats, ReleaseOutcome};
 
-const READ_CHUNK: usize = 16 * 1024;
+/// The first read reserves this much free space in the receive buffer; each read that fills
+/// the free space doubles it, up to [`MAX_READ`]. Idle associations (which have only read
+/// the small connection PDUs) so keep small buffers, and bulk data is read in large reads.
+const MIN_READ: usize = 4 * 1024;
+/// The most octets one read takes (with a partial TPKT left from the previous one, the
+/// receive buffer so holds at most this plus one TPKT: the documented bound).
+const MAX_READ: usize = 16 * 1024;
+/// Most IO slices given to one vectored write (the usual `IOV_MAX`).
+const MAX_IO_SLICES: usize = 1024;
 
 #[derive(Default, Debug)]
 pub(crate) struct SharedStats {
@@ -58,12 +67,47 @@ pub(crate) struct SharedStats {
 }
 
 /// A socket with its receive buffer and the stack.
+///
+/// Received octets are read straight into `buf`'s free space; `buf[pos..scan]` are complete
+/// TPKTs not yet given to the stack and `buf[scan..]` a partial one, which stays here until
+/// it is complete (so the transport machine works on TPKTs where they are, without copying
+/// them first).
 pub(crate) struct Conn {
     pub(crate) stream: TcpStream,
     pub(crate) buf: Vec<u8>,
+    /// Octets of `buf` already given to the stack.
+    pos: usize,
+    /// End of the complete TPKTs found in `buf` (or the end of `buf` after an invalid TPKT
+    /// header, which the stack is given to report).
+    scan: usize,
+    /// Free space to reserve for the next read.
+    read_size: usize,
+    /// The output being written (swapped with the stack's, so both allocations are reused).
+    wout: Output,
     pub(crate) stack: Stack,
     pub(crate) peer: SocketAddr,
     pub(crate) stats: Arc<SharedStats>,
+}
+
+/// Writes every slice of `out`, with vectored writes.
+async fn write_all_vectored(stream: &mut TcpStream, out: &Output) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = out
+        .slices()
+        .filter(|s| !s.is_empty())
+        .map(IoSlice::new)
+        .collect();
+    let mut bufs = &mut slices[..];
+    while !bufs.is_empty() {
+        let n = bufs.len().min(MAX_IO_SLICES);
+        let written = stream
+            .write_vectored(bufs.get(..n).unwrap_or_default())
+            .await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut bufs, written);
+    }
+    Ok(())
 }
 
 impl Conn {
@@ -71,20 +115,28 @@ impl Conn {
         Conn {
             stream,
             buf: Vec::new(),
+            pos: 0,
+            scan: 0,
+            read_size: MIN_READ,
+            wout: Output::default(),
             stack,
             peer,
             stats: Arc::new(SharedStats::default()),
         }
     }
 
-    /// Writes everything the stack queued, in one `write_all`, bounded by `limit`.
+    /// Writes everything the stack queued (vectored writes), bounded by `limit`. What a
+    /// cancelled or failed write left is dropped, as before.
     pub(crate) async fn flush(&mut self, limit: Duration) -> Result<(), ProviderAbortReason> {
-        let out = self.stack.take_output();
-        if out.is_empty() {
+        self.wout.clear();
+        std::mem::swap(&mut self.wout, self.stack.output_mut());
+        if self.wout.is_empty() {
             return Ok(());
         }
-        tracing::trace!(target: "guls::association", peer = %self.peer, len = out.len(), "write");
-        match timeout(limit, self.stream.write_all(&out)).await {
+        tracing::trace!(target: "guls::association", peer = %self.peer, len = self.wout.len(), "write");
+        let r = timeout(limit, write_all_vectored(&mut self.stream, &self.wout)).await;
+        self.wout.clear();
+        match r {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(ProviderAbortReason::Io(e.to_string())),
             Err(_) => Err(ProviderAbortReason::Timeout(TimeoutKind::Idle)),
@@ -96,13 +148,24 @@ impl Conn {
     /// octets after it stay here until the events are delivered.
     pub(crate) fn process(&mut self) -> Vec<StackEvent> {
         let mut events = Vec::new();
-        while events.is_empty() && !self.stack.is_done() && !self.buf.is_empty() {
-            let (used, ev) = self.stack.on_bytes(&self.buf);
-            self.buf.drain(..used.min(self.buf.len()));
+        while events.is_empty() && !self.stack.is_done() && self.pos < self.buf.len() {
+            // Only complete TPKTs, unless the transport machine already holds a partial one.
+            let end = if self.stack.buffered_frame_len() > 0 {
+                self.buf.len()
+            } else {
+                self.scan
+            };
+            let Some(input) = self.buf.get(self.pos..end).filter(|i| !i.is_empty()) else {
+                break;
+            };
+            let (used, ev) = self.stack.on_bytes(input);
+            self.pos += used.min(input.len());
             events.extend(ev);
         }
-        if self.stack.is_done() {
+        if self.stack.is_done() || self.pos >= self.buf.len() {
             self.buf.clear();
+            self.pos = 0;
+            self.scan = 0;
         }
         self.store_buffered();
         events
@@ -111,16 +174,46 @@ impl Conn {
     /// Publishes the received octets not yet processed: ours and the transport machine's
     /// partial TPKT.
     fn store_buffered(&self) {
-        let n = self.buf.len() + self.stack.buffered_frame_len();
+        let n = self.buf.len() - self.pos + self.stack.buffered_frame_len();
         self.stats.buffered.store(n, Ordering::Relaxed);
     }
 
-    /// Reads once (cancel-safe); returns the octets read (0 at end of stream).
+    /// Moves `scan` over the complete TPKTs after it.
+    fn scan_frames(&mut self) {
+        let max = self.stack.max_tpkt_len();
+        while let Some(rest) = self.buf.get(self.scan..).filter(|r| !r.is_empty()) {
+            match guls_transport::next_frame(rest, max) {
+                Ok(Some(len)) => self.scan += len,
+                Ok(None) => break,
+                Err(_) => {
+                    self.scan = self.buf.len();
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Reads once, into the receive buffer's free space (cancel-safe); returns the octets
+    /// read (0 at end of stream).
     pub(crate) async fn read_more(&mut self) -> std::io::Result<usize> {
-        let mut chunk = [0u8; READ_CHUNK];
-        let n = self.stream.read(&mut chunk).await?;
-        self.buf
-            .extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if self.pos > 0 {
+            // Only a partial TPKT is left before the free space: move it to the start.
+            self.buf.drain(..self.pos);
+            self.scan -= self.pos.min(self.scan);
+            self.pos = 0;
+        }
+        if self.buf.capacity() - self.buf.len() < self.read_size {
+            self.buf.reserve(self.read_size);
+        }
+        let want = self.read_size;
+        let n = (&mut self.stream)
+            .take(want as u64)
+            .read_buf(&mut self.buf)
+            .await?;
+        if n >= want {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        }
+        self.scan_frames();
         self.stats.received.fetch_add(n as u64, Ordering::Relaxed);
         self.store_buffered();
         Ok(n)
@@ -131,6 +224,13 @@ impl Conn {
 pub(crate) enum Command {
     Send {
         values: Vec<(Pcid, PdvValue)>,
+        reply: oneshot::Sender<Result<(), AssociationError>>,
+    },
+    /// One value written from where it is (no copy).
+    SendPayload {
+        pcid: Pcid,
+        single_asn1: bool,
+        payload: Payload,
         reply: oneshot::Sender<Result<(), AssociationError>>,
     },
     Release {
@@ -285,7 +385,7 @@ impl Actor {
     /// delivered first (see [`Actor::run`]). After a write error, output is discarded.
     async fn write_output(&mut self) {
         if self.tx_gone.is_some() {
-            let _ = self.conn.stack.take_output();
+            self.conn.stack.output_mut().clear();
             return;
         }
         match self.conn.flush(self.idle()).await {
@@ -472,6 +572,14 @@ impl Actor {
             Command::Send { values, reply } => {
                 let _ = reply.send(self.conn.stack.send_data(values));
             }
+            Command::SendPayload {
+                pcid,
+                single_asn1,
+                payload,
+                reply,
+            } => {
+                let _ = reply.send(self.conn.stack.send_payload(pcid, single_asn1, payload));
+            }
             Command::Release { req, reply } => {
                 if self.release_reply.is_some() {
                     let _ = reply.send(Err(AssociationError::IllegalPrimitive(
@@ -604,6 +712,7 @@ fn affirmative() -> ReleaseResponse {
 fn refuse_closed(c: Command) {
     match c {
         Command::Send { reply, .. }
+        | Command::SendPayload { reply, .. }
         | Command::ReleaseResponse { reply, .. }
         | Command::Abort { reply, .. } => {
             let _ = reply.send(Err(AssociationError::Closed));
@@ -631,7 +740,7 @@ pub struct Association {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Command::Send { .. } => "Send",
+            Command::Send { .. } | Command::SendPayload { .. } => "Send",
             Command::Release { .. } => "Release",
             Command::ReleaseResponse { .. } => "ReleaseResponse",
             Command::Abort { .. } => "Abort",
@@ -678,6 +787,28 @@ impl Association {
         let pcid = self.resolve(ctx.into())?;
         self.command(|reply| Command::Send {
             values: vec![(pcid, value)],
+            reply,
+        })
+        .await
+    }
+
+    /// P-DATA request with one octet-aligned value that is not copied: its octets are
+    /// written to the socket from `value` itself (for instance an `Arc<[u8]>` shared by many
+    /// sends, or a `Vec<u8>` handed over). Otherwise as [`Association::send`] with
+    /// [`PdvValue::OctetAligned`], and the same octets on the wire.
+    pub async fn send_octets<T>(
+        &self,
+        ctx: impl Into<ContextRef>,
+        value: T,
+    ) -> Result<(), AssociationError>
+    where
+        T: AsRef<[u8]> + Send + Sync + 'static,
+    {
+        let pcid = self.resolve(ctx.into())?;
+        self.command(|reply| Command::SendPayload {
+            pcid,
+            single_asn1: false,
+            payload: Box::new(value),
             reply,
         })
         .await

@@ -51,6 +51,85 @@ use guls_transport::{
 use crate::config::AssociationConfig;
 use crate::error::{AbortInfo, AbortLayer, AssociationError, ProviderAbortReason, Rejection};
 
+/// A value queued for sending without a copy: its octets are written from where they are.
+pub(crate) type Payload = Box<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Pieces of a value shorter than this are copied into the output buffer rather than
+/// written from the value (fewer, larger IO slices; copying them costs little).
+const MIN_SHARED_PIECE: usize = 1024;
+
+/// One piece of the output, in order.
+enum Piece {
+    /// A range of [`Output::bytes`].
+    Owned(std::ops::Range<usize>),
+    /// A range of one of [`Output::payloads`].
+    Shared(usize, std::ops::Range<usize>),
+}
+
+/// The octets to write: encoded PDUs and headers in one buffer, with ranges of values
+/// queued without a copy in between; written with vectored writes. Cleared, not dropped,
+/// after each write so that its allocations are reused.
+#[derive(Default)]
+pub(crate) struct Output {
+    bytes: Vec<u8>,
+    pieces: Vec<Piece>,
+    payloads: Vec<Payload>,
+}
+
+impl Output {
+    /// Appends octets (copied).
+    fn push(&mut self, b: &[u8]) {
+        if b.is_empty() {
+            return;
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(b);
+        let end = self.bytes.len();
+        match self.pieces.last_mut() {
+            Some(Piece::Owned(r)) if r.end == start => r.end = end,
+            _ => self.pieces.push(Piece::Owned(start..end)),
+        }
+    }
+
+    /// True when there is nothing to write.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// Octets to write.
+    pub(crate) fn len(&self) -> usize {
+        self.slices().map(<[u8]>::len).sum()
+    }
+
+    /// Empties it, keeping the allocations (values queued without a copy are dropped).
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.pieces.clear();
+        self.payloads.clear();
+    }
+
+    /// The octets to write, in order, as slices.
+    pub(crate) fn slices(&self) -> impl Iterator<Item = &[u8]> {
+        self.pieces.iter().map(|p| match p {
+            Piece::Owned(r) => self.bytes.get(r.clone()).unwrap_or_default(),
+            Piece::Shared(i, r) => self
+                .payloads
+                .get(*i)
+                .and_then(|v| (**v).as_ref().get(r.clone()))
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The octets to write, in one vector.
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len());
+        for s in self.slices() {
+            v.extend_from_slice(s);
+        }
+        v
+    }
+}
+
 /// Which end of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -127,7 +206,7 @@ pub(crate) struct Stack {
     acse_pcid: Pcid,
     pending_request: Option<AssociateRequest>,
     addresses: LowerAddresses,
-    out: Vec<u8>,
+    out: Output,
     /// Set once the release is complete on our side: the transport may be closed.
     released: bool,
 }
@@ -280,7 +359,7 @@ impl Stack {
             acse_pcid: 1,
             pending_request: None,
             addresses: LowerAddresses::default(),
-            out: Vec::new(),
+            out: Output::default(),
             released: false,
         })
     }
@@ -311,13 +390,27 @@ impl Stack {
             .transport
             .connect()
             .map_err(|e| AssociationError::Config(e.to_string()))?;
-        self.out.extend(cr);
+        self.out.push(&cr);
         Ok(())
     }
 
     /// Octets to write (all TPKTs of the last step), leaving the buffer empty.
+    #[allow(dead_code)]
     pub(crate) fn take_output(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.out)
+        let v = self.out.to_vec();
+        self.out.clear();
+        v
+    }
+
+    /// What to write (all TPKTs of the last steps), for the driver to swap with an empty
+    /// [`Output`] (keeping both allocations in use).
+    pub(crate) fn output_mut(&mut self) -> &mut Output {
+        &mut self.out
+    }
+
+    /// The largest TPKT accepted from the peer, header included.
+    pub(crate) fn max_tpkt_len(&self) -> usize {
+        self.transport.config().max_tpkt_len
     }
 
     /// True when octets are waiting to be written.
@@ -382,7 +475,7 @@ impl Stack {
             self.transport.send_final_tsdu(tsdu)
         };
         match r {
-            Ok(b) => self.out.extend(b),
+            Ok(b) => self.out.push(&b),
             Err(e) => {
                 tracing::debug!(target: "guls::association", error = %e, "TSDU not sent")
             }
@@ -405,7 +498,7 @@ impl Stack {
         self.phase = Phase::Done;
         if !self.transport.is_closed() {
             match self.transport.disconnect() {
-                Ok(b) => self.out.extend(b),
+                Ok(b) => self.out.push(&b),
                 Err(e) => {
                     tracing::debug!(target: "guls::association", error = %e, "transport disconnect")
                 }
@@ -509,7 +602,7 @@ impl Stack {
                 self.addresses.called_tsel = ind.called_tsel;
                 match self.transport.accept() {
                     Ok(cc) => {
-                        self.out.extend(cc);
+                        self.out.push(&cc);
                         tracing::debug!(target: "guls::association",
                             tpdu_size = self.transport.tpdu_size().octets(),
                             "transport connected (CC sent)");
@@ -526,7 +619,15 @@ impl Stack {
                     "transport connected (CC received)");
                 self.send_connect()
             }
-            TransportEvent::Data(tsdu) => self.on_tsdu(&tsdu),
+            TransportEvent::Data(tsdu) => match self.session.data_user_information_offset(&tsdu) {
+                // A data TSDU: its TD PPDU is decoded from the TSDU itself, so that the value
+                // is handed on without further copies (what `on_tsdu` would give).
+                Some(at) => match self.pres.on_data_owned(tsdu, at) {
+                    Ok(values) => vec![StackEvent::Data(values)],
+                    Err(f) => self.presentation_failure(f),
+                },
+                None => self.on_tsdu(&tsdu),
+            },
             TransportEvent::Disconnected(cause) => {
                 if self.released {
                     self.phase = Phase::Done;
@@ -1011,17 +1112,94 @@ impl Stack {
 
     // ------------------------------------------------------------------ data phase
 
-    /// P-DATA request.
+    /// P-DATA request. One octet-aligned or single-ASN1-type value (the usual case) is
+    /// queued without copying it ([`Stack::send_payload`]).
     pub(crate) fn send_data(
         &mut self,
-        values: Vec<(Pcid, PdvValue)>,
+        mut values: Vec<(Pcid, PdvValue)>,
     ) -> Result<(), AssociationError> {
         if self.phase != Phase::Open {
             return Err(AssociationError::Closed);
         }
+        if values.len() == 1 {
+            match values.pop() {
+                Some((pcid, PdvValue::OctetAligned(v))) => {
+                    return self.send_payload(pcid, false, Box::new(v));
+                }
+                Some((pcid, PdvValue::SingleAsn1Type(v))) => {
+                    return self.send_payload(pcid, true, Box::new(v));
+                }
+                Some(other) => values.push(other),
+                None => {}
+            }
+        }
         let td = self.pres.send_data(values).map_err(illegal)?;
         let tsdu = self.session.send_data(&td).map_err(illegal)?;
         self.emit(&tsdu);
+        Ok(())
+    }
+
+    /// P-DATA request with one value (single-ASN1-type when `single_asn1`, else
+    /// octet-aligned) that is queued where it is: the TPKT, DT, SPDU and PPDU headers go
+    /// into the output buffer and the value's octets are written from `payload` (vectored
+    /// write). The octets on the wire are exactly those of [`Stack::send_data`]'s encoders.
+    pub(crate) fn send_payload(
+        &mut self,
+        pcid: Pcid,
+        single_asn1: bool,
+        payload: Payload,
+    ) -> Result<(), AssociationError> {
+        if self.phase != Phase::Open {
+            return Err(AssociationError::Closed);
+        }
+        let len = (*payload).as_ref().len();
+        let (header, trailer) = self
+            .pres
+            .send_data_header(pcid, single_asn1, len)
+            .map_err(illegal)?;
+        let prefix = self.session.data_prefix().map_err(illegal)?;
+        let mut head = Vec::with_capacity(prefix.len() + header.len());
+        head.extend_from_slice(&prefix);
+        head.extend_from_slice(&header);
+        let value_end = head.len() + len;
+        let total = value_end + trailer.len();
+        let frames = match self.transport.data_frames_for(total) {
+            Ok(f) => f,
+            Err(_) => {
+                // Not connected: the copying path (one final TSDU, else logged and dropped).
+                let mut tsdu = head;
+                tsdu.extend_from_slice((*payload).as_ref());
+                tsdu.extend_from_slice(trailer);
+                self.emit(&tsdu);
+                return Ok(());
+            }
+        };
+        let value = (*payload).as_ref();
+        let shared = self.out.payloads.len();
+        let mut used = false;
+        for (tpkt, range) in frames {
+            self.out.push(&tpkt);
+            let clip = |lo: usize, hi: usize| range.start.clamp(lo, hi)..range.end.clamp(lo, hi);
+            let h = clip(0, head.len());
+            self.out.push(head.get(h).unwrap_or_default());
+            let v = clip(head.len(), value_end);
+            let v = v.start - head.len()..v.end - head.len();
+            if v.len() >= MIN_SHARED_PIECE {
+                self.out.pieces.push(Piece::Shared(shared, v));
+                used = true;
+            } else {
+                self.out.push(value.get(v).unwrap_or_default());
+            }
+            let t = clip(value_end, total);
+            self.out.push(
+                trailer
+                    .get(t.start - value_end..t.end - value_end)
+                    .unwrap_or_default(),
+            );
+        }
+        if used {
+            self.out.payloads.push(payload);
+        }
         Ok(())
     }
 

@@ -339,6 +339,69 @@ fn pdv_list(e: &Element<'_>, out: &mut Vec<PdvList>) -> DecodeResult<()> {
     Ok(())
 }
 
+/// The one value of a TD PPDU made of exactly one PDV-list with exactly one value,
+/// octet-aligned (primitive) or single-ASN1-type: see [`single_value`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SingleValue {
+    /// The presentation context identifier.
+    pub(crate) pcid: Pcid,
+    /// Single-ASN1-type (else octet-aligned).
+    pub(crate) single_asn1: bool,
+    /// Where the value's octets are in the PPDU.
+    pub(crate) range: std::ops::Range<usize>,
+}
+
+/// For a TD PPDU of one PDV-list with one value, octet-aligned in the primitive form or
+/// single-ASN1-type, where that value lies: when this gives `Some`,
+/// [`decode_user_data_with`] succeeds with one [`PdvList`] of that context whose value's
+/// octets are `data[range]`. It checks the PPDU with the same reads as the full decoder,
+/// without copying the value. `None` for any other PPDU (including invalid ones, which the
+/// full decoder reports).
+pub(crate) fn single_value(data: &[u8], opts: &DecodeOptions) -> Option<SingleValue> {
+    let e = top(data, opts, "User-data").ok()?;
+    if e.tag.class != Class::Application || e.tag.number != 1 {
+        return None;
+    }
+    let mut r = e.reader().ok()?;
+    let list = r.read_tagged(Tag::SEQUENCE, "PDV-list SEQUENCE").ok()?;
+    if !r.is_empty() {
+        return None;
+    }
+    let mut lr = list.reader().ok()?;
+    if let Some(t) = lr.read_optional(Tag::OID).ok()? {
+        t.oid("transfer-syntax-name").ok()?;
+    }
+    let pcid = pci_int(
+        &lr.read_tagged(Tag::INTEGER, "presentation-context-identifier")
+            .ok()?,
+        "presentation-context-identifier",
+    )
+    .ok()?;
+    let v = lr.read().ok()?;
+    if !lr.is_empty() || v.tag.class != Class::Context {
+        return None;
+    }
+    match (v.tag.number, v.tag.constructed) {
+        (1, false) => Some(SingleValue {
+            pcid,
+            single_asn1: false,
+            range: v.content_offset..v.content_offset + v.contents.len(),
+        }),
+        (0, _) => {
+            // As `PdvValue::decode`: exactly one element, kept whole.
+            let mut vr = v.reader().ok()?;
+            let inner = vr.read().ok()?;
+            vr.finish("single-ASN1-type value").ok()?;
+            Some(SingleValue {
+                pcid,
+                single_asn1: true,
+                range: inner.offset..inner.offset + inner.raw.len(),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Decodes a CP-type PPDU (the user data of a CONNECT SPDU) with the default options.
 pub fn decode_cp(data: &[u8]) -> DecodeResult<Cp> {
     decode_cp_with(data, &DecodeOptions::default())

@@ -1,6 +1,6 @@
 //! Encoders: deterministic, canonical definite by default, or the RFC 1698 template shape.
 
-use guls_ber::{LengthForm, Tag, Writer, length_len};
+use guls_ber::{LengthForm, Tag, Writer, encode_length, length_len};
 
 use crate::types::*;
 
@@ -258,6 +258,54 @@ pub fn encode_td(ud: &UserData, style: EncodeStyle) -> Vec<u8> {
     let mut w = Writer::with_form(style.form());
     user_data(&mut w, ud, style, Phase::Data);
     w.into_bytes()
+}
+
+/// The octets [`encode_td`] puts before and after the value of a TD PPDU holding one
+/// PDV-list (no transfer syntax name) with one value of `len` octets, single-ASN1-type
+/// (`single_asn1`) or octet-aligned: `header`, the value's octets, then `trailer` are
+/// exactly what [`encode_td`] gives, so the value need not be copied into an encoder.
+pub(crate) fn td_header(
+    pcid: Pcid,
+    single_asn1: bool,
+    len: usize,
+    style: EncodeStyle,
+) -> (Vec<u8>, &'static [u8]) {
+    let value_tag = if single_asn1 {
+        ctx(0).constructed()
+    } else {
+        ctx(1).primitive()
+    };
+    let mut w = Writer::new();
+    w.integer(Tag::INTEGER, pcid);
+    let pcid_tlv = w.into_bytes();
+    let mut h = Vec::with_capacity(32);
+    match style {
+        EncodeStyle::Canonical => {
+            let mut value_len = Vec::with_capacity(9);
+            encode_length(len, &mut value_len);
+            let seq_len = pcid_tlv.len() + value_tag.encoded_len() + value_len.len() + len;
+            let app_len = Tag::SEQUENCE.constructed().encoded_len() + length_len(seq_len) + seq_len;
+            Tag::application(1).constructed().encode(&mut h);
+            encode_length(app_len, &mut h);
+            Tag::SEQUENCE.constructed().encode(&mut h);
+            encode_length(seq_len, &mut h);
+            h.extend_from_slice(&pcid_tlv);
+            value_tag.encode(&mut h);
+            h.extend_from_slice(&value_len);
+            (h, &[])
+        }
+        EncodeStyle::Rfc1698 => {
+            Tag::application(1).constructed().encode(&mut h);
+            h.push(0x80);
+            Tag::SEQUENCE.constructed().encode(&mut h);
+            h.push(0x80);
+            h.extend_from_slice(&pcid_tlv);
+            let mut w = Writer::from_vec(h, LengthForm::Indefinite);
+            identifier(&mut w, value_tag);
+            w.long_form_length(len, long_octets(len));
+            (w.into_bytes(), &[0, 0, 0, 0])
+        }
+    }
 }
 
 /// Encodes the P-RELEASE user data (of a FINISH or DISCONNECT SPDU, RFC 1698 6.5 / 6.6).

@@ -8,11 +8,11 @@ use guls_ber::{DecodeError, Oid, known};
 
 use crate::decode::{
     DEFAULT_MAX_SELECTOR_LEN, DecodeOptions, decode_abort_with, decode_cp_with, decode_cpa_with,
-    decode_cpr_with, decode_user_data_with,
+    decode_cpr_with, decode_user_data_with, single_value,
 };
 use crate::encode::{
     EncodeStyle, encode_abort, encode_cp, encode_cpa, encode_cpr, encode_release_user_data,
-    encode_td,
+    encode_td, td_header,
 };
 use crate::types::{
     Abort, AbortReason, Arp, Aru, ContextDefinition, ContextIdentifier, ContextResult, Cp, Cpa,
@@ -1255,6 +1255,70 @@ impl PresentationMachine {
             })
             .collect();
         Ok(encode_td(&UserData::Full(lists), self.config.encode_style))
+    }
+
+    /// The octets [`Self::send_data`] puts before and after a single value of `len` octets
+    /// (single-ASN1-type when `single_asn1`, else octet-aligned) in context `pcid`, for a
+    /// driver that writes the value from where it is instead of copying it into the TD
+    /// PPDU: `header`, the value, then `trailer` are exactly the octets
+    /// `send_data(vec![(pcid, value)])` gives, in the configured [`EncodeStyle`]. The same
+    /// checks and errors as [`Self::send_data`].
+    pub fn send_data_header(
+        &mut self,
+        pcid: Pcid,
+        single_asn1: bool,
+        len: usize,
+    ) -> Result<(Vec<u8>, &'static [u8]), PresentationError> {
+        self.expect(
+            Primitive::DataRequest,
+            &[
+                PresentationState::Connected,
+                PresentationState::ReleaseIndicated,
+            ],
+        )?;
+        if self.context(pcid).is_none() {
+            return Err(PresentationError::UndefinedContext(pcid));
+        }
+        Ok(td_header(pcid, single_asn1, len, self.config.encode_style))
+    }
+
+    /// [`Self::on_data`] for a TD PPDU that is `ppdu[offset..]`, owned by the caller (the
+    /// received TSDU, `offset` being where the session User Information starts): the same
+    /// result, but a TD of one value (the usual shape) hands that value out in `ppdu`'s own
+    /// allocation, moved to its start, instead of a copy.
+    pub fn on_data_owned(
+        &mut self,
+        mut ppdu: Vec<u8>,
+        offset: usize,
+    ) -> Result<Vec<DataValue>, ProtocolFailure> {
+        let open = matches!(
+            self.state,
+            PresentationState::Connected | PresentationState::ReleaseRequested
+        );
+        let fast = if open {
+            let td = ppdu.get(offset..).unwrap_or_default();
+            single_value(td, &self.config.decode_options).and_then(|v| {
+                let c = self.context(v.pcid)?;
+                Some((v, c.abstract_syntax.clone(), c.transfer_syntax.clone()))
+            })
+        } else {
+            None
+        };
+        let Some((v, abstract_syntax, transfer_syntax)) = fast else {
+            return self.on_data(ppdu.get(offset..).unwrap_or_default());
+        };
+        ppdu.truncate(offset + v.range.end);
+        ppdu.drain(..offset + v.range.start);
+        Ok(vec![DataValue {
+            pcid: v.pcid,
+            abstract_syntax,
+            transfer_syntax,
+            value: if v.single_asn1 {
+                PdvValue::SingleAsn1Type(ppdu)
+            } else {
+                PdvValue::OctetAligned(ppdu)
+            },
+        }])
     }
 
     /// A TD PPDU arrived: its values with their contexts. An undecodable TD, simply-encoded

@@ -14,6 +14,9 @@ use crate::spdu::{
     Spdu,
 };
 use crate::tsdu::{decode_tsdu, encode_data_tsdu};
+
+/// GIVE TOKENS and DATA TRANSFER without parameters: the start of every data TSDU sent.
+const DATA_PREFIX: [u8; 4] = [1, 0, 1, 0];
 use guls_ber::DecodeError;
 
 /// Default for [`SessionConfig::max_connect_user_data`]: 64 KiB.
@@ -579,6 +582,16 @@ impl SessionMachine {
     /// S-DATA request: `01 00 01 00` followed by the User Information. Allowed when
     /// connected, and after an FN was received as long as we have not sent one.
     pub fn send_data(&self, user_information: &[u8]) -> Result<Vec<u8>, SessionError> {
+        self.data_prefix()?;
+        Ok(encode_data_tsdu(user_information))
+    }
+
+    /// The octets [`Self::send_data`] puts before the User Information (`01 00 01 00`: GIVE
+    /// TOKENS and DATA TRANSFER without parameters), for a driver that writes the User
+    /// Information from where it is instead of copying it behind them: the prefix followed
+    /// by the User Information is exactly what [`Self::send_data`] gives. Allowed when
+    /// [`Self::send_data`] is.
+    pub fn data_prefix(&self) -> Result<[u8; 4], SessionError> {
         let ok = match self.state {
             SessionState::Connected => true,
             SessionState::AwaitingReleaseResponse => !self.fn_sent,
@@ -587,7 +600,19 @@ impl SessionMachine {
         if !ok {
             return Err(self.illegal(SessionPrimitive::Data));
         }
-        Ok(encode_data_tsdu(user_information))
+        Ok(DATA_PREFIX)
+    }
+
+    /// Where the User Information of a received data TSDU starts, when [`Self::on_tsdu`]
+    /// would give exactly one [`SessionEvent::Data`] with the octets of `tsdu` from there to
+    /// its end and change nothing else: `tsdu` starts with `01 00 01 00` (GIVE TOKENS and
+    /// DATA TRANSFER without parameters, what every sender uses) and data is expected in
+    /// the current state. A driver that owns the TSDU can then hand its User Information on
+    /// without the copy [`Self::on_tsdu`] makes. `None` otherwise (call [`Self::on_tsdu`]).
+    pub fn data_user_information_offset(&self, tsdu: &[u8]) -> Option<usize> {
+        let expected = self.state == SessionState::Connected
+            || (self.state == SessionState::AwaitingDn && !self.fn_received);
+        (expected && tsdu.starts_with(&DATA_PREFIX)).then_some(DATA_PREFIX.len())
     }
 
     /// S-RELEASE request: the FN TSDU (no Transport Disconnect parameter: release).

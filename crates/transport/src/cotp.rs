@@ -853,6 +853,49 @@ pub fn encode_frame(tpdu: &Tpdu, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     encode_tpkt(&payload, out)
 }
 
+/// Octets of a DT TPKT header: the TPKT header and the class 0 DT header.
+pub(crate) const DT_FRAME_HEADER_LEN: usize = 4 + TpduSize::DT_HEADER_LEN;
+
+/// The headers of the DT TPKTs [`encode_data_frames`] gives for a TSDU of `tsdu_len` octets,
+/// each with the range of the TSDU its TPKT carries: writing each header followed by its
+/// range of the TSDU gives exactly the octets of [`encode_data_frames`]. An empty TSDU gives
+/// one header with an empty range.
+pub(crate) fn data_frame_layout(
+    tsdu_len: usize,
+    size: TpduSize,
+) -> impl Iterator<Item = ([u8; DT_FRAME_HEADER_LEN], std::ops::Range<usize>)> {
+    let chunk = size
+        .max_dt_user_data()
+        .min(MAX_TPKT_PAYLOAD - TpduSize::DT_HEADER_LEN);
+    let count = tsdu_len.div_ceil(chunk).max(1);
+    (0..count).map(move |i| {
+        let start = i * chunk;
+        let end = (start + chunk).min(tsdu_len);
+        let eot = end == tsdu_len;
+        let total = ((DT_FRAME_HEADER_LEN + end - start) as u16).to_be_bytes();
+        let header = [
+            3,
+            0,
+            total[0],
+            total[1],
+            2,
+            CODE_DT,
+            if eot { 0x80 } else { 0 },
+        ];
+        (header, start..end)
+    })
+}
+
+/// The EOT flag and user data of a TPDU (the payload of one TPKT) when it is a class 0 DT
+/// without a variable part, the shape every class 0 sender uses: what [`Tpdu::decode`]
+/// gives for it, without copying the user data. `None` for anything else.
+pub(crate) fn plain_dt(tpdu: &[u8]) -> Option<(bool, &[u8])> {
+    match tpdu {
+        [2, code, b, user_data @ ..] if code & 0xF0 == CODE_DT => Some((b & 0x80 != 0, user_data)),
+        _ => None,
+    }
+}
+
 /// Appends a TSDU as a series of TPKTs, each holding one class 0 DT TPDU of at most `size`
 /// octets; EOT is set on the last. An empty TSDU yields one DT with EOT and no data.
 pub fn encode_data_frames(tsdu: &[u8], size: TpduSize, out: &mut Vec<u8>) {

@@ -3,8 +3,9 @@
 //! See [`TransportConnection`] for the primitives, the states and the decisions taken.
 
 use crate::cotp::{
-    ConnectTpdu, DisconnectReason, DisconnectTpdu, RejectCause, Tpdu, TpduSize, TransportClass,
-    decode_frame, encode_data_frames, encode_frame,
+    ConnectTpdu, DT_FRAME_HEADER_LEN, DisconnectReason, DisconnectTpdu, RejectCause, Tpdu,
+    TpduSize, TransportClass, data_frame_layout, decode_frame, encode_data_frames, encode_frame,
+    plain_dt,
 };
 use crate::error::EncodeError;
 use crate::tpkt::{MAX_TPKT_LEN, TPKT_HEADER_LEN, next_frame};
@@ -248,6 +249,10 @@ pub struct TransportConnection {
     rx: Vec<u8>,
     /// DT user data of the TSDU being reassembled.
     tsdu: Vec<u8>,
+    /// Length of the last TSDU reassembled from several DTs: the reassembly buffer of the
+    /// next one is reserved that large at its first DT (at most
+    /// [`TransportConfig::max_tsdu_size`]), so that it does not grow by doubling.
+    tsdu_hint: usize,
     /// The size used to segment sent TSDUs.
     tpdu_size: TpduSize,
     remote_ref: u16,
@@ -265,6 +270,7 @@ impl TransportConnection {
             state,
             rx: Vec::new(),
             tsdu: Vec::new(),
+            tsdu_hint: 0,
             tpdu_size: TpduSize::DEFAULT,
             remote_ref: 0,
             pending_cr: None,
@@ -410,6 +416,25 @@ impl TransportConnection {
         Ok(out)
     }
 
+    /// The framing of a TSDU of `tsdu_len` octets, for a driver that writes the TSDU's octets
+    /// from where they are (vectored writes) instead of copying them into one buffer: per DT
+    /// TPKT, its 7 header octets and the range of the TSDU it carries. Writing each header
+    /// followed by its range of the TSDU gives exactly the octets of [`Self::send_tsdu`]
+    /// (the same segmentation by the negotiated TPDU size, EOT on the last; an empty TSDU
+    /// gives one header with an empty range). Allowed when [`Self::send_tsdu`] is.
+    pub fn data_frames_for(
+        &self,
+        tsdu_len: usize,
+    ) -> Result<
+        impl Iterator<Item = ([u8; DT_FRAME_HEADER_LEN], std::ops::Range<usize>)> + use<>,
+        TransportError,
+    > {
+        if self.state != TransportState::Connected {
+            return Err(self.illegal(TransportCall::SendTsdu));
+        }
+        Ok(data_frame_layout(tsdu_len, self.tpdu_size))
+    }
+
     /// After the machine closed itself on a receive error (an `Err` from
     /// [`Self::on_bytes`] or [`Self::feed`]) while the connection was open: the DT TPKTs of
     /// one last TSDU, typically a session ABORT, to write before closing TCP. Allowed once;
@@ -492,17 +517,43 @@ impl TransportConnection {
         let total = input.len();
         let limit = self.config.max_tpkt_len;
         loop {
+            // Fast path: a complete TPKT at the head of the input, with no partial one held,
+            // is processed where it is instead of being copied into the frame buffer first.
+            if self.rx.is_empty()
+                && let Ok(Some(len)) = next_frame(input, limit)
+            {
+                let (frame, rest) = input.split_at(len);
+                input = rest;
+                let mut events = Vec::new();
+                if let Err(e) = self.on_frame(frame, &mut events) {
+                    self.fail();
+                    return Err(e);
+                }
+                let event = events.pop();
+                if self.state == TransportState::Closed {
+                    return Ok((total, event));
+                }
+                if event.is_some() {
+                    return Ok((total - input.len(), event));
+                }
+                continue;
+            }
             let need = match next_frame(&self.rx, limit) {
                 Err(e) => {
                     self.fail();
                     return Err(TransportError::Decode(e));
                 }
                 Ok(Some(_)) => {
-                    let frame = std::mem::take(&mut self.rx);
+                    let mut frame = std::mem::take(&mut self.rx);
                     let mut events = Vec::new();
                     if let Err(e) = self.on_frame(&frame, &mut events) {
                         self.fail();
                         return Err(e);
+                    }
+                    if self.state != TransportState::Closed {
+                        // Keep the frame buffer's allocation for the next partial TPKT.
+                        frame.clear();
+                        self.rx = frame;
                     }
                     let event = events.pop();
                     if self.state == TransportState::Closed {
@@ -534,6 +585,14 @@ impl TransportConnection {
         frame: &[u8],
         events: &mut Vec<TransportEvent>,
     ) -> Result<(), TransportError> {
+        // A plain class 0 DT while connected (the data phase's every TPKT): its user data is
+        // used where it is. `frame` is one whole TPKT, as `decode_frame` requires.
+        if self.state == TransportState::Connected
+            && let Some((eot, user_data)) = frame.get(TPKT_HEADER_LEN..).and_then(plain_dt)
+        {
+            self.on_dt(eot, user_data, events)?;
+            return Ok(());
+        }
         let tpdu = decode_frame(frame)?;
         match (self.state, tpdu) {
             (TransportState::AwaitingCr, Tpdu::Cr(cr)) => {
@@ -563,17 +622,14 @@ impl TransportConnection {
                 }));
             }
             (TransportState::Connected, Tpdu::Dt(dt)) => {
-                let limit = self.config.max_tsdu_size;
-                if self.tsdu.len().saturating_add(dt.user_data.len()) > limit {
-                    return Err(TransportError::TsduTooLarge { limit });
-                }
                 if dt.eot && self.tsdu.is_empty() {
+                    let limit = self.config.max_tsdu_size;
+                    if dt.user_data.len() > limit {
+                        return Err(TransportError::TsduTooLarge { limit });
+                    }
                     events.push(TransportEvent::Data(dt.user_data));
                 } else {
-                    self.tsdu.extend_from_slice(&dt.user_data);
-                    if dt.eot {
-                        events.push(TransportEvent::Data(std::mem::take(&mut self.tsdu)));
-                    }
+                    self.on_dt(dt.eot, &dt.user_data, events)?;
                 }
             }
             (_, Tpdu::Dr(dr)) => {
@@ -597,6 +653,39 @@ impl TransportConnection {
                     state,
                 });
             }
+        }
+        Ok(())
+    }
+}
+
+impl TransportConnection {
+    /// A DT's user data while connected: reassembly up to EOT, bounded by
+    /// [`TransportConfig::max_tsdu_size`] (checked before the segment is buffered).
+    fn on_dt(
+        &mut self,
+        eot: bool,
+        user_data: &[u8],
+        events: &mut Vec<TransportEvent>,
+    ) -> Result<(), TransportError> {
+        let limit = self.config.max_tsdu_size;
+        if self.tsdu.len().saturating_add(user_data.len()) > limit {
+            return Err(TransportError::TsduTooLarge { limit });
+        }
+        if eot && self.tsdu.is_empty() {
+            events.push(TransportEvent::Data(user_data.to_vec()));
+            return Ok(());
+        }
+        if self.tsdu.is_empty() {
+            // Reserve the size of the last multi-DT TSDU up front (no growth by doubling).
+            let hint = self.tsdu_hint.min(limit);
+            if hint > user_data.len() {
+                self.tsdu.reserve_exact(hint);
+            }
+        }
+        self.tsdu.extend_from_slice(user_data);
+        if eot {
+            self.tsdu_hint = self.tsdu.len();
+            events.push(TransportEvent::Data(std::mem::take(&mut self.tsdu)));
         }
         Ok(())
     }
