@@ -7,6 +7,7 @@ set -euo pipefail
 
 PYIEC_VERSION="1.6.1.10"
 OPEN61850_VERSION="0.9.12"
+ASN1TOOLS_VERSION="0.169.0"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -39,19 +40,20 @@ fi
 vpy="$venv/bin/python"
 
 installed_ok() {
-    "$vpy" - "$PYIEC_VERSION" "$OPEN61850_VERSION" <<'PY' >/dev/null 2>&1
+    "$vpy" - "$PYIEC_VERSION" "$OPEN61850_VERSION" "$ASN1TOOLS_VERSION" <<'PY' >/dev/null 2>&1
 import sys
 from importlib.metadata import version
-sys.exit(0 if (version("pyiec61850-ng"), version("open61850")) == (sys.argv[1], sys.argv[2]) else 1)
+have = (version("pyiec61850-ng"), version("open61850"), version("asn1tools"))
+sys.exit(0 if have == tuple(sys.argv[1:4]) else 1)
 PY
 }
 
 if installed_ok; then
     log "already installed: pyiec61850-ng==$PYIEC_VERSION open61850==$OPEN61850_VERSION"
 else
-    log "pip install pyiec61850-ng==$PYIEC_VERSION open61850==$OPEN61850_VERSION"
+    log "pip install pyiec61850-ng==$PYIEC_VERSION open61850==$OPEN61850_VERSION asn1tools==$ASN1TOOLS_VERSION"
     "$vpy" -m pip install --disable-pip-version-check --quiet \
-        "pyiec61850-ng==$PYIEC_VERSION" "open61850==$OPEN61850_VERSION"
+        "pyiec61850-ng==$PYIEC_VERSION" "open61850==$OPEN61850_VERSION" "asn1tools==$ASN1TOOLS_VERSION"
 fi
 
 # Smoke check: the SWIG module imports, the bundled .so is found, open61850 imports.

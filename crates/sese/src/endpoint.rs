@@ -1,0 +1,330 @@
+//! Running exchanges: a [`SeseMachine`] plus the role machines of the registered exchanges.
+//!
+//! An [`Endpoint`] is still sans IO: [`Endpoint::initiate`] and [`Endpoint::receive`] return the
+//! APDUs to send ([`EndpointOutput::send`]) and what happened ([`EndpointOutput::events`]).
+//! Carriage is the caller's: hand each [`OutgoingApdu::bytes`] to the peer in whatever carries
+//! the SESE presentation context (ACSE authentication value or user-information, or a P-DATA
+//! PDV), and pass what arrives to [`Endpoint::receive`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::apdu::{Identifier, InvocationId, SeError, SeTransfer, SeUAbort};
+use crate::exchange::{ExchangeRole, Item, Outcome, Registry, Step};
+use crate::machine::{
+    Indication, OutgoingApdu, PAbortIndication, RequestError, SeseConfig, SeseMachine,
+};
+
+/// Why an exchange ended without completing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// This side's role rejected the peer's item; an se-u-abort with these errors was sent.
+    RejectedLocally(Vec<SeError>),
+    /// The peer sent an se-u-abort.
+    RejectedByPeer(SeUAbort),
+    /// A provider abort, detected here or by the peer.
+    ProviderAbort(PAbortIndication),
+    /// The role asked for something the machine refused; an se-u-abort was sent.
+    RoleError(String),
+}
+
+/// A change in an exchange's life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeEvent {
+    /// The exchange completed on this side.
+    Completed {
+        /// The exchange.
+        exchange: Identifier,
+        /// Its invocation id.
+        invocation_id: InvocationId,
+        /// What it established.
+        outcome: Outcome,
+    },
+    /// The exchange ended without completing.
+    Failed {
+        /// The exchange, when known.
+        exchange: Option<Identifier>,
+        /// Its invocation id, when known.
+        invocation_id: Option<InvocationId>,
+        /// Why.
+        failure: Failure,
+    },
+}
+
+/// What one call produced.
+#[derive(Debug, Default)]
+pub struct EndpointOutput {
+    /// APDUs to send to the peer, in order.
+    pub send: Vec<OutgoingApdu>,
+    /// Completed and failed exchanges.
+    pub events: Vec<ExchangeEvent>,
+    /// The SESE indications, for the application or the audit log.
+    pub indications: Vec<Indication>,
+}
+
+/// Why [`Endpoint::initiate`] could not start an exchange.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InitiateError {
+    /// The exchange is not registered.
+    #[error("security exchange {0} is not registered")]
+    UnknownExchange(Identifier),
+    /// The definition has no role machines.
+    #[error("security exchange {0} has no role machines")]
+    NoRoles(Identifier),
+    /// The initiator role did not produce a first item.
+    #[error("the initiator of {0} produced no first item")]
+    NoFirstItem(Identifier),
+    /// The machine refused the first item.
+    #[error(transparent)]
+    Refused(#[from] RequestError),
+}
+
+struct Running {
+    exchange: Identifier,
+    role: Box<dyn ExchangeRole>,
+}
+
+/// One side of a SESE association running role machines.
+pub struct Endpoint {
+    machine: SeseMachine,
+    running: BTreeMap<InvocationId, Running>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("machine", &self.machine)
+            .field("running", &self.running.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// An endpoint for the exchanges of `registry`.
+    pub fn new(registry: Arc<Registry>, config: SeseConfig) -> Self {
+        Endpoint {
+            machine: SeseMachine::new(registry, config),
+            running: BTreeMap::new(),
+        }
+    }
+
+    /// The protocol machine.
+    pub fn machine(&self) -> &SeseMachine {
+        &self.machine
+    }
+
+    /// The protocol machine, to drive exchanges without role machines by hand.
+    pub fn machine_mut(&mut self) -> &mut SeseMachine {
+        &mut self.machine
+    }
+
+    /// Starts `exchange` as initiator under `invocation_id`.
+    pub fn initiate(
+        &mut self,
+        exchange: &Identifier,
+        invocation_id: InvocationId,
+    ) -> Result<EndpointOutput, InitiateError> {
+        let def = self
+            .machine
+            .registry()
+            .get(exchange)
+            .cloned()
+            .ok_or_else(|| InitiateError::UnknownExchange(exchange.clone()))?;
+        let mut role = def
+            .new_initiator()
+            .ok_or_else(|| InitiateError::NoRoles(exchange.clone()))?;
+        let (item, last) = match role.start() {
+            Step::Send(item) => (item, None),
+            Step::SendLast(item, outcome) => (item, Some(outcome)),
+            Step::Done(_) | Step::Fail(_) => {
+                return Err(InitiateError::NoFirstItem(exchange.clone()));
+            }
+        };
+        let apdu = self.machine.transfer_request(SeTransfer {
+            se_identifier: exchange.clone(),
+            item_identifier: item.id,
+            item: item.value,
+            invocation_id,
+            start: true,
+            end: last.is_some(),
+        })?;
+        let mut out = EndpointOutput::default();
+        out.send.push(apdu);
+        match last {
+            Some(outcome) => out.events.push(ExchangeEvent::Completed {
+                exchange: exchange.clone(),
+                invocation_id,
+                outcome,
+            }),
+            None => {
+                self.running.insert(
+                    invocation_id,
+                    Running {
+                        exchange: exchange.clone(),
+                        role,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Receives one APDU from the peer and runs the role machine it concerns.
+    pub fn receive(&mut self, bytes: &[u8]) -> EndpointOutput {
+        let mut out = EndpointOutput::default();
+        let received = self.machine.receive(bytes);
+        out.send.extend(received.reply);
+        match &received.indication {
+            Indication::Transfer(t) => self.on_transfer(t, &mut out),
+            Indication::UAbort(a) => {
+                let exchange = self.running.remove(&a.invocation_id).map(|r| r.exchange);
+                out.events.push(ExchangeEvent::Failed {
+                    exchange,
+                    invocation_id: Some(a.invocation_id),
+                    failure: Failure::RejectedByPeer(a.clone()),
+                });
+            }
+            Indication::PAbort(p) => {
+                let exchange = p
+                    .invocation_id
+                    .and_then(|id| self.running.remove(&id))
+                    .map(|r| r.exchange);
+                out.events.push(ExchangeEvent::Failed {
+                    exchange,
+                    invocation_id: p.invocation_id,
+                    failure: Failure::ProviderAbort(p.clone()),
+                });
+            }
+        }
+        out.indications.push(received.indication);
+        out
+    }
+
+    fn on_transfer(&mut self, t: &SeTransfer, out: &mut EndpointOutput) {
+        let id = t.invocation_id;
+        if t.start {
+            let role = self
+                .machine
+                .registry()
+                .get(&t.se_identifier)
+                .and_then(|d| d.new_responder());
+            match role {
+                Some(role) => {
+                    self.running.insert(
+                        id,
+                        Running {
+                            exchange: t.se_identifier.clone(),
+                            role,
+                        },
+                    );
+                }
+                None => {
+                    self.running.remove(&id);
+                    return;
+                }
+            }
+        }
+        let Some(mut running) = self.running.remove(&id) else {
+            return;
+        };
+        let item = Item {
+            id: t.item_identifier,
+            value: t.item.clone(),
+        };
+        let exchange = running.exchange.clone();
+        let failed = |failure| ExchangeEvent::Failed {
+            exchange: Some(exchange.clone()),
+            invocation_id: Some(id),
+            failure,
+        };
+        match running.role.on_item(&item) {
+            Step::Send(_) | Step::SendLast(..) if t.end => {
+                self.abort_plain(t, out);
+                out.events.push(failed(Failure::RoleError(
+                    "the role sent an item after the peer's last one".into(),
+                )));
+            }
+            Step::Send(next) => match self.send_item(t, next, false) {
+                Ok(apdu) => {
+                    out.send.push(apdu);
+                    self.running.insert(id, running);
+                }
+                Err(e) => {
+                    self.abort_plain(t, out);
+                    out.events.push(failed(Failure::RoleError(e.to_string())));
+                }
+            },
+            Step::SendLast(next, outcome) => match self.send_item(t, next, true) {
+                Ok(apdu) => {
+                    out.send.push(apdu);
+                    out.events.push(ExchangeEvent::Completed {
+                        exchange: exchange.clone(),
+                        invocation_id: id,
+                        outcome,
+                    });
+                }
+                Err(e) => {
+                    self.abort_plain(t, out);
+                    out.events.push(failed(Failure::RoleError(e.to_string())));
+                }
+            },
+            Step::Done(outcome) if t.end => out.events.push(ExchangeEvent::Completed {
+                exchange: exchange.clone(),
+                invocation_id: id,
+                outcome,
+            }),
+            Step::Done(_) => {
+                self.abort_plain(t, out);
+                out.events.push(failed(Failure::RoleError(
+                    "the role finished before the peer's last item".into(),
+                )));
+            }
+            Step::Fail(errors) => {
+                let abort = SeUAbort {
+                    invocation_id: id,
+                    item_identifier: Some(t.item_identifier),
+                    errors: (!errors.is_empty()).then(|| errors.clone()),
+                };
+                match self.machine.u_abort_request(abort) {
+                    Ok(apdu) => {
+                        out.send.push(apdu);
+                        out.events.push(failed(Failure::RejectedLocally(errors)));
+                    }
+                    Err(e) => {
+                        self.abort_plain(t, out);
+                        out.events.push(failed(Failure::RoleError(e.to_string())));
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_item(
+        &mut self,
+        t: &SeTransfer,
+        item: Item,
+        end: bool,
+    ) -> Result<OutgoingApdu, RequestError> {
+        self.machine.transfer_request(SeTransfer {
+            se_identifier: t.se_identifier.clone(),
+            item_identifier: item.id,
+            item: item.value,
+            invocation_id: t.invocation_id,
+            start: false,
+            end,
+        })
+    }
+
+    /// An se-u-abort without errors answering `t` (always acceptable: the instance is active or
+    /// just completed and `t` is the last item received).
+    fn abort_plain(&mut self, t: &SeTransfer, out: &mut EndpointOutput) {
+        let abort = SeUAbort {
+            invocation_id: t.invocation_id,
+            item_identifier: Some(t.item_identifier),
+            errors: None,
+        };
+        if let Ok(apdu) = self.machine.u_abort_request(abort) {
+            out.send.push(apdu);
+        }
+    }
+}
