@@ -2,7 +2,8 @@
 //! measured in the same process and run.
 //!
 //! Run: `cargo run --release -p guls-benches --bin assoc_load -- [--quick]
-//! [--only memory|rate|throughput] [--rounds N] [--idle N] [--values N] [--split] [--shared]`
+//! [--only memory|rate|throughput] [--rounds N] [--idle N] [--values N] [--split] [--shared]
+//! [--max-read N]`
 //!
 //! Everything runs in one tokio multi-thread runtime (one worker per CPU); with `--split` the
 //! throughput section instead runs its sending side and its receiving side in two runtimes of
@@ -31,6 +32,7 @@
 //!   value (`send` takes the value by value); that copy is timed separately and reported.
 //!   With `--shared`, the guls sender instead hands every send the same `Arc<[u8]>`
 //!   (`Association::send_octets`, no copy), as the anchor writes the same buffer each time.
+//!   `--max-read N` sets `Limits::max_read` (the largest socket read) of both ends.
 //!
 //! Every count and every wait is bounded; the program stops by itself. Nothing is asserted
 //! about time: a measurement that fails is reported as such.
@@ -75,6 +77,7 @@ struct Opts {
     quick: bool,
     split: bool,
     shared: bool,
+    max_read: Option<usize>,
     only: Option<Section>,
     rounds: usize,
     idle: usize,
@@ -91,6 +94,7 @@ impl Opts {
             quick,
             split: false,
             shared: false,
+            max_read: None,
             only: None,
             rounds: if quick { 2 } else { 5 },
             idle: if quick { 200 } else { 1000 },
@@ -113,6 +117,7 @@ impl Opts {
                 "--rounds" => o.rounds = num("--rounds")?,
                 "--idle" => o.idle = num("--idle")?,
                 "--values" => o.values = num("--values")?,
+                "--max-read" => o.max_read = Some(num("--max-read")?),
                 "--only" => {
                     o.only = Some(match it.next().map(String::as_str) {
                         Some("memory") => Section::Memory,
@@ -124,7 +129,8 @@ impl Opts {
                 "-h" | "--help" => {
                     return Err(
                         "usage: assoc_load [--quick] [--only memory|rate|throughput] \
-                         [--rounds N] [--idle N] [--values N] [--split] [--shared]"
+                         [--rounds N] [--idle N] [--values N] [--split] [--shared] \
+                         [--max-read N]"
                             .into(),
                     );
                 }
@@ -723,10 +729,15 @@ fn summary(v: &[f64]) -> (f64, f64, f64) {
 async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(), BoxError> {
     let n = opts.values;
     let payload: Arc<[u8]> = (0..PAYLOAD).map(|i| (i % 251) as u8).collect();
+    let mut cfg = config();
+    if let Some(m) = opts.max_read {
+        cfg.limits.max_read = m;
+    }
+    let sink_cfg = cfg.clone();
 
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let sink = receiver.spawn(async move {
-        let responder = Responder::bind("127.0.0.1:0", config()).await?;
+        let responder = Responder::bind("127.0.0.1:0", sink_cfg).await?;
         let _ = addr_tx.send(responder.local_addr());
         let a = responder
             .accept()
@@ -736,7 +747,7 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
         guls_sink(a, n).await
     });
     let addr = timeout(SAFETY, addr_rx).await??;
-    let mut assoc = Initiator::new(config())
+    let mut assoc = Initiator::new(cfg)
         .connect(addr, AssociateParams::default())
         .await?;
 

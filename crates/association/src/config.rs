@@ -171,6 +171,12 @@ pub struct Limits {
     /// Most data values buffered by [`crate::Association::release`] while it waits for the
     /// confirm; more makes it abort.
     pub max_release_backlog: usize,
+    /// Most octets one read of the socket takes (at least 1024). Reads start small and grow
+    /// up to this while the peer sends in bulk. The received octets an association holds
+    /// that are not yet decoded are at most this plus one TPKT of the configured TPDU size
+    /// ([`TransportSettings::max_tpdu_size`] plus its 4-octet header): the receive buffer
+    /// is never larger, whatever the peer sends.
+    pub max_read: usize,
 }
 
 impl Default for Limits {
@@ -182,6 +188,7 @@ impl Default for Limits {
             event_queue: 16,
             command_queue: 16,
             max_release_backlog: 64,
+            max_read: 64 * 1024,
         }
     }
 }
@@ -323,6 +330,9 @@ impl AssociationConfig {
         }
         if self.limits.max_associations == 0 {
             return bad("max_associations must be at least 1");
+        }
+        if self.limits.max_read < 1024 {
+            return bad("max_read must be at least 1024");
         }
         if self.transport.max_tsdu_size < 1024 {
             return bad("max_tsdu_size must be at least 1024");

@@ -9,13 +9,16 @@
 //! * **Back-pressure.** The actor reads the socket only while it has no undelivered event.
 //!   When the event queue is full it stops reading, so the kernel's receive window closes and
 //!   the peer is slowed down; memory per association is bounded by the event queue, one read
-//!   chunk plus one TPKT (the transport machine stops at each TPKT that completes a TSDU and
-//!   holds at most one partial TPKT of the configured TPDU size), the transport's TSDU
+//!   of at most [`crate::Limits::max_read`] octets plus one TPKT (the transport machine stops
+//!   at each TPKT that completes a TSDU and holds at most one partial TPKT of the configured
+//!   TPDU size; the receive buffer is never larger), the transport's TSDU
 //!   reassembly (at most `max_tsdu_size`), and one TSDU's worth of values. Sending goes through the bounded
-//!   command queue and one `write_all` per step; a peer that does not read makes `send` wait.
+//!   command queue: a send is acknowledged once queued, and the actor writes every send
+//!   queued by then in one vectored write; a peer that does not read fills the queue and
+//!   makes `send` wait.
 //! * **Cancel-safety.** [`Association::recv`] is cancel-safe (an mpsc receive). Dropping a
-//!   [`Association::send`] future after the command was queued may still send the value;
-//!   dropping it before loses nothing. The actor itself only awaits cancel-safe operations in
+//!   [`Association::send`] future while it waits for room in the command queue sends
+//!   nothing; once the value is queued, `send` returns without waiting again. The actor itself only awaits cancel-safe operations in
 //!   its `select!` (mpsc receive/reserve, socket `read`, timers).
 //! * **Ordering, report once.** Every indication decoded from octets received before the
 //!   transport ended is delivered before anything about the end, and the end is reported
@@ -31,7 +34,7 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use guls_acse::{
@@ -46,24 +49,36 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::config::AssociationConfig;
 use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
-use crate::stack::{Output, Payload, Role, Stack, StackEvent};
+use crate::stack::{DataState, Output, Payload, Role, Stack, StackEvent};
 use crate::types::{AssociationEvent, ContextRef, DataIndication, QueueStats, ReleaseOutcome};
 
-/// The first read reserves this much free space in the receive buffer; each read that fills
-/// the free space doubles it, up to [`MAX_READ`]. Idle associations (which have only read
-/// the small connection PDUs) so keep small buffers, and bulk data is read in large reads.
+/// The first read takes at most this much; each read that fills what it asked for doubles
+/// it, up to [`crate::Limits::max_read`]. Idle associations (which have only read the small
+/// connection PDUs) so keep small buffers, and bulk data is read in large reads.
 const MIN_READ: usize = 4 * 1024;
-/// The most octets one read takes (with a partial TPKT left from the previous one, the
-/// receive buffer so holds at most this plus one TPKT: the documented bound).
-const MAX_READ: usize = 16 * 1024;
+/// A partial TPKT at most this long is moved to the start of the receive buffer before a
+/// read even when the free space after it would do (moving it costs next to nothing, and
+/// the next read can then be a full one).
+const SMALL_TAIL: usize = 512;
 /// Most IO slices given to one vectored write (the usual `IOV_MAX`).
 const MAX_IO_SLICES: usize = 1024;
+
+/// [`SharedStats::data`]: data may be sent.
+const DATA_OPEN: u8 = 0;
+/// [`SharedStats::data`]: data may not be sent now (our release request is out).
+const DATA_REFUSED: u8 = 1;
+/// [`SharedStats::data`]: the association is over.
+const DATA_CLOSED: u8 = 2;
 
 #[derive(Default, Debug)]
 pub(crate) struct SharedStats {
     buffered: AtomicUsize,
     pending: AtomicUsize,
     received: AtomicU64,
+    /// Whether the stack accepts data ([`DATA_OPEN`], [`DATA_REFUSED`], [`DATA_CLOSED`]),
+    /// published by the actor before it replies to a command or hands over an event, so
+    /// that [`Association::send`] can refuse a value without a round trip to the actor.
+    data: AtomicU8,
 }
 
 /// A socket with its receive buffer and the stack.
@@ -80,8 +95,10 @@ pub(crate) struct Conn {
     /// End of the complete TPKTs found in `buf` (or the end of `buf` after an invalid TPKT
     /// header, which the stack is given to report).
     scan: usize,
-    /// Free space to reserve for the next read.
+    /// Most octets the next read takes.
     read_size: usize,
+    /// [`crate::Limits::max_read`].
+    max_read: usize,
     /// The output being written (swapped with the stack's, so both allocations are reused).
     wout: Output,
     pub(crate) stack: Stack,
@@ -117,7 +134,8 @@ impl Conn {
             buf: Vec::new(),
             pos: 0,
             scan: 0,
-            read_size: MIN_READ,
+            read_size: MIN_READ.min(stack.max_read()),
+            max_read: stack.max_read(),
             wout: Output::default(),
             stack,
             peer,
@@ -195,23 +213,38 @@ impl Conn {
 
     /// Reads once, into the receive buffer's free space (cancel-safe); returns the octets
     /// read (0 at end of stream).
+    ///
+    /// Memory bound: a read happens only once every complete TPKT is processed, so what is
+    /// left is at most one partial TPKT; with one read of at most `max_read` octets, the
+    /// buffer never holds more than `max_read` plus one TPKT, and its allocation is at most
+    /// that too. The partial TPKT is moved to the start only when the free space after it
+    /// is short of a full read (or it is small), not before every read.
     pub(crate) async fn read_more(&mut self) -> std::io::Result<usize> {
-        if self.pos > 0 {
-            // Only a partial TPKT is left before the free space: move it to the start.
+        let tail = self.buf.len() - self.pos;
+        let free = self.buf.capacity() - self.buf.len();
+        if self.pos > 0 && (free < self.read_size || tail <= SMALL_TAIL) {
             self.buf.drain(..self.pos);
             self.scan -= self.pos.min(self.scan);
             self.pos = 0;
         }
         if self.buf.capacity() - self.buf.len() < self.read_size {
-            self.buf.reserve(self.read_size);
+            // Here `pos` is 0. Once reads are at their largest: room for a full read after
+            // the largest partial TPKT, allocated once (not regrown by each read's tail).
+            let full = if self.read_size == self.max_read {
+                self.read_size + self.stack.max_tpkt_len()
+            } else {
+                0
+            };
+            let target = full.max(self.buf.len() + self.read_size);
+            self.buf.reserve_exact(target - self.buf.len());
         }
         let want = self.read_size;
         let n = (&mut self.stream)
             .take(want as u64)
             .read_buf(&mut self.buf)
             .await?;
-        if n >= want {
-            self.read_size = (self.read_size * 2).min(MAX_READ);
+        if n >= self.read_size {
+            self.read_size = (self.read_size * 2).min(self.max_read);
         }
         self.scan_frames();
         self.stats.received.fetch_add(n as u64, Ordering::Relaxed);
@@ -222,16 +255,13 @@ impl Conn {
 
 /// Commands from the handle to the actor.
 pub(crate) enum Command {
-    Send {
-        values: Vec<(Pcid, PdvValue)>,
-        reply: oneshot::Sender<Result<(), AssociationError>>,
-    },
-    /// One value written from where it is (no copy).
+    /// Data values: acknowledged when queued (no reply).
+    Send { values: Vec<(Pcid, PdvValue)> },
+    /// One value written from where it is (no copy); acknowledged when queued.
     SendPayload {
         pcid: Pcid,
         single_asn1: bool,
         payload: Payload,
-        reply: oneshot::Sender<Result<(), AssociationError>>,
     },
     Release {
         req: ReleaseRequest,
@@ -417,6 +447,7 @@ impl Actor {
     async fn run(mut self) {
         loop {
             self.write_output().await;
+            self.publish_data_state();
             if self.conn.stack.is_done() {
                 break;
             }
@@ -452,7 +483,13 @@ impl Actor {
                     },
                 };
                 match step {
-                    Step::Cmd(c) => self.on_command(c),
+                    Step::Cmd(c) => {
+                        let more = c.is_some();
+                        self.on_command(c);
+                        if more {
+                            self.drain_commands();
+                        }
+                    }
                     Step::Delivered => self.last_rx = Instant::now(),
                     Step::Gone => self.pending.clear(),
                 }
@@ -500,7 +537,13 @@ impl Actor {
                 _ = sleep_until(deadline) => Wake::Timer,
             };
             match wake {
-                Wake::Cmd(c) => self.on_command(c),
+                Wake::Cmd(c) => {
+                    let more = c.is_some();
+                    self.on_command(c);
+                    if more {
+                        self.drain_commands();
+                    }
+                }
                 Wake::Read(Ok(0)) => self.rx_gone = Some(RxGone::Eof),
                 Wake::Read(Ok(_)) => self.last_rx = Instant::now(),
                 Wake::Read(Err(e)) => self.rx_gone = Some(RxGone::Io(e.to_string())),
@@ -523,6 +566,7 @@ impl Actor {
             }
         }
         // Flush what is left (an abort PDU), close, then hand over the last events.
+        self.conn.stats.data.store(DATA_CLOSED, Ordering::Release);
         if self.tx_gone.is_none() {
             let _ = self.conn.flush(self.idle()).await;
         }
@@ -569,16 +613,17 @@ impl Actor {
             return;
         };
         match cmd {
-            Command::Send { values, reply } => {
-                let _ = reply.send(self.conn.stack.send_data(values));
+            Command::Send { values } => {
+                let r = self.conn.stack.send_data(values);
+                self.on_send_result(r);
             }
             Command::SendPayload {
                 pcid,
                 single_asn1,
                 payload,
-                reply,
             } => {
-                let _ = reply.send(self.conn.stack.send_payload(pcid, single_asn1, payload));
+                let r = self.conn.stack.send_payload(pcid, single_asn1, payload);
+                self.on_send_result(r);
             }
             Command::Release { req, reply } => {
                 if self.release_reply.is_some() {
@@ -587,7 +632,9 @@ impl Actor {
                     )));
                     return;
                 }
-                match self.conn.stack.release_request(&req) {
+                let r = self.conn.stack.release_request(&req);
+                self.publish_data_state();
+                match r {
                     Ok(()) => {
                         self.release_reply = Some(reply);
                         self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
@@ -598,13 +645,16 @@ impl Actor {
                 }
             }
             Command::ReleaseResponse { rsp, reply } => {
-                let _ = reply.send(self.conn.stack.release_response(&rsp));
+                let r = self.conn.stack.release_response(&rsp);
+                self.publish_data_state();
+                let _ = reply.send(r);
             }
             Command::Abort {
                 user_information,
                 reply,
             } => {
                 let r = self.conn.stack.abort(user_information);
+                self.publish_data_state();
                 if let Some(rr) = self.release_reply.take() {
                     let _ = rr.send(Err(AssociationError::Closed));
                 }
@@ -613,7 +663,46 @@ impl Actor {
         }
     }
 
+    /// Handles the commands already queued after the one just handled (bounded by the
+    /// queue's capacity), so that several sends are written in one vectored write.
+    fn drain_commands(&mut self) {
+        for _ in 0..self.cfg.limits.command_queue {
+            if self.conn.stack.is_done() {
+                return;
+            }
+            match self.commands.try_recv() {
+                Ok(c) => self.on_command(Some(c)),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// A queued send was acknowledged when queued; what fails here is logged. Values sent
+    /// as the association ends are lost, as documented on [`Association::send`].
+    fn on_send_result(&self, r: Result<(), AssociationError>) {
+        if let Err(e) = r {
+            if self.conn.stack.data_state() == DataState::Closed {
+                tracing::debug!(target: "guls::association", error = %e,
+                    "P-DATA request after the end: value dropped");
+            } else {
+                tracing::warn!(target: "guls::association", error = %e,
+                    "queued P-DATA request refused: value dropped");
+            }
+        }
+    }
+
+    /// Publishes whether data may be sent (see [`SharedStats::data`]).
+    fn publish_data_state(&self) {
+        let v = match self.conn.stack.data_state() {
+            DataState::Open => DATA_OPEN,
+            DataState::Refused => DATA_REFUSED,
+            DataState::Closed => DATA_CLOSED,
+        };
+        self.conn.stats.data.store(v, Ordering::Release);
+    }
+
     fn on_stack_events(&mut self, events: Vec<StackEvent>) {
+        self.publish_data_state();
         for ev in events {
             match ev {
                 StackEvent::Data(values) => {
@@ -658,6 +747,7 @@ impl Actor {
                         }
                     }
                     if let Some(reply) = self.release_reply.take() {
+                        self.publish_data_state();
                         self.release_confirmed = true;
                         let _ = reply.send(Ok(ReleaseOutcome {
                             reason: c.reason,
@@ -672,6 +762,7 @@ impl Actor {
                         "A-ABORT indication");
                     // Reported once: to the waiting release call, else as an event.
                     if let Some(reply) = self.release_reply.take() {
+                        self.publish_data_state();
                         let _ = reply.send(Err(AssociationError::Aborted(Box::new(a))));
                         continue;
                     }
@@ -686,6 +777,7 @@ impl Actor {
                         "A-P-ABORT");
                     // Reported once: to the waiting release call, else as an event.
                     if let Some(reply) = self.release_reply.take() {
+                        self.publish_data_state();
                         let _ = reply.send(Err(AssociationError::ProviderAbort(reason)));
                         continue;
                     }
@@ -711,10 +803,8 @@ fn affirmative() -> ReleaseResponse {
 
 fn refuse_closed(c: Command) {
     match c {
-        Command::Send { reply, .. }
-        | Command::SendPayload { reply, .. }
-        | Command::ReleaseResponse { reply, .. }
-        | Command::Abort { reply, .. } => {
+        Command::Send { .. } | Command::SendPayload { .. } => {}
+        Command::ReleaseResponse { reply, .. } | Command::Abort { reply, .. } => {
             let _ = reply.send(Err(AssociationError::Closed));
         }
         Command::Release { reply, .. } => {
@@ -773,21 +863,46 @@ impl Association {
         })
     }
 
+    /// Queues a data command (acknowledged when queued; the bounded queue makes the caller
+    /// wait while it is full), unless data may not be sent now.
+    async fn queue_data(&self, cmd: Command) -> Result<(), AssociationError> {
+        match self.stats.data.load(Ordering::Acquire) {
+            DATA_OPEN => {}
+            DATA_REFUSED => {
+                return Err(AssociationError::IllegalPrimitive(
+                    "P-DATA request while our release request is outstanding".into(),
+                ));
+            }
+            _ => return Err(AssociationError::Closed),
+        }
+        self.commands
+            .send(cmd)
+            .await
+            .map_err(|_| AssociationError::Closed)
+    }
+
     /// P-DATA request: sends one value in the context named by identifier or abstract syntax.
     ///
-    /// `Ok` means the value was queued for the socket. When the transport is lost, values
-    /// sent before the end is reported are lost; the end itself is reported once, by
-    /// [`Association::recv`] (an [`AssociationEvent::ProviderAbort`]), never by `send`.
-    /// After it, `send` returns [`AssociationError::Closed`].
+    /// `Ok` means the value was queued for the socket: the driver writes it after the
+    /// values queued before it (several queued values go out in one vectored write). The
+    /// queue is bounded ([`crate::Limits::command_queue`]): while it is full, `send` waits
+    /// (a peer that does not read so slows the sender down). When the transport is lost,
+    /// values sent before the end is reported are lost; the end itself is reported once,
+    /// by [`Association::recv`] (an [`AssociationEvent::ProviderAbort`]), never by `send`.
+    /// After it, and after the association ended otherwise (release, abort), `send` returns
+    /// [`AssociationError::Closed`]; while our release request is outstanding,
+    /// [`AssociationError::IllegalPrimitive`].
+    ///
+    /// Cancel-safe: dropping the future while it waits for room in the queue sends nothing;
+    /// once the value is queued, the call completes without waiting again.
     pub async fn send(
         &self,
         ctx: impl Into<ContextRef>,
         value: PdvValue,
     ) -> Result<(), AssociationError> {
         let pcid = self.resolve(ctx.into())?;
-        self.command(|reply| Command::Send {
+        self.queue_data(Command::Send {
             values: vec![(pcid, value)],
-            reply,
         })
         .await
     }
@@ -805,11 +920,10 @@ impl Association {
         T: AsRef<[u8]> + Send + Sync + 'static,
     {
         let pcid = self.resolve(ctx.into())?;
-        self.command(|reply| Command::SendPayload {
+        self.queue_data(Command::SendPayload {
             pcid,
             single_asn1: false,
             payload: Box::new(value),
-            reply,
         })
         .await
     }

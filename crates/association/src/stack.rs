@@ -36,7 +36,7 @@ use guls_ber::External;
 use guls_presentation::{
     AbortIndication as PAbortIndication, ConnectIndication, DataValue, DecodeOptions,
     DefaultContextName, DefinedContext, EncodeStyle, Pcid, PdvValue, PresentationConfig,
-    PresentationMachine, RefuseReason as PRefuseReason, ReleaseKind, UserData,
+    PresentationMachine, PresentationState, RefuseReason as PRefuseReason, ReleaseKind, UserData,
 };
 use guls_session::{
     AbortOrigin, AbortReason, ConnectRejection, ProtocolError as SessionProtocolError,
@@ -209,6 +209,21 @@ pub(crate) struct Stack {
     out: Output,
     /// Set once the release is complete on our side: the transport may be closed.
     released: bool,
+    /// [`crate::Limits::max_read`], for the driver.
+    max_read: usize,
+}
+
+/// Whether a P-DATA request would be accepted now (published by the driver so that a send
+/// can be refused before it is queued).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DataState {
+    /// Data may be sent.
+    Open,
+    /// The association is established but data may not be sent now (our release request
+    /// is out).
+    Refused,
+    /// The association is over (or not established).
+    Closed,
 }
 
 fn presentation_config(cfg: &AssociationConfig) -> PresentationConfig {
@@ -361,6 +376,7 @@ impl Stack {
             addresses: LowerAddresses::default(),
             out: Output::default(),
             released: false,
+            max_read: cfg.limits.max_read,
         })
     }
 
@@ -411,6 +427,28 @@ impl Stack {
     /// The largest TPKT accepted from the peer, header included.
     pub(crate) fn max_tpkt_len(&self) -> usize {
         self.transport.config().max_tpkt_len
+    }
+
+    /// [`crate::Limits::max_read`]: the most octets the driver reads at once.
+    pub(crate) fn max_read(&self) -> usize {
+        self.max_read
+    }
+
+    /// Whether [`Stack::send_data`] and [`Stack::send_payload`] would accept a value now
+    /// (for a context in the DCS).
+    pub(crate) fn data_state(&self) -> DataState {
+        if self.phase != Phase::Open || self.released {
+            return DataState::Closed;
+        }
+        let pres_ok = matches!(
+            self.pres.state(),
+            PresentationState::Connected | PresentationState::ReleaseIndicated
+        );
+        if pres_ok && self.session.data_prefix().is_ok() {
+            DataState::Open
+        } else {
+            DataState::Refused
+        }
     }
 
     /// True when octets are waiting to be written.

@@ -176,3 +176,58 @@ async fn release_collision_completes_on_both_sides() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// Sends are acknowledged when queued: many in a row arrive complete and in order, and once
+/// our side of the release is done (or after an abort) `send` is `Closed` at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_sends_keep_order_and_end_with_closed() {
+    let (mut client, mut server) = pair().await;
+    const N: u32 = 500;
+    let rx = tokio::spawn(async move {
+        for i in 0..N {
+            match timeout(NET, server.recv()).await.unwrap().unwrap() {
+                AssociationEvent::Data(d) => {
+                    let mut v = vec![0x04, 0x04];
+                    v.extend(i.to_be_bytes());
+                    assert_eq!(d.value, PdvValue::SingleAsn1Type(v), "value {i}");
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        match timeout(NET, server.recv()).await.unwrap().unwrap() {
+            AssociationEvent::ReleaseIndication { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        server.release_response(Vec::new()).await.unwrap();
+        assert!(matches!(
+            server.send_asn1(3, vec![0x05, 0x00]).await,
+            Err(AssociationError::Closed)
+        ));
+        assert_eq!(
+            timeout(NET, server.recv()).await.unwrap().unwrap(),
+            AssociationEvent::Released
+        );
+    });
+    for i in 0..N {
+        let mut v = vec![0x04, 0x04];
+        v.extend(i.to_be_bytes());
+        client.send_asn1(3, v).await.unwrap();
+    }
+    timeout(NET, client.release()).await.unwrap().unwrap();
+    assert!(matches!(
+        client.send_asn1(3, vec![0x05, 0x00]).await,
+        Err(AssociationError::Closed)
+    ));
+    timeout(NET, rx).await.unwrap().unwrap();
+
+    let (client, mut server) = pair().await;
+    client.abort(Vec::new()).await.unwrap();
+    assert!(matches!(
+        client.send_asn1(3, vec![0x05, 0x00]).await,
+        Err(AssociationError::Closed)
+    ));
+    assert!(matches!(
+        timeout(NET, server.recv()).await.unwrap().unwrap(),
+        AssociationEvent::AbortIndication { .. }
+    ));
+}

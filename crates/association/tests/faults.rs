@@ -279,7 +279,22 @@ async fn twenty_concurrent_associations_one_bad_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_reader_bounds_memory() {
-    let (s, mut a, _r) = raw_established(AssociationConfig::mms()).await;
+    slow_reader_bounds_memory_with(AssociationConfig::mms()).await;
+}
+
+/// The bound follows the configuration: a smaller `max_read` gives a smaller bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_reader_bounds_memory_small_reads() {
+    let mut cfg = AssociationConfig::mms();
+    cfg.limits.max_read = 4096;
+    slow_reader_bounds_memory_with(cfg).await;
+}
+
+async fn slow_reader_bounds_memory_with(cfg: AssociationConfig) {
+    // The documented bound: one read of at most `max_read` octets plus one TPKT of the
+    // configured TPDU size (4-octet TPKT header included).
+    let bound_octets = cfg.limits.max_read + cfg.transport.max_tpdu_size + 4;
+    let (s, mut a, _r) = raw_established(cfg).await;
     const VALUE: usize = 16 * 1024;
     const COUNT: usize = 1500; // ~24 MB, far more than the socket buffers hold
     let (rd, mut wr) = s.into_split();
@@ -320,7 +335,6 @@ async fn slow_reader_bounds_memory() {
     let q1 = a.queue_stats();
     assert_eq!(q1.queued_events, cap, "{q1:?}");
     // Nothing the application has not consumed grows beyond the bounds.
-    let bound_octets = 16 * 1024 + 8192 + 4;
     assert!(q1.driver_buffered_octets <= bound_octets, "{q1:?}");
     assert!(
         !flood.is_finished(),
