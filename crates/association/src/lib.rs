@@ -56,11 +56,13 @@ pub use error::{
     AbortInfo, AbortLayer, AssociationError, ProviderAbortReason, Rejection, TimeoutKind,
 };
 pub use initiator::Initiator;
-pub use responder::{IncomingAssociation, Responder, ResponderCounters, ResponderStats};
+pub use responder::{
+    HANDSHAKE_FAILURE_QUEUE, IncomingAssociation, Responder, ResponderCounters, ResponderStats,
+};
 pub use stack::LowerAddresses;
 pub use types::{
     AcceptParams, AssociateParams, AssociationEvent, Authentication, ContextRef, DataIndication,
-    QueueStats, ReleaseOutcome,
+    HandshakeFailure, QueueStats, ReleaseOutcome,
 };
 
 /// Re-exported for applications: the ACSE parameter types used in this API.

@@ -17,9 +17,14 @@ use tokio::time::timeout;
 
 use crate::config::AssociationConfig;
 use crate::driver::{Association, Conn, spawn};
-use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
+use crate::error::{AbortLayer, AssociationError, ProviderAbortReason, TimeoutKind};
 use crate::stack::{LowerAddresses, Stack, StackEvent};
-use crate::types::AcceptParams;
+use crate::types::{AcceptParams, HandshakeFailure};
+
+/// Capacity of a [`Responder`]'s queue of [`HandshakeFailure`]s: when it is full (nobody
+/// calls [`Responder::next_handshake_failure`] / [`Responder::take_handshake_failures`]),
+/// further failures are only counted ([`ResponderCounters::failures_unreported`]).
+pub const HANDSHAKE_FAILURE_QUEUE: usize = 1024;
 
 /// Counters of a [`Responder`].
 #[derive(Debug, Default)]
@@ -27,6 +32,7 @@ pub struct ResponderStats {
     tcp_accepted: AtomicU64,
     refused_limit: AtomicU64,
     handshake_failures: AtomicU64,
+    failures_unreported: AtomicU64,
     indications: AtomicU64,
 }
 
@@ -39,6 +45,9 @@ pub struct ResponderCounters {
     pub refused_limit: u64,
     /// Connections that failed before an A-ASSOCIATE indication (malformed, timeout, close).
     pub handshake_failures: u64,
+    /// Handshake failures (and limit refusals) not queued as [`HandshakeFailure`]s because
+    /// the queue ([`HANDSHAKE_FAILURE_QUEUE`]) was full.
+    pub failures_unreported: u64,
     /// A-ASSOCIATE indications delivered to [`Responder::accept`].
     pub indications: u64,
 }
@@ -49,6 +58,7 @@ impl ResponderStats {
             tcp_accepted: self.tcp_accepted.load(Ordering::Relaxed),
             refused_limit: self.refused_limit.load(Ordering::Relaxed),
             handshake_failures: self.handshake_failures.load(Ordering::Relaxed),
+            failures_unreported: self.failures_unreported.load(Ordering::Relaxed),
             indications: self.indications.load(Ordering::Relaxed),
         }
     }
@@ -60,10 +70,18 @@ impl ResponderStats {
 /// its own task, bounded by the establishment timeout and by `max_associations` (a permit is
 /// held from the TCP accept until the association ends). [`Responder::accept`] hands out the
 /// connections whose AARQ arrived.
+///
+/// Connections that end before an A-ASSOCIATE indication (a malformed or truncated CONNECT,
+/// an undecodable AARQ, a TCP close, the establishment timeout) and connections refused
+/// because `max_associations` were alive never reach [`Responder::accept`]; each is reported
+/// as a [`HandshakeFailure`] (peer address and typed reason) in a bounded queue, read with
+/// [`Responder::next_handshake_failure`] or [`Responder::take_handshake_failures`] (for
+/// instance to audit them).
 #[derive(Debug)]
 pub struct Responder {
     local_addr: SocketAddr,
     incoming: Mutex<mpsc::Receiver<IncomingAssociation>>,
+    failures: Mutex<mpsc::Receiver<HandshakeFailure>>,
     shutdown: watch::Sender<bool>,
     permits: Arc<Semaphore>,
     max: u32,
@@ -83,6 +101,7 @@ impl Responder {
         let permits = Arc::new(Semaphore::new(max as usize));
         let (tx, rx) = mpsc::channel(config.limits.event_queue.max(1));
         let (sd_tx, sd_rx) = watch::channel(false);
+        let (fail_tx, fail_rx) = mpsc::channel(HANDSHAKE_FAILURE_QUEUE);
         let stats = Arc::new(ResponderStats::default());
         tracing::info!(target: "guls::association", %local_addr, "responder listening");
         tokio::spawn(accept_loop(
@@ -91,11 +110,15 @@ impl Responder {
             permits.clone(),
             tx,
             sd_rx,
-            stats.clone(),
+            Reporter {
+                stats: stats.clone(),
+                failures: fail_tx,
+            },
         ));
         Ok(Responder {
             local_addr,
             incoming: Mutex::new(rx),
+            failures: Mutex::new(fail_rx),
             shutdown: sd_tx,
             permits,
             max,
@@ -113,6 +136,30 @@ impl Responder {
     pub async fn accept(&self) -> Result<IncomingAssociation, AssociationError> {
         let mut rx = self.incoming.lock().await;
         rx.recv().await.ok_or(AssociationError::Shutdown)
+    }
+
+    /// The next connection that failed before an A-ASSOCIATE indication, or was refused
+    /// because `max_associations` were alive (oldest first). `None` once the responder is
+    /// shut down and every handshake in progress has ended.
+    ///
+    /// Cancel-safe (it can be a branch of `tokio::select!`). The queue holds at most
+    /// [`HANDSHAKE_FAILURE_QUEUE`] failures; later ones are counted in
+    /// [`ResponderCounters::failures_unreported`] until it is read.
+    pub async fn next_handshake_failure(&self) -> Option<HandshakeFailure> {
+        let mut rx = self.failures.lock().await;
+        rx.recv().await
+    }
+
+    /// The failures queued now (see [`Responder::next_handshake_failure`]), without waiting.
+    /// Empty when another task is reading the queue at this moment.
+    pub fn take_handshake_failures(&self) -> Vec<HandshakeFailure> {
+        let mut out = Vec::new();
+        if let Ok(mut rx) = self.failures.try_lock() {
+            while let Ok(f) = rx.try_recv() {
+                out.push(f);
+            }
+        }
+        out
     }
 
     /// Stops accepting TCP connections; established associations continue.
@@ -152,8 +199,9 @@ async fn accept_loop(
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<IncomingAssociation>,
     mut shutdown: watch::Receiver<bool>,
-    stats: Arc<ResponderStats>,
+    reporter: Reporter,
 ) {
+    let stats = &reporter.stats;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -165,10 +213,15 @@ async fn accept_loop(
                         tracing::warn!(target: "guls::association", %peer,
                             "max_associations reached: closing TCP connection");
                         drop(stream);
+                        reporter.report(peer, ProviderAbortReason::protocol(
+                            AbortLayer::Local,
+                            format!("connection refused: max_associations ({}) alive",
+                                cfg.limits.max_associations),
+                        ));
                         continue;
                     };
                     tokio::spawn(handshake(stream, peer, cfg.clone(), permit, tx.clone(),
-                        stats.clone()));
+                        reporter.clone()));
                 }
                 Err(e) => {
                     tracing::warn!(target: "guls::association", error = %e, "accept failed");
@@ -186,19 +239,27 @@ async fn handshake(
     cfg: Arc<AssociationConfig>,
     permit: OwnedSemaphorePermit,
     tx: mpsc::Sender<IncomingAssociation>,
-    stats: Arc<ResponderStats>,
+    reporter: Reporter,
 ) {
     tracing::debug!(target: "guls::association", %peer, "TCP connection accepted");
-    let fail = |why: String| {
+    let stats = &reporter.stats;
+    let fail = |why: ProviderAbortReason| {
         stats.handshake_failures.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(target: "guls::association", %peer, %why, "handshake failed");
+        tracing::info!(target: "guls::association", %peer, why = %why, layer = %why.layer(),
+            "handshake failed");
+        reporter.report(peer, why);
     };
     if let Err(e) = stream.set_nodelay(true) {
-        return fail(e.to_string());
+        return fail(ProviderAbortReason::Io(e.to_string()));
     }
     let stack = match Stack::responder(cfg.clone()) {
         Ok(s) => s,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => {
+            return fail(ProviderAbortReason::protocol(
+                AbortLayer::Local,
+                e.to_string(),
+            ));
+        }
     };
     let mut conn = Conn::new(stream, stack, peer);
     let idle = cfg.timeouts.idle;
@@ -207,14 +268,14 @@ async fn handshake(
         Ok(Ok(ind)) => ind,
         Ok(Err(why)) => {
             let _ = conn.flush(idle).await;
-            return fail(why.to_string());
+            return fail(why);
         }
         Err(_) => {
             let _ = conn
                 .stack
                 .local_abort(ProviderAbortReason::Timeout(TimeoutKind::Establishment));
             let _ = conn.flush(idle).await;
-            return fail("establishment timeout".into());
+            return fail(ProviderAbortReason::Timeout(TimeoutKind::Establishment));
         }
     };
     stats.indications.fetch_add(1, Ordering::Relaxed);
@@ -228,6 +289,28 @@ async fn handshake(
         cfg,
     };
     let _ = tx.send(incoming).await;
+}
+
+/// Counts handshake failures and queues them for [`Responder::next_handshake_failure`].
+#[derive(Clone)]
+struct Reporter {
+    stats: Arc<ResponderStats>,
+    failures: mpsc::Sender<HandshakeFailure>,
+}
+
+impl Reporter {
+    /// Queues a failure; when the queue is full (or nobody can read it) only counts it.
+    fn report(&self, peer_addr: SocketAddr, reason: ProviderAbortReason) {
+        if self
+            .failures
+            .try_send(HandshakeFailure { peer_addr, reason })
+            .is_err()
+        {
+            self.stats
+                .failures_unreported
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 async fn wait_indication(

@@ -9,6 +9,20 @@ use guls_presentation::{Pcid, PdvValue};
 
 use crate::error::ProviderAbortReason;
 
+/// A connection that a [`crate::Responder`] closed before any A-ASSOCIATE indication reached
+/// the application: a malformed or truncated CONNECT, an AARQ that does not decode (for
+/// instance a broken authentication field), a TCP close or reset, the establishment timeout,
+/// or a refusal because `max_associations` were alive (a [`ProviderAbortReason::Protocol`]
+/// of layer [`crate::AbortLayer::Local`]). It carries no received octets, so never a
+/// credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandshakeFailure {
+    /// The peer's TCP address.
+    pub peer_addr: std::net::SocketAddr,
+    /// Why the handshake ended; [`ProviderAbortReason::layer`] names the layer.
+    pub reason: ProviderAbortReason,
+}
+
 /// ACSE authentication (ISO 8650 Amd.1): mechanism name and calling authentication value.
 /// `Debug` never shows the value.
 #[derive(Clone, Debug)]

@@ -5,10 +5,13 @@ use std::io::Write;
 use std::time::Duration;
 
 use guls_association::{
-    AbortSource, AssociateParams, AssociationError, AssociationEvent, Authentication,
-    DataIndication, Initiator, PdvValue, ProviderAbortReason, Rejection, ResultSource,
+    AbortSource, AeQualifier, ApTitle, AssociateParams, AssociationError, AssociationEvent,
+    Authentication, DataIndication, Initiator, PdvValue, ProviderAbortReason, Rejection,
+    ResultSource,
 };
 use guls_ber::{Layer, Reader};
+use guls_policy::InitiatorPolicy;
+use zeroize::Zeroizing;
 
 use crate::profile::{self, ContextArg, Profile};
 
@@ -19,7 +22,8 @@ pub mod exit {
     /// Associated and released, but the exchange failed (the data context was not accepted,
     /// no reply came, the peer released first).
     pub const EXCHANGE_FAILED: u8 = 1;
-    /// Usage error (bad arguments, unreadable password file, unset variable).
+    /// Usage error (bad arguments, unreadable password file, unset variable, an invalid
+    /// initiator policy or an unreadable password source it names).
     pub const USAGE: u8 = 2;
     /// The association was rejected (an AARE with a rejected result, or a refusal by the
     /// peer's presentation or session provider).
@@ -71,8 +75,17 @@ pub struct ConnectOptions {
     pub contexts: Vec<ContextArg>,
     /// The value to send, if any.
     pub payload: Option<Payload>,
-    /// ACSE password authentication (mechanism 2.2.3.1).
-    pub password: Option<Vec<u8>>,
+    /// ACSE password authentication (mechanism 2.2.3.1); zeroed on drop.
+    pub password: Option<Zeroizing<Vec<u8>>>,
+    /// An initiator policy that picks the credential by the peer's address and the called
+    /// AP-title (used when `password` is `None`).
+    pub policy: Option<InitiatorPolicy>,
+    /// Calling AP-title sent in the AARQ.
+    pub calling_ap_title: Option<ApTitle>,
+    /// Calling AE-qualifier sent in the AARQ.
+    pub calling_ae_qualifier: Option<AeQualifier>,
+    /// Called AP-title sent in the AARQ (and matched by the initiator policy).
+    pub called_ap_title: Option<ApTitle>,
     /// Bound of each step: TCP connect, establishment, the reply, the release.
     pub timeout: Duration,
 }
@@ -85,6 +98,10 @@ impl std::fmt::Debug for ConnectOptions {
             .field("contexts", &self.contexts)
             .field("payload", &self.payload)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("policy", &self.policy)
+            .field("calling_ap_title", &self.calling_ap_title)
+            .field("calling_ae_qualifier", &self.calling_ae_qualifier)
+            .field("called_ap_title", &self.called_ap_title)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -201,14 +218,45 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
     config.timeouts.connect = opts.timeout;
     config.timeouts.establishment = opts.timeout;
     config.timeouts.release = opts.timeout;
-    let initiator = Initiator::new(config.clone());
+    if opts.calling_ap_title.is_some() {
+        config.acse.calling_ap_title = opts.calling_ap_title.clone();
+    }
+    if opts.calling_ae_qualifier.is_some() {
+        config.acse.calling_ae_qualifier = opts.calling_ae_qualifier.clone();
+    }
+    if opts.called_ap_title.is_some() {
+        config.acse.called_ap_title = opts.called_ap_title.clone();
+    }
     let mut params = AssociateParams::default();
     if opts.profile == Profile::Mms {
         params.user_information = vec![profile::mms_initiate_request()];
     }
+    let mut auth_note = "";
     if let Some(p) = &opts.password {
         params.authentication = Some(Authentication::password(p));
+        auth_note = ", password authentication";
+    } else if let Some(policy) = &opts.policy {
+        // The policy matches the peer by its address: resolve the name for the match.
+        let addr = match tokio::net::lookup_host(opts.addr.as_str()).await {
+            Ok(mut it) => it.next(),
+            Err(e) => {
+                let _ = writeln!(err, "guls connect: connection failed: {}: {e}", opts.addr);
+                return exit::CONNECTION_FAILED;
+            }
+        };
+        match policy.credential_for(addr, config.acse.called_ap_title.as_ref()) {
+            Ok(Some(c)) => {
+                params.authentication = Some(c.authentication());
+                auth_note = ", password authentication (initiator policy)";
+            }
+            Ok(None) => auth_note = ", no authentication (initiator policy)",
+            Err(e) => {
+                let _ = writeln!(err, "guls connect: {e}");
+                return exit::USAGE;
+            }
+        }
     }
+    let initiator = Initiator::new(config.clone());
     let contexts: Vec<String> = config
         .proposed_contexts()
         .iter()
@@ -221,11 +269,7 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
         opts.profile,
         profile::oid_label(&config.acse.application_context_name),
         contexts.join(", "),
-        if opts.password.is_some() {
-            ", password authentication"
-        } else {
-            ""
-        },
+        auth_note,
         if opts.profile == Profile::Mms {
             ", MMS Initiate-Request"
         } else {
@@ -421,7 +465,11 @@ mod tests {
             profile: Profile::Demo,
             contexts: Vec::new(),
             payload: None,
-            password: Some(b"sekrit".to_vec()),
+            password: Some(Zeroizing::new(b"sekrit".to_vec())),
+            policy: None,
+            calling_ap_title: None,
+            calling_ae_qualifier: None,
+            called_ap_title: None,
             timeout: Duration::from_secs(1),
         };
         assert!(!format!("{o:?}").contains("sekrit"));

@@ -1,4 +1,7 @@
-//! `guls demo`: a responder and an initiator in one process on loopback, each step printed.
+//! `guls demo`: a responder and an initiator in one process on loopback, each step printed:
+//! a password-authenticated association (the responder decides with an in-memory responder
+//! policy through [`crate::guard`]), data echoed, an orderly release, then the audit records
+//! of the run (hash-chained, in memory) and their verification.
 //!
 //! The steps run in a fixed order (the responder's side is driven from the same task that
 //! prints), so the output reads the same every time. Nothing sleeps; every wait is bounded
@@ -6,13 +9,17 @@
 
 use std::future::Future;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use guls_association::{
-    AcceptParams, ApTitle, AssociateParams, AssociationConfig, AssociationEvent, Initiator,
-    PdvValue, Responder,
+    AcceptParams, ApTitle, AssociateParams, AssociationConfig, AssociationEvent, Authentication,
+    Initiator, PdvValue, Responder,
 };
+use guls_audit::{AuditSink, ShowFilter};
+use guls_policy::{Decision, ResponderPolicy};
 
+use crate::guard::Guard;
 use crate::profile::{self, Profile};
 
 /// Safety bound of every wait (never reached on a working stack).
@@ -20,6 +27,26 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The value the initiator sends.
 pub const DEMO_TEXT: &str = "hello, OSI upper layers";
+
+/// The identity the demo policy gives the initiator once its password verifies.
+pub const DEMO_IDENTITY: &str = "demo-operator";
+
+/// The demo's responder policy: a password is required from everyone, and one credential
+/// holds the argon2id hash of the documented demo password `demo-password` (the same hash as
+/// in `policies/password.toml`).
+pub const DEMO_POLICY: &str = r#"
+[default]
+name = "password-required"
+mechanisms = ["password"]
+require_authentication = true
+
+[[default.credential]]
+identity = "demo-operator"
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c/wg8GFcU3tek3VK1q7QrA$xmQ9cIwP7+TJOXnjhZXyMOXbdjIv4h5K85iSCmgHipk"
+"#;
+
+/// The documented demo password (see `policies/password.toml`); never printed.
+const DEMO_PASSWORD: &[u8] = b"demo-password";
 
 /// A failed step: its number and what went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -89,15 +116,25 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
     let mut s = Steps { out, n: 0 };
     let _ = writeln!(
         s.out,
-        "guls demo: an association over RFC 1006 / ISO 8073 class 0, ISO 8327 session,\n\
-         ISO 8823 presentation and ISO 8650 ACSE, both ends in this process.\n\
+        "guls demo: a password-authenticated association over RFC 1006 / ISO 8073 class 0,\n\
+         ISO 8327 session, ISO 8823 presentation and ISO 8650 ACSE, both ends in this process.\n\
          ARC = {}\n",
         profile::arc_text()
     );
+    let policy = ResponderPolicy::parse(DEMO_POLICY, "(demo policy)").map_err(|e| DemoError {
+        step: 1,
+        what: e.to_string(),
+    })?;
+    let sink = Arc::new(AuditSink::memory());
+    let guard = Guard::new(policy, Some(sink.clone()));
 
     let responder = bounded(&s, Responder::bind("127.0.0.1:0", config.clone())).await?;
     let addr = responder.local_addr();
     s.step("responder", &format!("listening on {addr}"));
+    s.detail("policy: a password (mechanism 2.2.3.1) is required from every peer;");
+    s.detail(&format!(
+        "one credential, identity \"{DEMO_IDENTITY}\", stored as an argon2id hash"
+    ));
     s.detail(&format!(
         "application context {}",
         profile::oid_label(&config.acse.application_context_name)
@@ -127,12 +164,16 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
                 .map(|c| (c.pcid, &c.abstract_syntax))
         )
     ));
+    s.detail(&format!(
+        "authentication: mechanism 2.2.3.1 (password), a {}-octet charstring (not shown)",
+        DEMO_PASSWORD.len()
+    ));
+    let params = AssociateParams {
+        authentication: Some(Authentication::password(DEMO_PASSWORD)),
+        ..AssociateParams::default()
+    };
     let connecting = tokio::spawn(async move {
-        tokio::time::timeout(
-            STEP_TIMEOUT,
-            initiator.connect(addr, AssociateParams::default()),
-        )
-        .await
+        tokio::time::timeout(STEP_TIMEOUT, initiator.connect(addr, params)).await
     });
 
     let incoming = bounded(&s, responder.accept()).await?;
@@ -168,10 +209,41 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
                 .map(|c| (c.id, &c.abstract_syntax))
         )
     ));
+    s.detail(&format!(
+        "mechanism {}, calling authentication value: {} (not shown)",
+        ind.mechanism_name
+            .as_ref()
+            .map(profile::oid_label)
+            .unwrap_or_else(|| "-".into()),
+        ind.authentication_value
+            .as_ref()
+            .map(|v| v.kind_name())
+            .unwrap_or("-")
+    ));
     if ind.application_context_name != config.acse.application_context_name {
         return Err(s.fail("unexpected application context"));
     }
-    let mut server = bounded(&s, incoming.accept(AcceptParams::default())).await?;
+    let checked = guard.check(incoming).await;
+    match checked.decision() {
+        Decision::Accept {
+            identity: Some(identity),
+            rule,
+            ..
+        } => {
+            s.step(
+                "responder",
+                &format!("policy decision: accept (rule \"{rule}\")"),
+            );
+            s.detail(&format!(
+                "authenticated identity: \"{identity}\" (argon2id verification {:.1} ms)",
+                checked.decision_time().as_secs_f64() * 1000.0
+            ));
+        }
+        other => return Err(s.fail(format!("the demo policy did not authenticate: {other:?}"))),
+    }
+    let admitted = bounded(&s, checked.finish(AcceptParams::default())).await?;
+    let audit = admitted.audit;
+    let mut server = admitted.association;
     s.step(
         "responder",
         "A-ASSOCIATE response: accepted (AARE in CPA in ACCEPT)",
@@ -267,7 +339,8 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
         Err(e) => return Err(s.fail(e)),
     }
     match bounded(&s, server.recv()).await? {
-        AssociationEvent::Released => {
+        ev @ AssociationEvent::Released => {
+            audit.event(&ev);
             s.step("responder", "association released; transport disconnected")
         }
         other => {
@@ -277,10 +350,28 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
         }
     }
     responder.shutdown();
+    let elapsed = started.elapsed();
+
+    let log = sink.memory_contents().unwrap_or_default();
+    let table = guls_audit::show(log.as_bytes(), &ShowFilter::default())
+        .map_err(|e| s.fail(format!("audit records: {e}")))?;
+    let summary = guls_audit::verify(log.as_bytes())
+        .map_err(|e| s.fail(format!("the audit chain does not verify: {e}")))?;
     let _ = writeln!(
         s.out,
-        "\ndone: associated, exchanged data and released in {:.1} ms",
-        started.elapsed().as_secs_f64() * 1000.0
+        "\naudit records (hash-chained JSON lines, kept in memory; `guls audit show` format):\n"
+    );
+    let _ = write!(s.out, "{table}");
+    let _ = writeln!(
+        s.out,
+        "the chain verifies: {} records, associations {}, head hash {}",
+        summary.records, summary.associations, summary.head_hash
+    );
+    let _ = writeln!(
+        s.out,
+        "\ndone: authenticated \"{DEMO_IDENTITY}\" by password, associated, exchanged data and \
+         released in {:.1} ms",
+        elapsed.as_secs_f64() * 1000.0
     );
     Ok(())
 }

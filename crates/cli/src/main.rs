@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use zeroize::Zeroizing;
 
+use guls::admin::{self, PolicyKind};
 use guls::connect::{self, ConnectOptions, Payload, exit};
 use guls::dissect::{self, DecodeFrom, OutputFormat};
 use guls::profile::{ContextArg, Profile};
@@ -38,20 +40,99 @@ enum Command {
     Connect(ConnectArgs),
     /// Dissect a TPKT stream, a TSDU or a capture through every layer.
     Decode(DecodeArgs),
+    /// Check policy files and make password hashes for them.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Verify and read audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate a responder or initiator policy and print its summary.
+    #[command(after_help = "\
+The kind is detected from the keys ([[peer]] or a [default] with `mechanism` is an initiator \
+policy; [[rule]], [limits], [timeouts] or `mechanisms` a responder policy) unless --initiator \
+or --responder says it. Errors are printed as FILE:LINE:COL: message.
+
+Exit status: 0 valid, 1 invalid, 2 unreadable file.")]
+    Check {
+        /// The policy file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Check it as an initiator policy.
+        #[arg(long, conflicts_with = "responder")]
+        initiator: bool,
+        /// Check it as a responder policy.
+        #[arg(long)]
+        responder: bool,
+    },
+    /// Read a password from the first line of standard input and print its argon2id PHC
+    /// string for a responder policy's `password_hash` (the password is never printed).
+    #[command(after_help = "\
+Example: printf '%s\\n' 'my password' | guls policy hash-password
+
+Exit status: 0 printed, 1 no password given.")]
+    HashPassword,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check an audit log's hash chain.
+    #[command(after_help = "\
+Prints `N records, associations M, head hash H` and exits 0 when the chain verifies; prints \
+`FILE: line N: what` (edited, deleted, inserted, reordered or malformed record) and exits 1 \
+otherwise; exit 2 when the file cannot be read. Keep the head hash elsewhere to detect the \
+removal of the last records later.")]
+    Verify {
+        /// The audit log (JSON lines).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print an audit log as a table.
+    Show {
+        /// The audit log (JSON lines).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Only the associations with this peer (address, host without port, or
+        /// authenticated identity).
+        #[arg(long, value_name = "PEER")]
+        peer: Option<String>,
+        /// Only the associations with this outcome.
+        #[arg(long, value_enum)]
+        outcome: Option<OutcomeArg>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutcomeArg {
+    /// Associations with an authentication failure, a rejection or an abort.
+    Failed,
 }
 
 const SERVE_HELP: &str = "\
 The first line on standard output is `listening on ADDR`. Events are logged to standard error \
 (tracing target guls::serve, level info; RUST_LOG overrides, e.g. RUST_LOG=guls=debug). \
+Each A-ASSOCIATE indication is first decided by the responder policy (--policy FILE; default: \
+the open policy, every peer without authentication): a rejection carries its diagnostic \
+(11 mechanism name not recognized, 12 mechanism name required, 13 authentication failure, \
+14 authentication required). The policy's [limits] and [timeouts] apply unless \
+--max-associations / --idle-timeout are given. With --audit FILE every request, decision, \
+authentication, acceptance, rejection, release and abort (also of connections that fail before \
+the AARQ decodes) is appended to FILE as hash-chained JSON lines (`guls audit verify FILE`). \
 Associations whose application context is not the profile's are rejected (rejected-permanent, \
 acse-service-user: application-context-name-not-supported (2)). Ctrl-C stops accepting and \
 waits for the live associations; a second Ctrl-C aborts them.
 
-Exit status: 0 stopped normally, 1 cannot listen, 2 usage error.";
+Exit status: 0 stopped normally, 1 cannot listen or cannot continue the audit log, 2 usage \
+error (including an invalid policy, reported as FILE:LINE:COL: message).";
 
 const CONNECT_HELP: &str = "\
 Passwords are read from a file or an environment variable, never from the command line, and \
-are never printed.
+are never printed. With --policy FILE (an initiator policy) the password is chosen by the \
+peer's address and the called AP-title (--called-ap-title), from the file or variable the \
+matching entry names.
 
 Exit status:
   0  accepted, data exchanged (when --send/--send-hex was given) and released
@@ -103,6 +184,14 @@ struct ServeArgs {
     /// Serve one association, then exit.
     #[arg(long)]
     once: bool,
+    /// Decide on every association with this responder policy (TOML; see policies/*.toml).
+    /// Default: the open policy (every peer, no authentication).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Append the audit records to this file (created if missing; an existing log must
+    /// verify).
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,11 +213,24 @@ struct ConnectArgs {
     #[arg(long, value_enum, default_value = "demo")]
     profile: ProfileArg,
     /// Authenticate with the password in this file (one trailing line break is ignored).
-    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["password_env", "policy"])]
     password_file: Option<PathBuf>,
     /// Authenticate with the password in this environment variable.
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", conflicts_with = "policy")]
     password_env: Option<String>,
+    /// Choose the authentication by an initiator policy (TOML, see policies/initiator.toml):
+    /// the first entry matching the peer's address and the called AP-title.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Calling AP-title to send (form 2, a dotted object identifier).
+    #[arg(long, value_name = "OID")]
+    calling_ap_title: Option<guls_association::Oid>,
+    /// Calling AE-qualifier to send (form 2, an integer).
+    #[arg(long, value_name = "N")]
+    calling_ae_qualifier: Option<i64>,
+    /// Called AP-title to send (form 2, a dotted object identifier).
+    #[arg(long, value_name = "OID")]
+    called_ap_title: Option<guls_association::Oid>,
     /// Bound, in seconds, of each step: TCP connect, establishment, the reply, the release.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
@@ -193,6 +295,49 @@ fn main() -> ExitCode {
             run_connect(args)
         }
         Command::Decode(args) => run_decode(args),
+        Command::Policy(cmd) => ExitCode::from(run_policy(cmd)),
+        Command::Audit(cmd) => ExitCode::from(run_audit(cmd)),
+    }
+}
+
+fn run_policy(cmd: PolicyCommand) -> u8 {
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    match cmd {
+        PolicyCommand::Check {
+            file,
+            initiator,
+            responder,
+        } => {
+            let kind = if initiator {
+                Some(PolicyKind::Initiator)
+            } else if responder {
+                Some(PolicyKind::Responder)
+            } else {
+                None
+            };
+            admin::policy_check(&file, kind, &mut out, &mut err)
+        }
+        PolicyCommand::HashPassword => {
+            admin::hash_password(&mut std::io::stdin().lock(), &mut out, &mut err)
+        }
+    }
+}
+
+fn run_audit(cmd: AuditCommand) -> u8 {
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    match cmd {
+        AuditCommand::Verify { file } => admin::audit_verify(&file, &mut out, &mut err),
+        AuditCommand::Show {
+            file,
+            peer,
+            outcome,
+        } => {
+            let filter = guls_audit::ShowFilter {
+                peer,
+                outcome_failed: matches!(outcome, Some(OutcomeArg::Failed)),
+            };
+            admin::audit_show(&file, &filter, &mut out, &mut err)
+        }
     }
 }
 
@@ -228,6 +373,8 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         max_associations: args.max_associations.map(|n| n as usize),
         idle_timeout: args.idle_timeout.map(Duration::from_secs),
         once: args.once,
+        policy: args.policy,
+        audit: args.audit,
     };
     run_async(async move {
         match serve::serve(opts).await {
@@ -260,7 +407,8 @@ fn run_connect(args: ConnectArgs) -> ExitCode {
     };
     let password = if let Some(path) = &args.password_file {
         match std::fs::read(path) {
-            Ok(mut v) => {
+            Ok(v) => {
+                let mut v = Zeroizing::new(v);
                 if v.last() == Some(&b'\n') {
                     v.pop();
                     if v.last() == Some(&b'\r') {
@@ -273,11 +421,18 @@ fn run_connect(args: ConnectArgs) -> ExitCode {
         }
     } else if let Some(var) = &args.password_env {
         match std::env::var_os(var) {
-            Some(v) => Some(v.into_encoded_bytes()),
+            Some(v) => Some(Zeroizing::new(v.into_encoded_bytes())),
             None => return usage(format!("--password-env: {var} is not set")),
         }
     } else {
         None
+    };
+    let policy = match &args.policy {
+        Some(p) => match guls_policy::InitiatorPolicy::load(p) {
+            Ok(p) => Some(p),
+            Err(e) => return usage(e.to_string()),
+        },
+        None => None,
     };
     let opts = ConnectOptions {
         addr: args.addr,
@@ -285,6 +440,12 @@ fn run_connect(args: ConnectArgs) -> ExitCode {
         contexts: args.contexts,
         payload,
         password,
+        policy,
+        calling_ap_title: args.calling_ap_title.map(guls_association::ApTitle::Form2),
+        calling_ae_qualifier: args
+            .calling_ae_qualifier
+            .map(guls_association::AeQualifier::Form2),
+        called_ap_title: args.called_ap_title.map(guls_association::ApTitle::Form2),
         timeout: Duration::from_secs(args.timeout),
     };
     run_async(async move {

@@ -1,19 +1,25 @@
-//! `guls serve`: a responder that accepts associations, echoes P-DATA back in the same
-//! presentation context, answers releases and logs every event with `tracing` (target
-//! `guls::serve`).
+//! `guls serve`: a responder that decides on every association with a responder policy
+//! (default: the open policy), records each step in the audit log, echoes P-DATA back in the
+//! same presentation context, answers releases and logs every event with `tracing` (target
+//! `guls::serve`; audit records under `guls::audit`).
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use guls_association::{
     AcceptParams, Association, AssociationError, AssociationEvent, DataIndication,
     IncomingAssociation, PdvValue, Responder, UserDiagnostic,
 };
+use guls_audit::AuditSink;
 use guls_ber::known;
+use guls_policy::{Decision, ResponderPolicy};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::guard::{AdmitError, AssociationAudit, Guard};
 use crate::profile::{self, ContextArg, Profile};
 
 const TARGET: &str = "guls::serve";
@@ -36,6 +42,11 @@ pub struct ServeOptions {
     pub idle_timeout: Option<Duration>,
     /// Serve one association, then exit.
     pub once: bool,
+    /// The responder policy file; `None` is the open policy (everyone, no authentication).
+    pub policy: Option<PathBuf>,
+    /// The audit log, created or continued (its chain is verified first); `None` traces the
+    /// audit records only.
+    pub audit: Option<PathBuf>,
 }
 
 /// Why `guls serve` stopped with a failure.
@@ -52,6 +63,22 @@ pub enum ServeError {
         /// Why.
         source: AssociationError,
     },
+    /// The audit log cannot be created or continued.
+    #[error("audit log {file}: {message}")]
+    Audit {
+        /// The file.
+        file: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Loads the responder policy (`None`: the open policy); errors are `FILE:LINE:COL: message`.
+pub fn load_policy(path: Option<&std::path::Path>) -> Result<ResponderPolicy, ServeError> {
+    match path {
+        None => Ok(ResponderPolicy::open()),
+        Some(p) => ResponderPolicy::load(p).map_err(|e| ServeError::Usage(e.to_string())),
+    }
 }
 
 /// Runs the responder until Ctrl-C (or, with `once`, until its first association ends).
@@ -59,8 +86,11 @@ pub enum ServeError {
 /// The first line on standard output is `listening on ADDR` (the bound address, so a port 0
 /// can be learnt); everything else goes to the `tracing` log.
 pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
+    let policy = load_policy(opts.policy.as_deref())?;
     let mut config = opts.profile.config();
     profile::add_supported(&mut config, &opts.contexts);
+    // The policy's limits and timeouts, then the command line's (explicit options win).
+    policy.apply_to(&mut config);
     if let Some(n) = opts.max_associations {
         config.limits.max_associations = n;
     }
@@ -82,6 +112,21 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             )
         })
         .collect();
+    let sink = match &opts.audit {
+        None => None,
+        Some(path) => Some(Arc::new(AuditSink::open_append(path).map_err(|e| {
+            ServeError::Audit {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            }
+        })?)),
+    };
+    let first_id = opts
+        .audit
+        .as_deref()
+        .map_or(1, |p| last_association_id(p) + 1);
+    let policy_summary = policy.summary();
+    let guard = Arc::new(Guard::new(policy, sink).with_first_id(first_id));
     let responder = Responder::bind(opts.listen.as_str(), config.clone())
         .await
         .map_err(|source| ServeError::Listen {
@@ -99,11 +144,15 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         contexts = %supported.join("; "),
         max_associations = config.limits.max_associations,
         idle_timeout_s = config.timeouts.idle.as_secs_f64(),
-        once = opts.once, "listening");
+        once = opts.once,
+        audit = opts.audit.as_ref().map(|p| p.display().to_string()).as_deref().unwrap_or("-"),
+        "listening");
+    for line in policy_summary.lines() {
+        tracing::info!(target: TARGET, "{line}");
+    }
 
     let mut tasks = JoinSet::new();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut next_id = 1u64;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
@@ -111,9 +160,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         tokio::select! {
             r = responder.accept() => match r {
                 Ok(inc) => {
-                    let id = next_id;
-                    next_id += 1;
-                    tasks.spawn(handle(inc, opts.profile, id, stop_rx.clone()));
+                    tasks.spawn(handle(inc, opts.profile, guard.clone(), stop_rx.clone()));
                     if opts.once {
                         break;
                     }
@@ -124,6 +171,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
                 }
             },
             Some(r) = tasks.join_next(), if !tasks.is_empty() => log_join(r),
+            Some(f) = responder.next_handshake_failure() => {
+                guard.handshake_failure(&f);
+            }
             _ = &mut ctrl_c => {
                 interrupted = true;
                 break;
@@ -158,10 +208,30 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             }
         }
     }
+    for f in responder.take_handshake_failures() {
+        guard.handshake_failure(&f);
+    }
     let c = responder.counters();
     tracing::info!(target: TARGET, tcp_accepted = c.tcp_accepted, indications = c.indications,
-        handshake_failures = c.handshake_failures, refused_limit = c.refused_limit, "stopped");
+        handshake_failures = c.handshake_failures, refused_limit = c.refused_limit,
+        failures_unreported = c.failures_unreported, "stopped");
     Ok(())
+}
+
+/// The largest association identifier in an audit log (0 when none), so that a continued log
+/// keeps its identifiers unique.
+fn last_association_id(path: &std::path::Path) -> u64 {
+    use std::io::BufRead;
+    let Ok(f) = std::fs::File::open(path) else {
+        return 0;
+    };
+    std::io::BufReader::new(f)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .filter_map(|v| v["assoc"].as_u64())
+        .max()
+        .unwrap_or(0)
 }
 
 fn log_join(r: Result<(), tokio::task::JoinError>) {
@@ -187,8 +257,14 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// Logs the A-ASSOCIATE indication and answers it; then runs the association.
-async fn handle(inc: IncomingAssociation, profile: Profile, id: u64, stop: watch::Receiver<bool>) {
+/// Logs the A-ASSOCIATE indication, has the guard decide on it and answers it; then runs
+/// the association.
+async fn handle(
+    inc: IncomingAssociation,
+    profile: Profile,
+    guard: Arc<Guard>,
+    stop: watch::Receiver<bool>,
+) {
     let peer: SocketAddr = inc.peer_addr();
     let ind = inc.indication();
     let proposed: Vec<String> = inc
@@ -210,7 +286,7 @@ async fn handle(inc: IncomingAssociation, profile: Profile, id: u64, stop: watch
         .iter()
         .map(|c| format!("{}: {}", c.pcid, profile::oid_label(&c.abstract_syntax)))
         .collect();
-    tracing::info!(target: TARGET, assoc = id, %peer,
+    tracing::info!(target: TARGET, %peer,
         application_context = %profile::oid_label(&ind.application_context_name),
         calling_ap_title = %opt(&ind.calling_ap_title),
         calling_ae_qualifier = %opt(&ind.calling_ae_qualifier),
@@ -219,15 +295,31 @@ async fn handle(inc: IncomingAssociation, profile: Profile, id: u64, stop: watch
         proposed = %proposed.join("; "),
         accepted = %accepted.join("; "),
         mechanism = %ind.mechanism_name.as_ref().map(profile::oid_label).unwrap_or_else(|| "-".into()),
-        authentication_value = if ind.authentication_value.is_some() { "present (not checked)" } else { "-" },
+        authentication_value = ind.authentication_value.as_ref().map(|v| v.kind_name()).unwrap_or("-"),
         user_information = ind.user_information.len(),
         "A-ASSOCIATE indication");
 
+    let checked = guard.check(inc).await;
+    let id = checked.id();
+    if let Decision::Reject { diagnostic, .. } = checked.decision() {
+        let diagnostic = *diagnostic;
+        match checked.finish(AcceptParams::default()).await {
+            Err(AdmitError::Rejected { reason, rule, .. }) => tracing::info!(target: TARGET,
+                assoc = id, %peer, rule = rule.as_str(), reason = reason.name(),
+                diagnostic = diagnostic.name(), number = diagnostic.value(),
+                "A-ASSOCIATE response: rejected-permanent (policy)"),
+            Err(e) => tracing::warn!(target: TARGET, assoc = id, %peer, error = %e,
+                "rejection not delivered"),
+            Ok(_) => {}
+        }
+        return;
+    }
+    let ind = checked.incoming().indication();
     if ind.application_context_name != profile.application_context() {
         let diag = UserDiagnostic::ApplicationContextNameNotSupported;
         tracing::info!(target: TARGET, assoc = id, %peer, diagnostic = diag.name(),
             number = diag.value(), "A-ASSOCIATE response: rejected-permanent");
-        if let Err(e) = inc.reject(diag, Vec::new()).await {
+        if let Err(e) = checked.reject(diag).await {
             tracing::warn!(target: TARGET, assoc = id, %peer, error = %e, "rejection not delivered");
         }
         return;
@@ -250,20 +342,28 @@ async fn handle(inc: IncomingAssociation, profile: Profile, id: u64, stop: watch
             }
         }
     }
-    let assoc = match inc.accept(params).await {
+    let admitted = match checked.finish(params).await {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(target: TARGET, assoc = id, %peer, error = %e, "accept failed");
             return;
         }
     };
-    tracing::info!(target: TARGET, assoc = id, %peer, "A-ASSOCIATE response: accepted");
-    run(assoc, profile, id, stop).await;
+    tracing::info!(target: TARGET, assoc = id, %peer,
+        identity = admitted.identity.as_deref().unwrap_or("(not authenticated)"),
+        rule = admitted.rule.as_str(), "A-ASSOCIATE response: accepted");
+    run(admitted.association, admitted.audit, profile, id, stop).await;
 }
 
 /// Echoes data and answers the release until the association ends, or aborts it (A-ABORT)
 /// when `stop` turns true.
-async fn run(mut assoc: Association, profile: Profile, id: u64, mut stop: watch::Receiver<bool>) {
+async fn run(
+    mut assoc: Association,
+    audit: AssociationAudit,
+    profile: Profile,
+    id: u64,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let next = tokio::select! {
             r = assoc.recv() => r,
@@ -275,6 +375,7 @@ async fn run(mut assoc: Association, profile: Profile, id: u64, mut stop: watch:
             } => {
                 let r = assoc.abort(Vec::new()).await;
                 tracing::info!(target: TARGET, assoc = id, ok = r.is_ok(), "A-ABORT request");
+                audit.aborted_locally("A-ABORT request: the responder is stopping");
                 return;
             }
         };
@@ -285,10 +386,12 @@ async fn run(mut assoc: Association, profile: Profile, id: u64, mut stop: watch:
                 return;
             }
             Err(e) => {
+                audit.error(&e);
                 tracing::warn!(target: TARGET, assoc = id, error = %e, "association failed");
                 return;
             }
         };
+        audit.event(&ev);
         match ev {
             AssociationEvent::Data(d) => echo(&assoc, profile, id, d).await,
             AssociationEvent::ReleaseIndication {

@@ -1,99 +1,12 @@
 //! End-to-end tests of `guls demo`, `guls serve` and `guls connect` (the real binary, over
 //! loopback TCP).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
-/// Safety net for every wait (never a timing assertion).
-const NET: Duration = Duration::from_secs(30);
+mod common;
 
-fn guls() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_guls"));
-    c.env_remove("RUST_LOG");
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    guls().args(args).output().expect("run guls")
-}
-
-fn text(v: &[u8]) -> String {
-    String::from_utf8_lossy(v).into_owned()
-}
-
-/// A running `guls serve`, killed on drop if still alive.
-struct Server {
-    child: Child,
-    addr: String,
-    stderr: Option<JoinHandle<String>>,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Self {
-        Self::start_with(args, None)
-    }
-
-    fn start_with(args: &[&str], rust_log: Option<&str>) -> Self {
-        let mut cmd = guls();
-        cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if let Some(l) = rust_log {
-            cmd.env("RUST_LOG", l);
-        }
-        let mut child = cmd.spawn().expect("spawn guls serve");
-        let mut stderr = child.stderr.take().unwrap();
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("read the first line of guls serve");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Server {
-            child,
-            addr,
-            stderr: Some(stderr),
-        }
-    }
-
-    /// Waits for the server to exit; returns its status and its log.
-    fn wait(mut self) -> (ExitStatus, String) {
-        let start = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                let log = self.stderr.take().unwrap().join().unwrap();
-                return (st, log);
-            }
-            if start.elapsed() > NET {
-                let _ = self.child.kill();
-                panic!("guls serve did not exit");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use common::*;
 
 #[test]
 fn demo_prints_each_step_and_exits_0() {
@@ -107,28 +20,43 @@ fn demo_prints_each_step_and_exits_0() {
     );
     for line in [
         " 1. responder listening on 127.0.0.1:",
+        "policy: a password (mechanism 2.2.3.1) is required from every peer",
         " 2. initiator TCP connect to 127.0.0.1:",
         "A-ASSOCIATE request sent",
         "contexts proposed: pcid 1 2.2.1.0.1 (ACSE), pcid 3 ARC.4.2 (demo abstract syntax)",
+        "authentication: mechanism 2.2.3.1 (password), a 13-octet charstring (not shown)",
         " 3. responder TCP connection from 127.0.0.1:",
         "A-ASSOCIATE indication",
         "calling AP title \"guls-demo-initiator\", called AP title \"guls-demo-responder\"",
         "application context ARC.4.1 (demo application context)",
-        " 4. responder A-ASSOCIATE response: accepted",
-        " 5. initiator A-ASSOCIATE confirm: accepted",
-        " 6. initiator P-DATA request sent in pcid 3: \"hello, OSI upper layers\"",
-        " 7. responder P-DATA indication in pcid 3",
+        "mechanism 2.2.3.1 (password), calling authentication value: charstring (not shown)",
+        " 4. responder policy decision: accept (rule \"password-required\")",
+        "authenticated identity: \"demo-operator\" (argon2id verification ",
+        " 5. responder A-ASSOCIATE response: accepted",
+        " 6. initiator A-ASSOCIATE confirm: accepted",
+        " 7. initiator P-DATA request sent in pcid 3: \"hello, OSI upper layers\"",
+        " 8. responder P-DATA indication in pcid 3",
         "echoing it back",
-        " 8. initiator P-DATA indication in pcid 3: \"hello, OSI upper layers\" (the echo matches)",
-        " 9. initiator A-RELEASE request sent",
-        "10. responder A-RELEASE indication",
-        "11. responder A-RELEASE response sent",
-        "12. initiator A-RELEASE confirm: affirmative",
-        "13. responder association released",
-        "done: associated, exchanged data and released",
+        " 9. initiator P-DATA indication in pcid 3: \"hello, OSI upper layers\" (the echo matches)",
+        "10. initiator A-RELEASE request sent",
+        "11. responder A-RELEASE indication",
+        "12. responder A-RELEASE response sent",
+        "13. initiator A-RELEASE confirm: affirmative",
+        "14. responder association released",
+        "audit records (hash-chained JSON lines",
+        "association_requested     127.0.0.1:",
+        "policy_decision           127.0.0.1:",
+        "authentication_succeeded  demo-operator    ok, mechanism 2.2.3.1 (password)",
+        "association_accepted      127.0.0.1:",
+        "association_released      127.0.0.1:",
+        "5 of 5 records shown",
+        "the chain verifies: 5 records, associations 1, head hash ",
+        "done: authenticated \"demo-operator\" by password, associated, exchanged data and released",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }
+    assert!(!stdout.contains("demo-password"), "{stdout}");
+    assert!(!stdout.contains("64656d6f2d70617373776f7264"), "{stdout}");
 }
 
 #[test]
@@ -299,22 +227,25 @@ fn peer_closing_tcp_after_the_connect_exits_4() {
 
 #[test]
 fn password_is_sent_but_never_printed() {
-    let server = Server::start_with(&["--once"], Some("debug"));
+    // policies/password.toml holds the hash of the documented demo password.
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/password.toml");
+    let server = Server::start_with(&["--once", "--policy", policy], Some("debug"));
     let out = guls()
         .args(["connect", &server.addr, "--send", "x"])
         .args(["--password-env", "GULS_TEST_PASSWORD"])
-        .env("GULS_TEST_PASSWORD", "very-secret-pw")
+        .env("GULS_TEST_PASSWORD", "demo-password")
         .env("RUST_LOG", "trace")
         .output()
         .unwrap();
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("password authentication"), "{all}");
-    assert!(!all.contains("very-secret-pw"), "{all}");
+    assert!(!all.contains("demo-password"), "{all}");
     let (status, log) = server.wait();
     assert!(status.success());
     assert!(log.contains("2.2.3.1 (password)"), "{log}");
-    assert!(!log.contains("very-secret-pw"), "{log}");
+    assert!(log.contains("identity=\"operator\""), "{log}");
+    assert!(!log.contains("demo-password"), "{log}");
 }
 
 #[test]
