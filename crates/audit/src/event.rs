@@ -59,6 +59,26 @@ impl Side {
     }
 }
 
+/// Whether a security exchange item or abort was sent by this entity or received from the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// This entity sent it (an SE-* request).
+    Sent,
+    /// The peer sent it (an SE-* indication).
+    Received,
+}
+
+impl Direction {
+    /// `"sent"` or `"received"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Sent => "sent",
+            Direction::Received => "received",
+        }
+    }
+}
+
 /// The authentication values of the ACSE service-user diagnostic (ISO 8650 Amd.1, X.217
 /// `Associate-source-diagnostic`, values 11 to 14), with the same numbers and ASN.1 names as
 /// `guls_acse::UserDiagnostic`.
@@ -126,7 +146,12 @@ impl AuthDiagnostic {
 /// * result, source and diagnostic names: the ASN.1 names of guls-acse (`rejected-permanent`,
 ///   `acse-service-user`, `acse-service-provider`, `presentation-service-provider`,
 ///   `calling-AP-title-not-recognized`, ...);
-/// * aborts: see [`AuditEvent::association_aborted`].
+/// * aborts: see [`AuditEvent::association_aborted`];
+/// * security exchanges (SESE, X.831/X.832): an exchange identifier is a global identifier
+///   in dotted form (`2.20.4.2`), optionally followed by a name in parentheses, or a local one
+///   as `local:N`; error codes likewise; problem codes are the qualified X.832 names of
+///   guls-sese (`transfer.mistypedItem`, `abort.unrecognizedError`, `general.invalidAPDU`);
+///   invocation ids are numbers, `None` for `noInvocationId`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -214,6 +239,72 @@ pub enum AuditEvent {
         /// `local`); `None` for an A-ABORT.
         layer: Option<String>,
     },
+    /// A security exchange item was sent or received (SE-TRANSFER). The item itself is never
+    /// recorded: only its length and the SHA-256 of its encoding, so that a record can be
+    /// matched against a capture without disclosing what the item held.
+    #[non_exhaustive]
+    SeTransfer {
+        /// Sent or received.
+        direction: Direction,
+        /// The security exchange.
+        exchange: String,
+        /// The item identifier within the exchange.
+        item: i64,
+        /// The invocation id, `None` for `noInvocationId`.
+        invocation: Option<i64>,
+        /// The start flag (first item of the exchange).
+        start: bool,
+        /// The end flag (last item of the exchange).
+        end: bool,
+        /// Octets of the item's encoding.
+        item_length: u64,
+        /// Lower-case hex SHA-256 of the item's encoding.
+        item_sha256: String,
+    },
+    /// A security exchange was aborted by its user (SE-U-ABORT), sent or received.
+    #[non_exhaustive]
+    SeUAbort {
+        /// Sent or received.
+        direction: Direction,
+        /// The security exchange, when known (the APDU does not name it).
+        exchange: Option<String>,
+        /// The invocation id, `None` for `noInvocationId`.
+        invocation: Option<i64>,
+        /// The item the abort answers, if named.
+        item: Option<i64>,
+        /// The codes of the errors signalled (never their parameters).
+        error_codes: Vec<String>,
+    },
+    /// A security exchange was aborted by the SESE provider (SE-P-ABORT), sent or received.
+    #[non_exhaustive]
+    SePAbort {
+        /// Sent or received.
+        direction: Direction,
+        /// The invocation id, if present (`None` also for `noInvocationId`).
+        invocation: Option<i64>,
+        /// The item the abort answers, if named.
+        item: Option<i64>,
+        /// The X.832 problem code, qualified (`transfer.mistypedItem`).
+        problem: String,
+    },
+    /// A security exchange completed successfully.
+    #[non_exhaustive]
+    ExchangeCompleted {
+        /// The security exchange.
+        exchange: String,
+        /// The identity it established, if any (certificate subject, AP title).
+        identity: Option<String>,
+    },
+    /// A security exchange failed (an abort, a verification failure, a timeout).
+    #[non_exhaustive]
+    ExchangeFailed {
+        /// The security exchange.
+        exchange: String,
+        /// What failed, in words (never the compared value).
+        reason: String,
+        /// The X.832 problem code, when an SE-P-ABORT ended it.
+        problem: Option<String>,
+    },
 }
 
 /// The `kind` tags of all variants, in declaration order.
@@ -226,6 +317,11 @@ pub const EVENT_KINDS: &[&str] = &[
     "association_rejected",
     "association_released",
     "association_aborted",
+    "se_transfer",
+    "se_u_abort",
+    "se_p_abort",
+    "exchange_completed",
+    "exchange_failed",
 ];
 
 impl AuditEvent {
@@ -324,6 +420,87 @@ impl AuditEvent {
         }
     }
 
+    /// An SE-TRANSFER of item `item` of `exchange`. `item_encoding` is the item's complete
+    /// encoding (the `seItem` TLV); only its length and SHA-256 are kept, never the octets.
+    pub fn se_transfer(
+        direction: Direction,
+        exchange: impl Into<String>,
+        item: i64,
+        invocation: Option<i64>,
+        start: bool,
+        end: bool,
+        item_encoding: &[u8],
+    ) -> Self {
+        AuditEvent::SeTransfer {
+            direction,
+            exchange: exchange.into(),
+            item,
+            invocation,
+            start,
+            end,
+            item_length: item_encoding.len() as u64,
+            item_sha256: sha256_hex(item_encoding),
+        }
+    }
+
+    /// An SE-U-ABORT; `error_codes` are the codes of its errors (never their parameters).
+    pub fn se_u_abort<I, S>(
+        direction: Direction,
+        exchange: Option<&str>,
+        invocation: Option<i64>,
+        item: Option<i64>,
+        error_codes: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        AuditEvent::SeUAbort {
+            direction,
+            exchange: exchange.map(str::to_owned),
+            invocation,
+            item,
+            error_codes: error_codes.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// An SE-P-ABORT with the qualified X.832 `problem` name (`transfer.mistypedItem`).
+    pub fn se_p_abort(
+        direction: Direction,
+        invocation: Option<i64>,
+        item: Option<i64>,
+        problem: impl Into<String>,
+    ) -> Self {
+        AuditEvent::SePAbort {
+            direction,
+            invocation,
+            item,
+            problem: problem.into(),
+        }
+    }
+
+    /// `exchange` completed, establishing `identity` if it names one.
+    pub fn exchange_completed(exchange: impl Into<String>, identity: Option<&str>) -> Self {
+        AuditEvent::ExchangeCompleted {
+            exchange: exchange.into(),
+            identity: identity.map(str::to_owned),
+        }
+    }
+
+    /// `exchange` failed: `reason` says what failed (never the compared value); `problem` is
+    /// the X.832 problem code when an SE-P-ABORT ended it.
+    pub fn exchange_failed(
+        exchange: impl Into<String>,
+        reason: impl Into<String>,
+        problem: Option<&str>,
+    ) -> Self {
+        AuditEvent::ExchangeFailed {
+            exchange: exchange.into(),
+            reason: reason.into(),
+            problem: problem.map(str::to_owned),
+        }
+    }
+
     /// The `kind` tag of this event (one of [`EVENT_KINDS`]).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -335,23 +512,37 @@ impl AuditEvent {
             AuditEvent::AssociationRejected { .. } => EVENT_KINDS[5],
             AuditEvent::AssociationReleased { .. } => EVENT_KINDS[6],
             AuditEvent::AssociationAborted { .. } => EVENT_KINDS[7],
+            AuditEvent::SeTransfer { .. } => EVENT_KINDS[8],
+            AuditEvent::SeUAbort { .. } => EVENT_KINDS[9],
+            AuditEvent::SePAbort { .. } => EVENT_KINDS[10],
+            AuditEvent::ExchangeCompleted { .. } => EVENT_KINDS[11],
+            AuditEvent::ExchangeFailed { .. } => EVENT_KINDS[12],
         }
     }
 
     /// Whether this event means the association failed: an authentication failure, a
-    /// rejection, an abort, or a policy rejection.
+    /// rejection, an abort, a policy rejection, or a failed security exchange. (SE-U-ABORT and
+    /// SE-P-ABORT records are not failures by themselves: the `exchange_failed` record that
+    /// follows them is.)
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
             AuditEvent::AuthenticationFailed { .. }
                 | AuditEvent::AssociationRejected { .. }
                 | AuditEvent::AssociationAborted { .. }
+                | AuditEvent::ExchangeFailed { .. }
                 | AuditEvent::PolicyDecision {
                     decision: Decision::Reject,
                     ..
                 }
         )
     }
+}
+
+/// Lower-case hex SHA-256 of `data`.
+fn sha256_hex(data: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -369,6 +560,19 @@ mod tests {
             AuditEvent::association_rejected("rejected-permanent", "acse-service-user", None),
             AuditEvent::association_released(Side::Peer),
             AuditEvent::association_aborted("provider", "idle timeout", Some("local")),
+            AuditEvent::se_transfer(
+                Direction::Sent,
+                "2.20.4.2",
+                1,
+                None,
+                true,
+                false,
+                b"\x04\x00",
+            ),
+            AuditEvent::se_u_abort(Direction::Received, None, Some(3), Some(1), ["local:1"]),
+            AuditEvent::se_p_abort(Direction::Sent, None, Some(2), "transfer.mistypedItem"),
+            AuditEvent::exchange_completed("2.20.4.2", Some("CN=x")),
+            AuditEvent::exchange_failed("2.20.4.2", "se-p-abort", Some("transfer.mistypedItem")),
         ];
         assert_eq!(all.len(), EVENT_KINDS.len());
         for (e, k) in all.iter().zip(EVENT_KINDS) {
@@ -382,5 +586,29 @@ mod tests {
             assert_eq!(i64::from(AuthDiagnostic::from_value(v).unwrap().value()), v);
         }
         assert!(AuthDiagnostic::from_value(10).is_none());
+    }
+
+    #[test]
+    fn se_transfer_keeps_length_and_digest_only() {
+        let e = AuditEvent::se_transfer(
+            Direction::Received,
+            "local:7",
+            2,
+            Some(5),
+            false,
+            true,
+            b"abc",
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["item_length"], 3);
+        assert_eq!(
+            v["item_sha256"],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(v["direction"], "received");
+        assert_eq!(v["invocation"], 5);
+        assert!(!v.to_string().contains("abc"));
+        assert!(AuditEvent::exchange_failed("x", "y", None).is_failure());
+        assert!(!AuditEvent::se_p_abort(Direction::Sent, None, None, "p").is_failure());
     }
 }

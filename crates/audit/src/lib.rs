@@ -37,7 +37,9 @@
 //! `#[non_exhaustive]`, so outside this crate an event can only be built through its
 //! constructors, which take names, addresses, identifiers, numbers and reasons only. Callers
 //! must not put secret material in the free-text arguments either (`reason`, `rule`,
-//! `identity`): name what failed, never the value that was compared. A test serialises every
+//! `identity`): name what failed, never the value that was compared. Security exchange items
+//! (SE-TRANSFER) are recorded by length and SHA-256 only, error parameters not at all. A test
+//! serialises every
 //! variant and checks that no field name looks like a secret's.
 
 #![forbid(unsafe_code)]
@@ -48,7 +50,7 @@ mod sink;
 mod time;
 mod verify;
 
-pub use event::{AuditEvent, AuthDiagnostic, Decision, EVENT_KINDS, Side};
+pub use event::{AuditEvent, AuthDiagnostic, Decision, Direction, EVENT_KINDS, Side};
 pub use show::{ShowFilter, show};
 pub use sink::{AuditSink, GENESIS_PREV};
 pub use time::{TIMESTAMP_LEN, is_rfc3339_millis, rfc3339_millis};
@@ -158,6 +160,82 @@ pub fn emit(association_id: u64, event: &AuditEvent) {
             reason = reason.as_str(),
             layer = layer.as_deref(),
             "association aborted"
+        ),
+        AuditEvent::SeTransfer {
+            direction,
+            exchange,
+            item,
+            invocation,
+            start,
+            end,
+            item_length,
+            item_sha256,
+        } => tracing::info!(
+            target: TARGET,
+            assoc,
+            kind,
+            direction = direction.name(),
+            exchange = exchange.as_str(),
+            item = *item,
+            invocation = *invocation,
+            start = *start,
+            end = *end,
+            item_length = *item_length,
+            item_sha256 = item_sha256.as_str(),
+            "security exchange item"
+        ),
+        AuditEvent::SeUAbort {
+            direction,
+            exchange,
+            invocation,
+            item,
+            error_codes,
+        } => tracing::info!(
+            target: TARGET,
+            assoc,
+            kind,
+            direction = direction.name(),
+            exchange = exchange.as_deref(),
+            invocation = *invocation,
+            item = *item,
+            error_codes = error_codes.join(",").as_str(),
+            "security exchange user abort"
+        ),
+        AuditEvent::SePAbort {
+            direction,
+            invocation,
+            item,
+            problem,
+        } => tracing::info!(
+            target: TARGET,
+            assoc,
+            kind,
+            direction = direction.name(),
+            invocation = *invocation,
+            item = *item,
+            problem = problem.as_str(),
+            "security exchange provider abort"
+        ),
+        AuditEvent::ExchangeCompleted { exchange, identity } => tracing::info!(
+            target: TARGET,
+            assoc,
+            kind,
+            exchange = exchange.as_str(),
+            identity = identity.as_deref(),
+            "security exchange completed"
+        ),
+        AuditEvent::ExchangeFailed {
+            exchange,
+            reason,
+            problem,
+        } => tracing::info!(
+            target: TARGET,
+            assoc,
+            kind,
+            exchange = exchange.as_str(),
+            reason = reason.as_str(),
+            problem = problem.as_deref(),
+            "security exchange failed"
         ),
     }
 }

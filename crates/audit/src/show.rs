@@ -14,8 +14,8 @@ pub struct ShowFilter {
     /// `identity` of one of its `authentication_succeeded` records.
     pub peer: Option<String>,
     /// Keep only the records of associations that failed: those with at least one
-    /// `authentication_failed`, `association_rejected`, `association_aborted`, or
-    /// `policy_decision` with decision `reject` record in the log. All records of such an
+    /// `authentication_failed`, `association_rejected`, `association_aborted`,
+    /// `exchange_failed`, or `policy_decision` with decision `reject` record in the log. All records of such an
     /// association are kept (so the request and the policy decisions before the failure show
     /// too).
     pub outcome_failed: bool,
@@ -59,6 +59,22 @@ fn clean(t: &str) -> String {
         .collect()
 }
 
+/// A number field, or `-` when absent or null.
+fn num(e: &Map<String, Value>, k: &str) -> String {
+    match e.get(k) {
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "-".into(),
+    }
+}
+
+/// ` invocation N`, or nothing for `noInvocationId`.
+fn invocation(e: &Map<String, Value>) -> String {
+    match e.get("invocation") {
+        Some(Value::Number(n)) => format!(" invocation {n}"),
+        _ => String::new(),
+    }
+}
+
 fn host_of(addr: &str) -> &str {
     if let Some(rest) = addr.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);
@@ -73,7 +89,10 @@ fn host_of(addr: &str) -> &str {
 fn is_failure(kind: &str, e: &Map<String, Value>) -> bool {
     matches!(
         kind,
-        "authentication_failed" | "association_rejected" | "association_aborted"
+        "authentication_failed"
+            | "association_rejected"
+            | "association_aborted"
+            | "exchange_failed"
     ) || (kind == "policy_decision" && s(e, "decision") == Some("reject"))
 }
 
@@ -125,6 +144,68 @@ fn details(kind: &str, e: &Map<String, Value>) -> String {
             format!(
                 "ABORTED by {}{layer}: {}",
                 or_dash(s(e, "source")),
+                or_dash(s(e, "reason"))
+            )
+        }
+        "se_transfer" => {
+            let flags: Vec<&str> = [("start", "start"), ("end", "end")]
+                .into_iter()
+                .filter(|(k, _)| e.get(*k).and_then(Value::as_bool) == Some(true))
+                .map(|(_, n)| n)
+                .collect();
+            format!(
+                "{} item {} of {}{}{}, {} octets sha256 {}",
+                or_dash(s(e, "direction")),
+                num(e, "item"),
+                or_dash(s(e, "exchange")),
+                invocation(e),
+                if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", flags.join(","))
+                },
+                num(e, "item_length"),
+                or_dash(s(e, "item_sha256")),
+            )
+        }
+        "se_u_abort" => {
+            let codes: Vec<&str> = e
+                .get("error_codes")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            format!(
+                "{} SE-U-ABORT of {}{} item {}: errors {}",
+                or_dash(s(e, "direction")),
+                or_dash(s(e, "exchange")),
+                invocation(e),
+                num(e, "item"),
+                if codes.is_empty() {
+                    "none".to_owned()
+                } else {
+                    codes.join(", ")
+                },
+            )
+        }
+        "se_p_abort" => format!(
+            "{} SE-P-ABORT {}{} item {}",
+            or_dash(s(e, "direction")),
+            or_dash(s(e, "problem")),
+            invocation(e),
+            num(e, "item"),
+        ),
+        "exchange_completed" => format!(
+            "exchange {} completed, identity {}",
+            or_dash(s(e, "exchange")),
+            s(e, "identity").unwrap_or("(none)"),
+        ),
+        "exchange_failed" => {
+            let problem = s(e, "problem")
+                .map(|p| format!(" [{p}]"))
+                .unwrap_or_default();
+            format!(
+                "EXCHANGE FAILED {}{problem}: {}",
+                or_dash(s(e, "exchange")),
                 or_dash(s(e, "reason"))
             )
         }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use guls_audit::{AuditEvent, AuthDiagnostic, Decision, EVENT_KINDS, Side};
+use guls_audit::{AuditEvent, AuthDiagnostic, Decision, Direction, EVENT_KINDS, Side};
 use serde_json::Value;
 
 /// One event of every kind, with every optional field present.
@@ -28,6 +28,34 @@ fn every_variant() -> Vec<AuditEvent> {
         ),
         AuditEvent::association_released(Side::Local),
         AuditEvent::association_aborted("acse-service-user", "no-reason-given", Some("acse")),
+        AuditEvent::se_transfer(
+            Direction::Received,
+            "2.20.4.2",
+            1,
+            Some(7),
+            true,
+            false,
+            b"\x04\x03abc",
+        ),
+        AuditEvent::se_u_abort(
+            Direction::Sent,
+            Some("2.20.4.2"),
+            Some(7),
+            Some(1),
+            ["2.20.4.2.1", "local:3"],
+        ),
+        AuditEvent::se_p_abort(
+            Direction::Received,
+            Some(7),
+            Some(1),
+            "transfer.mistypedItem",
+        ),
+        AuditEvent::exchange_completed("2.20.4.2", Some("CN=x")),
+        AuditEvent::exchange_failed(
+            "2.20.4.2",
+            "se-p-abort received",
+            Some("transfer.mistypedItem"),
+        ),
     ]
 }
 
@@ -49,6 +77,17 @@ fn every_kind_is_covered() {
     let kinds: BTreeSet<&str> = every_variant().iter().map(AuditEvent::kind).collect();
     let all: BTreeSet<&str> = EVENT_KINDS.iter().copied().collect();
     assert_eq!(kinds, all);
+}
+
+#[test]
+fn se_transfer_records_no_item_content() {
+    let item = b"\x04\x0ethe-item-bytes";
+    let e = AuditEvent::se_transfer(Direction::Sent, "local:1", 1, None, true, true, item);
+    let line = serde_json::to_string(&e).unwrap();
+    assert!(!line.contains("the-item-bytes"), "{line}");
+    let hex: String = item.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(!line.contains(&hex), "{line}");
+    assert!(line.contains("\"item_length\":16"), "{line}");
 }
 
 #[test]
@@ -98,6 +137,17 @@ fn no_field_is_named_for_a_secret() {
         "source",
         "initiated_by",
         "layer",
+        // Security exchanges (SESE): items by length and digest only, errors by code only.
+        "direction",
+        "exchange",
+        "item",
+        "invocation",
+        "start",
+        "end",
+        "item_length",
+        "item_sha256",
+        "error_codes",
+        "problem",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -191,3 +191,89 @@ fn malformed_lines_and_control_characters() {
     assert!(t.contains("malformed"), "{t}");
     assert!(t.contains("(line 2)"), "{t}");
 }
+
+#[test]
+fn security_exchange_events_render_and_verify() {
+    let sink = AuditSink::memory();
+    let item = b"\x04\x05hello";
+    let events = [
+        AuditEvent::se_transfer(
+            guls_audit::Direction::Sent,
+            "2.20.4.2",
+            1,
+            None,
+            true,
+            false,
+            item,
+        ),
+        AuditEvent::se_transfer(
+            guls_audit::Direction::Received,
+            "2.20.4.2",
+            2,
+            Some(4),
+            false,
+            true,
+            b"\x05\x00",
+        ),
+        AuditEvent::exchange_completed("2.20.4.2", Some("CN=ied1")),
+        AuditEvent::se_u_abort(
+            guls_audit::Direction::Received,
+            Some("local:9"),
+            Some(3),
+            Some(1),
+            ["local:1", "2.20.4.2.1"],
+        ),
+        AuditEvent::se_p_abort(
+            guls_audit::Direction::Sent,
+            None,
+            Some(1),
+            "transfer.mistypedItem",
+        ),
+        AuditEvent::exchange_failed("local:9", "se-p-abort sent", Some("transfer.mistypedItem")),
+    ];
+    for (i, e) in events.iter().enumerate() {
+        sink.record(if i < 3 { 1 } else { 2 }, e).unwrap();
+    }
+    let log = sink.memory_contents().unwrap();
+    assert!(!log.contains("hello"), "{log}");
+    let summary = guls_audit::verify(log.as_bytes()).unwrap();
+    assert_eq!(summary.records, 6);
+
+    let t = show(log.as_bytes(), &ShowFilter::default()).unwrap();
+    assert!(!t.contains("hello"), "{t}");
+    assert!(
+        t.contains(
+            "sent item 1 of 2.20.4.2 [start], 7 octets sha256 \
+             cbf9059bc33ef5b5f6fadfbcdd99fa4b7c35ae6f8819c1d5d20a7dd136d6068f"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.contains("received item 2 of 2.20.4.2 invocation 4 [end], 2 octets sha256 "),
+        "{t}"
+    );
+    assert!(
+        t.contains("exchange 2.20.4.2 completed, identity CN=ied1"),
+        "{t}"
+    );
+    assert!(
+        t.contains(
+            "received SE-U-ABORT of local:9 invocation 3 item 1: errors local:1, 2.20.4.2.1"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.contains("sent SE-P-ABORT transfer.mistypedItem item 1"),
+        "{t}"
+    );
+    assert!(
+        t.contains("EXCHANGE FAILED local:9 [transfer.mistypedItem]: se-p-abort sent"),
+        "{t}"
+    );
+    // A failed exchange makes its association a failed one.
+    let failed = ShowFilter {
+        peer: None,
+        outcome_failed: true,
+    };
+    assert_eq!(seqs(&show(log.as_bytes(), &failed).unwrap()), vec![4, 5, 6]);
+}

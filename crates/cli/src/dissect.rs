@@ -4,6 +4,10 @@
 //! COTP, session, presentation and ACSE into a JSON object (the `--format json` output); the
 //! text format renders the same object as an indented tree, so both show the same facts.
 //! Authentication values are only ever shown by kind and length.
+//!
+//! SESE APDUs carried in the ACSE authentication value, ACSE user-information or P-DATA of the
+//! SESE presentation context are listed under the unit's `sese` key (see [`crate::layers`]);
+//! their items by length only.
 
 use std::collections::HashMap;
 
@@ -182,14 +186,31 @@ fn render_text(out: &mut String, depth: usize, key: &str, value: &Value) {
     }
 }
 
+/// What `guls decode` is told beyond the input itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DissectOptions {
+    /// Presentation context identifiers to treat as the SESE context (abstract syntax ARC.1.1)
+    /// in every stream, for inputs without the CP that would name it (`--sese-pcid`).
+    pub sese_pcids: Vec<i64>,
+}
+
 /// Dissects an input: a capture (detected by its magic number) or, per `from`, a TPKT stream or
 /// a single TSDU.
 pub fn dissect_input(input: &[u8], from: DecodeFrom) -> Result<Report, String> {
+    dissect_input_with(input, from, &DissectOptions::default())
+}
+
+/// [`dissect_input`] with options.
+pub fn dissect_input_with(
+    input: &[u8],
+    from: DecodeFrom,
+    opts: &DissectOptions,
+) -> Result<Report, String> {
     if capture::looks_like_capture(input) {
         let streams = capture::read_capture(input).map_err(|e| e.to_string())?;
-        return Ok(dissect_streams(&streams));
+        return Ok(dissect_streams_with(&streams, opts));
     }
-    let mut ctx = StreamContext::default();
+    let mut ctx = StreamContext::with_sese_pcids(&opts.sese_pcids);
     let mut report = Report::default();
     match from {
         DecodeFrom::Session => {
@@ -269,10 +290,17 @@ fn tpkt_claimed(rest: &[u8]) -> usize {
 /// Dissects every direction of every stream of a capture, ordering units by the packet that
 /// completed them.
 pub fn dissect_streams(streams: &[DirectedStream]) -> Report {
+    dissect_streams_with(streams, &DissectOptions::default())
+}
+
+/// [`dissect_streams`] with options.
+pub fn dissect_streams_with(streams: &[DirectedStream], opts: &DissectOptions) -> Report {
     let mut contexts: HashMap<usize, StreamContext> = HashMap::new();
     let mut all: Vec<(usize, usize, Unit)> = Vec::new();
     for (order, s) in streams.iter().enumerate() {
-        let ctx = contexts.entry(s.stream).or_default();
+        let ctx = contexts
+            .entry(s.stream)
+            .or_insert_with(|| StreamContext::with_sese_pcids(&opts.sese_pcids));
         let mut dir = DirectionState::default();
         for (mut unit, last) in dissect_tpkt_stream(&s.bytes, ctx, &mut dir) {
             let mut tagged = Map::new();

@@ -4,12 +4,19 @@
 //! AB→ARU/ARP, DT→TD, FN/DN→P-RELEASE user data), as ISO 8823 maps them. A PDV is decoded as
 //! ACSE when its presentation context is the ACSE one learned from the stream's CP, or — when
 //! no CP was seen — when the PDV of a connection or release PPDU holds an ACSE APDU tag.
+//!
+//! SESE APDUs (X.832) are decoded wherever the GULS profile carries them (ARCHITECTURE.md
+//! section 4.2): in an AARQ/AARE authentication value of arm `external`, in ACSE
+//! user-information EXTERNALs, and in TD PDVs, each when its presentation context is the SESE
+//! one (abstract syntax ARC.1.1 in the stream's CP, or a context named with `--sese-pcid`).
+//! Items and error parameters are shown by length only, never by content.
 
 use std::collections::HashMap;
 
 use guls_acse::{AeQualifier, ApTitle, Apdu, AuthenticationValue};
 use guls_ber::{DecodeError, ExternalEncoding, Oid, to_hex};
 use guls_presentation as pres;
+use guls_sese::{Identifier, InvocationId, SeseApdu};
 use guls_session as ses;
 use guls_transport as tp;
 use serde_json::{Map, Value, json};
@@ -21,13 +28,44 @@ use crate::dissect::Unit;
 pub struct StreamContext {
     /// Abstract syntax of each proposed presentation context.
     pub contexts: HashMap<i64, Oid>,
+    /// Presentation contexts to treat as the SESE one whatever the CP said (`--sese-pcid`).
+    pub sese_pcids: Vec<i64>,
 }
 
 impl StreamContext {
+    /// A context that knows `sese_pcids` as SESE contexts before any CP is seen.
+    pub fn with_sese_pcids(sese_pcids: &[i64]) -> Self {
+        StreamContext {
+            contexts: HashMap::new(),
+            sese_pcids: sese_pcids.to_vec(),
+        }
+    }
+
     fn is_acse(&self, pcid: i64) -> Option<bool> {
+        if self.sese_pcids.contains(&pcid) {
+            return Some(false);
+        }
         self.contexts
             .get(&pcid)
             .map(|a| *a == guls_ber::known::ACSE_ABSTRACT_SYNTAX)
+    }
+
+    /// Whether `pcid` is the SESE presentation context.
+    fn is_sese(&self, pcid: i64) -> bool {
+        self.sese_pcids.contains(&pcid)
+            || self
+                .contexts
+                .get(&pcid)
+                .is_some_and(|a| *a == guls_sese::Registry::abstract_syntax())
+    }
+
+    /// Whether an EXTERNAL is in the SESE context: its indirect reference names it, or its
+    /// direct reference is the SESE abstract syntax.
+    fn external_is_sese(&self, e: &guls_ber::External) -> bool {
+        e.indirect_reference.is_some_and(|p| self.is_sese(p))
+            || e.direct_reference
+                .as_ref()
+                .is_some_and(|d| *d == guls_sese::Registry::abstract_syntax())
     }
 }
 
@@ -212,10 +250,24 @@ pub fn dissect_tsdu(tsdu: &[u8], ctx: &mut StreamContext, unit: &mut Unit) {
         }
     };
     unit.value.insert("presentation".into(), pjson);
+    let Some(ud) = user_data else { return };
+    let mut sese = SeseFound::new(ppdu, base);
     if !acse_expected {
+        // P-DATA: every PDV in the SESE context is one SESE APDU.
+        for pdv in ud.pdv_lists() {
+            if !ctx.is_sese(pdv.pcid) {
+                continue;
+            }
+            if let ExternalEncoding::SingleAsn1Type(v) | ExternalEncoding::OctetAligned(v) =
+                &pdv.value
+                && !sese.add(v, "p-data")
+            {
+                break;
+            }
+        }
+        sese.finish(unit);
         return;
     }
-    let Some(ud) = user_data else { return };
     for pdv in ud.pdv_lists() {
         let ExternalEncoding::SingleAsn1Type(value) = &pdv.value else {
             continue;
@@ -230,6 +282,7 @@ pub fn dissect_tsdu(tsdu: &[u8], ctx: &mut StreamContext, unit: &mut Unit) {
         match Apdu::decode(value) {
             Ok(apdu) => {
                 unit.value.insert("acse".into(), acse_json(&apdu));
+                acse_sese(&apdu, ctx, &mut sese);
             }
             Err(e) => {
                 // The APDU is a sub-slice of the PPDU: locate it for a TSDU-relative offset.
@@ -238,6 +291,147 @@ pub fn dissect_tsdu(tsdu: &[u8], ctx: &mut StreamContext, unit: &mut Unit) {
             }
         }
         break;
+    }
+    sese.finish(unit);
+}
+
+/// The SESE APDUs found in one unit, and the first one that did not decode.
+struct SeseFound<'a> {
+    /// The PPDU the APDUs were found in (to locate them for error offsets).
+    ppdu: &'a [u8],
+    /// Offset of the PPDU in the unit's TSDU.
+    base: usize,
+    apdus: Vec<Value>,
+    error: Option<DecodeError>,
+}
+
+impl<'a> SeseFound<'a> {
+    fn new(ppdu: &'a [u8], base: usize) -> Self {
+        SeseFound {
+            ppdu,
+            base,
+            apdus: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Decodes one SESE APDU carried by `carrier`; false (and the error kept) when it does not
+    /// decode, so that the caller stops there.
+    fn add(&mut self, bytes: &[u8], carrier: &str) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        match SeseApdu::decode(bytes) {
+            Ok(apdu) => {
+                self.apdus.push(sese_json(&apdu, carrier));
+                true
+            }
+            Err(e) => {
+                // The APDU is a copy of a slice of the PPDU: locate it for a TSDU-relative
+                // offset (best effort: offsets count from the PPDU when it is not found).
+                let within = find_subslice(self.ppdu, bytes).map_or(self.base, |i| self.base + i);
+                self.error = Some(e.shifted(within));
+                false
+            }
+        }
+    }
+
+    /// Records the APDUs as the unit's `sese` list, and the error if one did not decode.
+    fn finish(self, unit: &mut Unit) {
+        if !self.apdus.is_empty() {
+            unit.value.insert("sese".into(), Value::Array(self.apdus));
+        }
+        if let Some(e) = self.error {
+            unit.fail(&e);
+        }
+    }
+}
+
+/// The SESE APDUs an ACSE APDU carries: in the authentication value (arm `external`) and in
+/// user-information EXTERNALs of the SESE context.
+fn acse_sese(apdu: &Apdu, ctx: &StreamContext, found: &mut SeseFound<'_>) {
+    let (auth, auth_carrier, user_information) = match apdu {
+        Apdu::Aarq(a) => (
+            a.calling_authentication_value.as_ref(),
+            "aarq-authentication-value",
+            &a.user_information,
+        ),
+        Apdu::Aare(a) => (
+            a.responding_authentication_value.as_ref(),
+            "aare-authentication-value",
+            &a.user_information,
+        ),
+        Apdu::Rlrq(r) => (None, "", &r.user_information),
+        Apdu::Rlre(r) => (None, "", &r.user_information),
+        Apdu::Abrt(a) => (None, "", &a.user_information),
+        Apdu::Other(_) => return,
+    };
+    if let Some(AuthenticationValue::External(secret)) = auth {
+        let e = secret.external();
+        if ctx.external_is_sese(e)
+            && let ExternalEncoding::SingleAsn1Type(v) = &e.encoding
+            && !found.add(v, auth_carrier)
+        {
+            return;
+        }
+    }
+    for e in user_information {
+        if !ctx.external_is_sese(e) {
+            continue;
+        }
+        if let ExternalEncoding::SingleAsn1Type(v) | ExternalEncoding::OctetAligned(v) = &e.encoding
+            && !found.add(v, "user-information")
+        {
+            return;
+        }
+    }
+}
+
+/// An `Identifier`: a global one as its dotted OID, a local one as its integer.
+fn identifier_json(id: &Identifier) -> Value {
+    match id {
+        Identifier::Local(n) => json!(n),
+        Identifier::Global(o) => oid(o),
+    }
+}
+
+fn invocation_json(id: Option<&InvocationId>) -> Value {
+    match id {
+        Some(InvocationId::Present(n)) => json!(n),
+        Some(InvocationId::Absent) | None => Value::Null,
+    }
+}
+
+/// One SESE APDU as JSON. Items and error parameters appear by length only.
+fn sese_json(apdu: &SeseApdu, carrier: &str) -> Value {
+    match apdu {
+        SeseApdu::Transfer(t) => json!({
+            "type": apdu.name(),
+            "exchange": identifier_json(&t.se_identifier),
+            "item": t.item_identifier,
+            "start": t.start,
+            "end": t.end,
+            "invocation": invocation_json(Some(&t.invocation_id)),
+            "carrier": carrier,
+            "item_length": t.item.len(),
+        }),
+        SeseApdu::UAbort(a) => json!({
+            "type": apdu.name(),
+            "invocation": invocation_json(Some(&a.invocation_id)),
+            "item": a.item_identifier,
+            "errors": a.errors.iter().flatten().map(|e| json!({
+                "code": e.code.as_ref().map_or(Value::Null, identifier_json),
+                "parameter_length": e.parameter.as_ref().map(Vec::len),
+            })).collect::<Vec<_>>(),
+            "carrier": carrier,
+        }),
+        SeseApdu::PAbort(p) => json!({
+            "type": apdu.name(),
+            "invocation": invocation_json(p.invocation_id.as_ref()),
+            "item": p.item_identifier,
+            "problem": p.problem.name(),
+            "carrier": carrier,
+        }),
     }
 }
 

@@ -266,6 +266,11 @@ struct DecodeArgs {
     /// A pcap or pcapng capture.
     #[arg(long, conflicts_with = "file")]
     pcap: Option<PathBuf>,
+    /// Treat presentation context N as the SESE context (abstract syntax ARC.1.1), for inputs
+    /// without the CP that names it; repeatable. SESE APDUs are shown under `sese`, items by
+    /// length only.
+    #[arg(long = "sese-pcid", value_name = "N")]
+    sese_pcids: Vec<i64>,
     /// A file of hex text, raw octets or a capture; `-` or nothing reads standard input.
     file: Option<PathBuf>,
 }
@@ -471,7 +476,10 @@ fn run_decode(args: DecodeArgs) -> ExitCode {
         FormatArg::Text => OutputFormat::Text,
         FormatArg::Json => OutputFormat::Json,
     };
-    let report = match dissect::dissect_input(&input, from) {
+    let opts = dissect::DissectOptions {
+        sese_pcids: args.sese_pcids.clone(),
+    };
+    let report = match dissect::dissect_input_with(&input, from, &opts) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("guls decode: {e}");
