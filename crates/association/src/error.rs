@@ -3,9 +3,10 @@
 use std::fmt;
 
 use guls_acse::{
-    AbortDiagnostic, AbortSource, AssociateResult, ResultSource, ResultSourceDiagnostic,
+    AbortDiagnostic, AbortSource, AcseRequirements, AssociateResult, AuthenticationValue,
+    ResultSource, ResultSourceDiagnostic,
 };
-use guls_ber::{DecodeError, External};
+use guls_ber::{DecodeError, External, Oid};
 
 /// The layer (or local cause) that ended an association.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,7 +166,7 @@ pub struct AbortInfo {
     pub user_information: Vec<External>,
 }
 
-/// The A-ASSOCIATE confirm of a rejection.
+/// The A-ASSOCIATE confirm of a rejection. `Debug` never shows the authentication value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// rejected-permanent or rejected-transient.
@@ -176,6 +177,32 @@ pub struct Rejection {
     pub diagnostic: Option<ResultSourceDiagnostic>,
     /// The AARE user information.
     pub user_information: Vec<External>,
+    /// The AARE responder-acse-requirements, when present.
+    pub acse_requirements: Option<AcseRequirements>,
+    /// The AARE mechanism name, when present.
+    pub mechanism_name: Option<Oid>,
+    /// The AARE responding authentication value, when present (for instance the se-u-abort
+    /// of a failed security exchange).
+    pub authentication_value: Option<AuthenticationValue>,
+}
+
+impl Rejection {
+    /// A rejection with these result, source and diagnostic and no other AARE parameter.
+    pub fn new(
+        result: AssociateResult,
+        source: ResultSource,
+        diagnostic: Option<ResultSourceDiagnostic>,
+    ) -> Self {
+        Rejection {
+            result,
+            source,
+            diagnostic,
+            user_information: Vec::new(),
+            acse_requirements: None,
+            mechanism_name: None,
+            authentication_value: None,
+        }
+    }
 }
 
 /// Errors of the association API. None of them carries credentials.

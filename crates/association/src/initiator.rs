@@ -50,19 +50,37 @@ impl Initiator {
             req.mechanism_name = Some(auth.mechanism);
             req.authentication_value = Some(auth.value);
         }
+        if let Some(r) = params.acse_requirements {
+            req.acse_requirements = Some(r);
+        }
         req
     }
 
     /// A-ASSOCIATE request over a new TCP connection to `addr`; returns once the AARE
     /// accepted the association.
     ///
-    /// A rejection is [`AssociationError::Rejected`] (with result, source and diagnostic);
+    /// A rejection is [`AssociationError::Rejected`] (with result, source, diagnostic, and the
+    /// AARE's user information, mechanism name and responding authentication value);
     /// a TCP close right after our CONNECT without any AARE is
     /// [`AssociationError::RejectedByPeerNoAare`].
     pub async fn connect(
         &self,
         addr: impl ToSocketAddrs,
         params: AssociateParams,
+    ) -> Result<Association, AssociationError> {
+        let request = self.associate_request(params);
+        self.connect_request(addr, request).await
+    }
+
+    /// A-ASSOCIATE request with every AARQ parameter given by the caller (for instance an
+    /// authentication value without a mechanism name, or a mechanism name alone), built for
+    /// instance from [`Initiator::associate_request`]. The ACSE rules still apply: a
+    /// mechanism name or value without `authentication` in the requirements is
+    /// [`AssociationError::IllegalPrimitive`]. Otherwise as [`Initiator::connect`].
+    pub async fn connect_request(
+        &self,
+        addr: impl ToSocketAddrs,
+        request: AssociateRequest,
     ) -> Result<Association, AssociationError> {
         self.config.validate()?;
         let t = self.config.timeouts;
@@ -72,7 +90,6 @@ impl Initiator {
         stream.set_nodelay(true)?;
         let peer = stream.peer_addr()?;
         tracing::info!(target: "guls::association", %peer, "TCP connected; A-ASSOCIATE request");
-        let request = self.associate_request(params);
         let stack = Stack::initiator(self.config.clone(), request)?;
         let mut conn = Conn::new(stream, stack, peer);
         conn.stack.start()?;

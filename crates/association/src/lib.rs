@@ -62,13 +62,14 @@ pub use responder::{
 pub use stack::LowerAddresses;
 pub use types::{
     AcceptParams, AssociateParams, AssociationEvent, Authentication, ContextRef, DataIndication,
-    HandshakeFailure, QueueStats, ReleaseOutcome,
+    HandshakeFailure, QueueStats, RejectParams, ReleaseOutcome,
 };
 
 /// Re-exported for applications: the ACSE parameter types used in this API.
 pub use guls_acse::{
-    AbortSource, AeQualifier, ApTitle, AssociateConfirm, AssociateIndication, AssociateResult,
-    AuthenticationValue, ResultSource, ResultSourceDiagnostic, UserDiagnostic,
+    AbortSource, AcseRequirements, AeQualifier, ApTitle, AssociateConfirm, AssociateIndication,
+    AssociateResult, AuthenticationValue, ResultSource, ResultSourceDiagnostic, SecretExternal,
+    UserDiagnostic,
 };
 /// Re-exported for applications: the basic value types.
 pub use guls_ber::{External, ExternalEncoding, Oid};

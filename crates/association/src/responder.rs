@@ -19,7 +19,7 @@ use crate::config::AssociationConfig;
 use crate::driver::{Association, Conn, spawn};
 use crate::error::{AbortLayer, AssociationError, ProviderAbortReason, TimeoutKind};
 use crate::stack::{LowerAddresses, Stack, StackEvent};
-use crate::types::{AcceptParams, HandshakeFailure};
+use crate::types::{AcceptParams, HandshakeFailure, RejectParams};
 
 /// Capacity of a [`Responder`]'s queue of [`HandshakeFailure`]s: when it is full (nobody
 /// calls [`Responder::next_handshake_failure`] / [`Responder::take_handshake_failures`]),
@@ -463,6 +463,9 @@ impl IncomingAssociation {
             rsp.mechanism_name = Some(auth.mechanism);
             rsp.authentication_value = Some(auth.value);
         }
+        if let Some(r) = params.acse_requirements {
+            rsp.acse_requirements = Some(r);
+        }
         self.conn.stack.respond(&rsp)?;
         if let Err(r) = self.conn.flush(self.cfg.timeouts.idle).await {
             return Err(AssociationError::ProviderAbort(r));
@@ -476,16 +479,43 @@ impl IncomingAssociation {
     /// instance 13, authentication-failure): sends REFUSE + CPR (user-rejection) + AARE and
     /// closes the connection.
     pub async fn reject(
-        mut self,
+        self,
         diagnostic: UserDiagnostic,
         user_information: Vec<External>,
     ) -> Result<(), AssociationError> {
+        let mut params = RejectParams::new(diagnostic);
+        params.user_information = user_information;
+        self.reject_with(params).await
+    }
+
+    /// A-ASSOCIATE response, rejected, with every AARE parameter of a rejection: result,
+    /// diagnostic, user information and, when the AARQ proposed the authentication functional
+    /// unit, responder-acse-requirements, mechanism name and responding authentication value
+    /// (for instance the se-u-abort of a failed security exchange). Sent as
+    /// [`IncomingAssociation::reject`] sends it. A parameter the ACSE rules forbid (an
+    /// authentication value the AARQ did not allow, an accepted result) is
+    /// [`AssociationError::IllegalPrimitive`] and nothing is sent.
+    pub async fn reject_with(mut self, params: RejectParams) -> Result<(), AssociationError> {
+        if params.result == AssociateResult::Accepted {
+            return Err(AssociationError::IllegalPrimitive(
+                "a rejection with result accepted".into(),
+            ));
+        }
+        let diagnostic = params.diagnostic;
         let mut rsp = AssociateResponse::new(
             self.indication.application_context_name.clone(),
-            AssociateResult::RejectedPermanent,
+            params.result,
             Some(diagnostic),
         );
-        rsp.user_information = user_information;
+        rsp.user_information = params.user_information;
+        if let Some(auth) = params.authentication {
+            rsp.acse_requirements = Some(AcseRequirements::authentication());
+            rsp.mechanism_name = Some(auth.mechanism);
+            rsp.authentication_value = Some(auth.value);
+        }
+        if let Some(r) = params.acse_requirements {
+            rsp.acse_requirements = Some(r);
+        }
         self.conn.stack.respond(&rsp)?;
         let r = self.conn.flush(self.cfg.timeouts.idle).await;
         tracing::info!(target: "guls::association", peer = %self.conn.peer,

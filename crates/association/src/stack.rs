@@ -1055,6 +1055,9 @@ impl Stack {
                     source: c.result_source,
                     diagnostic: c.diagnostic,
                     user_information: c.user_information,
+                    acse_requirements: c.acse_requirements,
+                    mechanism_name: c.mechanism_name,
+                    authentication_value: c.authentication_value,
                 }))]
             }
             Some(AcseEvent::AbortIndication(a)) if a.protocol_error.is_none() => {

@@ -1,8 +1,9 @@
 //! Parameters and events of the association API.
 
 use guls_acse::{
-    AbortDiagnostic, AbortSource, AeQualifier, ApTitle, AuthenticationValue, ReleaseRequestReason,
-    ReleaseResponseReason,
+    AbortDiagnostic, AbortSource, AcseRequirements, AeQualifier, ApTitle, AssociateResult,
+    AuthenticationValue, ReleaseRequestReason, ReleaseResponseReason, SecretExternal,
+    UserDiagnostic,
 };
 use guls_ber::{External, Oid, known};
 use guls_presentation::{Pcid, PdvValue};
@@ -23,8 +24,11 @@ pub struct HandshakeFailure {
     pub reason: ProviderAbortReason,
 }
 
-/// ACSE authentication (ISO 8650 Amd.1): mechanism name and calling authentication value.
-/// `Debug` never shows the value.
+/// ACSE authentication (ISO 8650 Amd.1): a mechanism name and an authentication value of any
+/// arm (`charstring`, `bitstring`, `external`, `other`): the calling authentication value of
+/// an AARQ ([`AssociateParams::authentication`]) or the responding one of an AARE
+/// ([`AcceptParams::authentication`], [`RejectParams::authentication`]). `Debug` never shows
+/// the value.
 #[derive(Clone, Debug)]
 pub struct Authentication {
     /// The mechanism name (for instance 2.2.3.1, password).
@@ -34,11 +38,26 @@ pub struct Authentication {
 }
 
 impl Authentication {
+    /// Any mechanism with any value.
+    pub fn new(mechanism: Oid, value: AuthenticationValue) -> Self {
+        Authentication { mechanism, value }
+    }
+
     /// The password mechanism (2.2.3.1) with a `charstring` value, as libiec61850 sends it.
     pub fn password(password: &[u8]) -> Self {
         Authentication {
             mechanism: known::PASSWORD_MECHANISM,
             value: AuthenticationValue::password(password),
+        }
+    }
+
+    /// A mechanism whose value is the `external` arm carrying `external` (for instance a SESE
+    /// APDU: `indirect-reference` = the SESE presentation context, `single-ASN1-type` = the
+    /// APDU; see guls-sese's `carriage` module).
+    pub fn external(mechanism: Oid, external: External) -> Self {
+        Authentication {
+            mechanism,
+            value: AuthenticationValue::External(SecretExternal::new(external)),
         }
     }
 }
@@ -53,6 +72,11 @@ pub struct AssociateParams {
     pub authentication: Option<Authentication>,
     /// Implementation information (GraphicString octets).
     pub implementation_information: Option<Vec<u8>>,
+    /// sender-acse-requirements to send instead of the derived ones (`{authentication}` when
+    /// [`AssociateParams::authentication`] is set, else absent): for instance
+    /// `{authentication}` alone, proposing the functional unit without a mechanism. The ACSE
+    /// machine refuses a mechanism or value without the authentication bit.
+    pub acse_requirements: Option<AcseRequirements>,
 }
 
 /// The per-call parameters of a positive A-ASSOCIATE response.
@@ -73,6 +97,43 @@ pub struct AcceptParams {
     /// Responding authentication (mechanism name and value), only when the AARQ proposed the
     /// authentication functional unit.
     pub authentication: Option<Authentication>,
+    /// responder-acse-requirements to send instead of the derived ones (`{authentication}`
+    /// when [`AcceptParams::authentication`] is set, else absent), for instance
+    /// `{authentication}` without a mechanism name or value. Only when the AARQ proposed the
+    /// authentication functional unit.
+    pub acse_requirements: Option<AcseRequirements>,
+}
+
+/// The parameters of a negative A-ASSOCIATE response
+/// ([`crate::IncomingAssociation::reject_with`]).
+#[derive(Clone, Debug)]
+pub struct RejectParams {
+    /// rejected-permanent (the default of [`RejectParams::new`]) or rejected-transient.
+    pub result: AssociateResult,
+    /// The acse-service-user diagnostic (for instance 13, authentication-failure).
+    pub diagnostic: UserDiagnostic,
+    /// AARE user information.
+    pub user_information: Vec<External>,
+    /// Responding authentication (mechanism name and value; for instance an se-u-abort of a
+    /// failed security exchange), only when the AARQ proposed the authentication functional
+    /// unit.
+    pub authentication: Option<Authentication>,
+    /// responder-acse-requirements to send instead of the derived ones (see
+    /// [`AcceptParams::acse_requirements`]).
+    pub acse_requirements: Option<AcseRequirements>,
+}
+
+impl RejectParams {
+    /// rejected-permanent with `diagnostic` and nothing else.
+    pub fn new(diagnostic: UserDiagnostic) -> Self {
+        RejectParams {
+            result: AssociateResult::RejectedPermanent,
+            diagnostic,
+            user_information: Vec::new(),
+            authentication: None,
+            acse_requirements: None,
+        }
+    }
 }
 
 /// Which presentation context a value is sent in.

@@ -437,14 +437,13 @@ mod tests {
 
     #[test]
     fn rejection_line_names_result_source_and_diagnostic() {
-        let r = Rejection {
-            result: AssociateResult::RejectedPermanent,
-            source: ResultSource::AcseServiceUser,
-            diagnostic: Some(ResultSourceDiagnostic::ServiceUser(
+        let r = Rejection::new(
+            AssociateResult::RejectedPermanent,
+            ResultSource::AcseServiceUser,
+            Some(ResultSourceDiagnostic::ServiceUser(
                 UserDiagnostic::AuthenticationFailure,
             )),
-            user_information: Vec::new(),
-        };
+        );
         assert_eq!(
             describe_rejection(&r),
             "rejected-permanent by acse-service-user: authentication-failure (13)"

@@ -12,8 +12,13 @@
 //! * [`Endpoint`]: a machine plus the [`ExchangeRole`]s of the registered exchanges, so that a
 //!   new exchange writes only its own logic (see `examples/hmac_challenge.rs`).
 //! * [`negotiation`]: simpleNegotiationSE (X.830 Annex C) and [`negotiate`].
+//! * [`carriage`]: SESE over a guls association ([`SecureInitiator`], [`SecureResponder`],
+//!   [`SecureAssociation`]): the first items in the ACSE authentication fields (or
+//!   user-information) of AARQ and AARE, the rest in P-DATA of the SESE context, application
+//!   data held back until the required exchange completed.
 //!
-//! **Carriage hook.** Nothing here does IO. Every APDU to send is an [`OutgoingApdu`] whose
+//! **Carriage hook.** Nothing but [`carriage`] does IO. Every APDU to send is an
+//! [`OutgoingApdu`] whose
 //! `bytes` are one value of the SESE abstract syntax (a PDV of the SESE presentation context,
 //! transfer syntax BER); every APDU received is passed as bytes to [`SeseMachine::receive`] or
 //! [`Endpoint::receive`]. The association layer carries them in the ACSE authentication value,
@@ -37,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 mod apdu;
+pub mod carriage;
 mod endpoint;
 mod exchange;
 pub mod machine;
@@ -46,6 +52,10 @@ mod types;
 pub use apdu::{
     AbortProblem, GeneralProblem, Identifier, InvocationId, ProblemCode, SeError, SePAbort,
     SeTransfer, SeUAbort, SeseApdu, TransferProblem,
+};
+pub use carriage::{
+    AbortPolicy, CarriageAbort, CarriageConfig, CarriageError, Carrier, SecureAssociation,
+    SecureEvent, SecureIncoming, SecureInitiator, SecureResponder, Verdict,
 };
 pub use endpoint::{Endpoint, EndpointOutput, ExchangeEvent, Failure, InitiateError};
 pub use exchange::{

@@ -253,7 +253,7 @@ pub struct OutgoingApdu {
 }
 
 impl OutgoingApdu {
-    fn new(apdu: SeseApdu) -> Self {
+    pub(crate) fn new(apdu: SeseApdu) -> Self {
         let bytes = apdu.encode();
         OutgoingApdu { apdu, bytes }
     }
