@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo run --release -p guls-benches --bin assoc_load -- [--quick]
 //! [--only memory|rate|throughput] [--rounds N] [--idle N] [--values N] [--split] [--shared]
-//! [--max-read N]`
+//! [--max-read N] [--side guls|tcp] [--owned-anchor]`
 //!
 //! Everything runs in one tokio multi-thread runtime (one worker per CPU); with `--split` the
 //! throughput section instead runs its sending side and its receiving side in two runtimes of
@@ -33,6 +33,11 @@
 //!   With `--shared`, the guls sender instead hands every send the same `Arc<[u8]>`
 //!   (`Association::send_octets`, no copy), as the anchor writes the same buffer each time.
 //!   `--max-read N` sets `Limits::max_read` (the largest socket read) of both ends.
+//!   `--side guls` or `--side tcp` measures only that side (for profiling one of them; no
+//!   ratios are then given). `--owned-anchor` makes the TCP sink read each 64 KiB message
+//!   into a new `Vec` of its own (reads then end at message boundaries) instead of reading
+//!   up to 64 KiB at a time into one reused buffer, as the guls sink receives each value as
+//!   an owned `Vec`.
 //!
 //! Every count and every wait is bounded; the program stops by itself. Nothing is asserted
 //! about time: a measurement that fails is reported as such.
@@ -77,6 +82,10 @@ struct Opts {
     quick: bool,
     split: bool,
     shared: bool,
+    /// `--side guls|tcp`: the throughput section measures only that side (for profiling).
+    side: Option<&'static str>,
+    /// `--owned-anchor`: the TCP sink reads each message into a new `Vec`.
+    owned_anchor: bool,
     max_read: Option<usize>,
     only: Option<Section>,
     rounds: usize,
@@ -94,6 +103,8 @@ impl Opts {
             quick,
             split: false,
             shared: false,
+            side: None,
+            owned_anchor: false,
             max_read: None,
             only: None,
             rounds: if quick { 2 } else { 5 },
@@ -114,10 +125,18 @@ impl Opts {
                 "--quick" => {}
                 "--split" => o.split = true,
                 "--shared" => o.shared = true,
+                "--owned-anchor" => o.owned_anchor = true,
                 "--rounds" => o.rounds = num("--rounds")?,
                 "--idle" => o.idle = num("--idle")?,
                 "--values" => o.values = num("--values")?,
                 "--max-read" => o.max_read = Some(num("--max-read")?),
+                "--side" => {
+                    o.side = Some(match it.next().map(String::as_str) {
+                        Some("guls") => "guls",
+                        Some("tcp") => "tcp",
+                        _ => return Err("--side needs guls or tcp".into()),
+                    })
+                }
                 "--only" => {
                     o.only = Some(match it.next().map(String::as_str) {
                         Some("memory") => Section::Memory,
@@ -130,7 +149,7 @@ impl Opts {
                     return Err(
                         "usage: assoc_load [--quick] [--only memory|rate|throughput] \
                          [--rounds N] [--idle N] [--values N] [--split] [--shared] \
-                         [--max-read N]"
+                         [--max-read N] [--side guls|tcp] [--owned-anchor]"
                             .into(),
                     );
                 }
@@ -650,14 +669,27 @@ async fn guls_sink(mut a: Association, per_round: usize) -> Result<u64, Associat
 }
 
 /// The TCP sink: reads `per_round * PAYLOAD` octets into one reused buffer, answers one
-/// octet, until the end of stream.
-async fn tcp_sink(listener: TcpListener, per_round: usize) -> std::io::Result<u64> {
+/// octet, until the end of stream. With `owned`, it instead reads each PAYLOAD-octet
+/// message into a new `Vec` of its own (what the guls sink gets: one owned value per
+/// message), so that both sinks allocate and fill one buffer per value.
+async fn tcp_sink(listener: TcpListener, per_round: usize, owned: bool) -> std::io::Result<u64> {
     let (mut s, _) = listener.accept().await?;
     s.set_nodelay(true)?;
     let mut buf = vec![0u8; PAYLOAD];
     let (mut got, mut total) = (0usize, 0u64);
     loop {
-        let n = s.read(&mut buf).await?;
+        let n = if owned {
+            let mut v = Vec::with_capacity(PAYLOAD);
+            while v.len() < PAYLOAD {
+                if s.read_buf(&mut v).await? == 0 {
+                    return Ok(total + v.len() as u64);
+                }
+            }
+            black_box(&v);
+            v.len()
+        } else {
+            s.read(&mut buf).await?
+        };
         if n == 0 {
             return Ok(total);
         }
@@ -734,6 +766,7 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
         cfg.limits.max_read = m;
     }
     let sink_cfg = cfg.clone();
+    let owned_anchor = opts.owned_anchor;
 
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let sink = receiver.spawn(async move {
@@ -755,7 +788,7 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
     let tcp_sink = receiver.spawn(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let _ = addr_tx.send(listener.local_addr()?);
-        tcp_sink(listener, n).await
+        tcp_sink(listener, n, owned_anchor).await
     });
     let tcp_addr = timeout(SAFETY, addr_rx).await??;
     let mut tcp = TcpStream::connect(tcp_addr).await?;
@@ -764,12 +797,17 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
     println!(
         "throughput: {n} values of {PAYLOAD} octets per measurement, one sender, sink \
          receiver answering once per measurement; {} rounds after one warm-up round; \
-         MB = 10^6 octets of payload; guls sends {}; {}",
+         MB = 10^6 octets of payload; guls sends {}; the tcp sink reads into {}; {}",
         opts.rounds,
         if opts.shared {
             "one shared Arc<[u8]> (send_octets, no copy)"
         } else {
             "a new Vec per value (send)"
+        },
+        if opts.owned_anchor {
+            "a new Vec per message (--owned-anchor)"
+        } else {
+            "one reused buffer"
         },
         if opts.split {
             "split: sending side and receiving side in two runtimes of one worker each"
@@ -781,14 +819,27 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
     let (mut gcpu, mut tcpu) = (Vec::new(), Vec::new());
     for round in 0..=opts.rounds {
         // Alternate the order so that neither side always runs first.
-        let (gd, td) = if round % 2 == 0 {
-            let td = timeout(SAFETY, tcp_round(&mut tcp, &payload, n)).await??;
-            let gd = timeout(SAFETY, guls_round(&mut assoc, &payload, n, opts.shared)).await??;
-            (gd, td)
-        } else {
-            let gd = timeout(SAFETY, guls_round(&mut assoc, &payload, n, opts.shared)).await??;
-            let td = timeout(SAFETY, tcp_round(&mut tcp, &payload, n)).await??;
-            (gd, td)
+        let (do_guls, do_tcp) = (opts.side != Some("tcp"), opts.side != Some("guls"));
+        let mut gd = None;
+        let mut td = None;
+        for first in [round % 2 == 0, round % 2 != 0] {
+            if first && do_tcp {
+                td = Some(timeout(SAFETY, tcp_round(&mut tcp, &payload, n)).await??);
+            } else if !first && do_guls {
+                gd =
+                    Some(timeout(SAFETY, guls_round(&mut assoc, &payload, n, opts.shared)).await??);
+            }
+        }
+        if let (Some(side), Some(d)) = (opts.side, gd.or(td)) {
+            let c = d.1.as_secs_f64() * 1e9 / (n * PAYLOAD) as f64;
+            println!(
+                "throughput: round {round:<3} {side} only {:>7.0} MB/s   CPU ns/octet {c:.3}",
+                mbps(n, d.0)
+            );
+            continue;
+        }
+        let (Some(gd), Some(td)) = (gd, td) else {
+            continue;
         };
         let (gm, tm) = (mbps(n, gd.0), mbps(n, td.0));
         // CPU nanoseconds (both ends, this process) per payload octet.
@@ -808,6 +859,9 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
         g.push(gm);
         t.push(tm);
         ratios.push(gm / tm);
+    }
+    if opts.side.is_some() {
+        return Ok(());
     }
     let (gmin, gmed, gmax) = summary(&g);
     let (tmin, tmed, tmax) = summary(&t);
