@@ -1,0 +1,789 @@
+//! The signed key agreement (this project's exchange, ARC.2.1 =
+//! 2.25.36238538382872986225690784931241271656.2.1; ARCHITECTURE.md section 4.4).
+//!
+//! Two items, one round trip (AARQ/AARE): each side sends its certification path, an ephemeral
+//! X25519 public key, a 32-octet nonce, a time and a signature over the transcript so far; the
+//! responder's item also carries its key-confirmation MAC. Keys come from HKDF-SHA-256 over the
+//! X25519 shared secret, salted with the transcript hash. The ASN.1 of the items and the key
+//! schedule are in `ASN1.md` (rendered in [`crate::asn1`]).
+//!
+//! **Initiator key confirmation** is not a third item: the initiator proves it holds the keys
+//! with its first protected PDV (the AEAD under the initiator→responder key, which only the
+//! holder of the initiator's ephemeral private key can produce), and the responder must treat
+//! the association as unconfirmed until that PDV authenticates. A carrier that wants an
+//! explicit confirmation can send [`SessionKeys::initiator_confirmation`] and check it with
+//! [`SessionKeys::verify_initiator_confirmation`].
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use guls_acse::DistinguishedName;
+use guls_ber::{BitString, Class, DecodeResult, ErrorKind, Tag, Writer};
+use guls_crypto::{
+    ActiveKeyExchange, CryptoProvider, HashAlgorithm, HkdfAlgorithm, HmacAlgorithm,
+    KeyExchangeAlgorithm, SecretBytes,
+};
+use guls_sese::{
+    ErrorDef, ExchangeDefinition, ExchangeRole, Identifier, Item, ItemDef, ItemType, Oid, Outcome,
+    Sequencing, Step,
+};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::credentials::{
+    AlgorithmIdentifier, CertificationPath, read_bits, read_dn, same_name, whole, write_dn,
+};
+use crate::dirauth::{
+    DEFAULT_REPLAY_CAPACITY, DEFAULT_SKEW_SECS, authentication_failure,
+    authentication_failure_error, verify_signature,
+};
+use crate::time::{self, Clock, secs};
+use crate::verify::{
+    AuthFailure, LocalIdentity, PeerVerifier, ReplayCache, Report, Reports, SharedReplayCache, lock,
+};
+
+/// ARC.2.1 = 2.25.36238538382872986225690784931241271656.2.1, the exchange identifier.
+pub const SIGNED_KEY_AGREEMENT: Oid = Oid::from_static(&[
+    0x69, 0xB6, 0xC3, 0xA4, 0xF8, 0xE2, 0xCE, 0x9A, 0xA0, 0xB9, 0xA4, 0xC4, 0x9B, 0xAC, 0xAD, 0xAF,
+    0xE0, 0xC2, 0x68, 0x02, 0x01,
+]);
+
+/// DER contents of id-X25519 (1.3.101.110).
+const X25519_OID: &[u8] = &[0x2b, 0x65, 0x6e];
+/// Nonce length, octets.
+pub const NONCE_LEN: usize = 32;
+/// Length of each AEAD key derived, octets (AES-256-GCM or ChaCha20-Poly1305).
+pub const KEY_LEN: usize = 32;
+/// Length of each nonce base (IV) derived, octets.
+pub const IV_LEN: usize = 12;
+/// Length of the key-confirmation MACs (HMAC-SHA-256), octets.
+pub const MAC_LEN: usize = 32;
+
+const LABEL_PREFIX: &[u8] = b"GULS ARC.2.1 v1 ";
+const SIG_LABEL_I: &[u8] = b"GULS ARC.2.1 v1 initiator signature\x00";
+const SIG_LABEL_R: &[u8] = b"GULS ARC.2.1 v1 responder signature\x00";
+const TRANSCRIPT_LABEL: &[u8] = b"GULS ARC.2.1 v1 transcript\x00";
+
+/// Which side sent an item / holds the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KaRole {
+    /// `initiator (0)`.
+    Initiator,
+    /// `responder (1)`.
+    Responder,
+}
+
+/// `KeyAgreementTbs` (see `ASN1.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAgreementTbs {
+    /// `role [0]`.
+    pub role: KaRole,
+    /// `certificationPath [1]`.
+    pub certification_path: CertificationPath,
+    /// `keyExchangeAlgorithm [2]`: the OID contents (X25519 is `2b 65 6e`).
+    pub key_exchange_algorithm: Vec<u8>,
+    /// `ephemeralPublicKey [3]`.
+    pub ephemeral_public_key: Vec<u8>,
+    /// `nonce [4]`.
+    pub nonce: Vec<u8>,
+    /// `time [5]` (GeneralizedTime), seconds since the epoch.
+    pub time: u64,
+    /// `peerName [6]`: the name of the intended peer.
+    pub peer_name: Option<DistinguishedName>,
+    /// `signatureAlgorithm [7]`.
+    pub signature_algorithm: AlgorithmIdentifier,
+}
+
+impl KeyAgreementTbs {
+    /// DER.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.constructed(Tag::SEQUENCE, |w| {
+            let role = match self.role {
+                KaRole::Initiator => 0,
+                KaRole::Responder => 1,
+            };
+            w.integer(Tag::context(0), role);
+            self.certification_path.write(w, Tag::context(1));
+            w.primitive(Tag::context(2), &self.key_exchange_algorithm);
+            w.primitive(Tag::context(3), &self.ephemeral_public_key);
+            w.primitive(Tag::context(4), &self.nonce);
+            w.primitive(
+                Tag::context(5),
+                time::generalized_time_string(self.time).as_bytes(),
+            );
+            if let Some(n) = &self.peer_name {
+                write_dn(w, Tag::context(6), n);
+            }
+            self.signature_algorithm.write(w, Tag::context(7));
+        });
+        w.into_bytes()
+    }
+
+    fn read(e: &guls_ber::Element<'_>) -> DecodeResult<Self> {
+        if e.tag != Tag::SEQUENCE {
+            return Err(e.error(ErrorKind::Unexpected {
+                expected: "KeyAgreementTbs SEQUENCE",
+                found: e.tag.to_string(),
+            }));
+        }
+        let mut r = e.reader()?;
+        let role = match r
+            .read_tagged(Tag::context(0), "role [0]")?
+            .integer("role", 1)?
+        {
+            0 => KaRole::Initiator,
+            1 => KaRole::Responder,
+            _ => return Err(r.error(ErrorKind::Invalid("role"))),
+        };
+        let certification_path = CertificationPath::read(
+            &r.read_tagged(Tag::context(1).constructed(), "certificationPath [1]")?,
+        )?;
+        let kx = r.read_tagged(Tag::context(2), "keyExchangeAlgorithm [2]")?;
+        Oid::from_content(kx.contents).map_err(|_| kx.error(ErrorKind::Invalid("OID")))?;
+        let key_exchange_algorithm = kx.contents.to_vec();
+        let pk = r.read_tagged(Tag::context(3), "ephemeralPublicKey [3]")?;
+        if pk.contents.len() > 133 {
+            return Err(pk.error(ErrorKind::LimitExceeded {
+                what: "ephemeral public key octets",
+                limit: 133,
+            }));
+        }
+        let ephemeral_public_key = pk.contents.to_vec();
+        let n = r.read_tagged(Tag::context(4), "nonce [4]")?;
+        if n.contents.len() != NONCE_LEN {
+            return Err(n.error(ErrorKind::Invalid("nonce length")));
+        }
+        let nonce = n.contents.to_vec();
+        let t = r.read_tagged(Tag::context(5), "time [5]")?;
+        let time = time::parse_generalized_time(t.contents)
+            .ok_or_else(|| t.error(ErrorKind::Invalid("time")))?;
+        let peer_name = match r.read_optional(Tag::context(6))? {
+            Some(x) => Some(read_dn(&x)?),
+            None => None,
+        };
+        let signature_algorithm = AlgorithmIdentifier::read(
+            &r.read_tagged(Tag::context(7).constructed(), "signatureAlgorithm [7]")?,
+        )?;
+        r.finish("KeyAgreementTbs")?;
+        Ok(KeyAgreementTbs {
+            role,
+            certification_path,
+            key_exchange_algorithm,
+            ephemeral_public_key,
+            nonce,
+            time,
+            peer_name,
+            signature_algorithm,
+        })
+    }
+}
+
+/// `KeyAgreementItem ::= SEQUENCE { toBeSigned KeyAgreementTbs, signature BIT STRING,
+/// confirmation [0] IMPLICIT OCTET STRING OPTIONAL }`. The signed octets and the signature
+/// TLV are kept exactly as received (the transcript hashes them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAgreementItem {
+    tbs: KeyAgreementTbs,
+    tbs_der: Vec<u8>,
+    /// The signature.
+    pub signature: BitString,
+    /// The responder's key-confirmation MAC.
+    pub confirmation: Option<Vec<u8>>,
+}
+
+impl KeyAgreementItem {
+    /// An item over `tbs` (DER-encoded now).
+    pub fn new(tbs: KeyAgreementTbs, signature: BitString, confirmation: Option<Vec<u8>>) -> Self {
+        KeyAgreementItem {
+            tbs_der: tbs.encode(),
+            tbs,
+            signature,
+            confirmation,
+        }
+    }
+
+    /// The signed content.
+    pub fn tbs(&self) -> &KeyAgreementTbs {
+        &self.tbs
+    }
+
+    /// The signed octets.
+    pub fn tbs_der(&self) -> &[u8] {
+        &self.tbs_der
+    }
+
+    fn signature_tlv(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.bit_string(Tag::BIT_STRING, &self.signature);
+        w.into_bytes()
+    }
+}
+
+impl ItemType for KeyAgreementItem {
+    fn decode(tlv: &[u8]) -> DecodeResult<Self> {
+        let e = whole(tlv, "KeyAgreementItem")?;
+        if e.tag != Tag::SEQUENCE {
+            return Err(e.error(ErrorKind::Unexpected {
+                expected: "KeyAgreementItem SEQUENCE",
+                found: e.tag.to_string(),
+            }));
+        }
+        let mut r = e.reader()?;
+        let t = r.read_tagged(Tag::SEQUENCE, "toBeSigned")?;
+        let tbs = KeyAgreementTbs::read(&t)?;
+        let s = r.read_tagged(Tag::BIT_STRING, "signature BIT STRING")?;
+        let signature = read_bits(&s, "signature")?;
+        let confirmation = match r.read_optional(Tag::context(0))? {
+            Some(c) if !c.tag.constructed && c.tag.class == Class::Context => {
+                if c.contents.len() > 64 {
+                    return Err(c.error(ErrorKind::LimitExceeded {
+                        what: "confirmation octets",
+                        limit: 64,
+                    }));
+                }
+                Some(c.contents.to_vec())
+            }
+            Some(c) => return Err(c.error(ErrorKind::Invalid("confirmation [0]"))),
+            None => None,
+        };
+        r.finish("KeyAgreementItem")?;
+        Ok(KeyAgreementItem {
+            tbs,
+            tbs_der: t.raw.to_vec(),
+            signature,
+            confirmation,
+        })
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.constructed(Tag::SEQUENCE, |w| {
+            w.raw(&self.tbs_der);
+            w.bit_string(Tag::BIT_STRING, &self.signature);
+            if let Some(c) = &self.confirmation {
+                w.primitive(Tag::context(0), c);
+            }
+        });
+        w.into_bytes()
+    }
+}
+
+/// The keys of one direction of the protected association.
+#[derive(Clone, Copy)]
+pub struct DirectionKeys<'a> {
+    /// The 32-octet AEAD key.
+    pub key: &'a [u8],
+    /// The 12-octet nonce base (XOR the sequence number into its last octets).
+    pub iv: &'a [u8],
+}
+
+impl fmt::Debug for DirectionKeys<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DirectionKeys(<redacted>)")
+    }
+}
+
+/// The keys a signed key agreement derived, for the protecting transfer syntax. Zeroized on
+/// drop; `Debug` shows only the role and the (public) transcript hash.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SessionKeys {
+    i2r_key: SecretBytes,
+    i2r_iv: SecretBytes,
+    r2i_key: SecretBytes,
+    r2i_iv: SecretBytes,
+    initiator_confirmation: SecretBytes,
+    exporter: SecretBytes,
+    #[zeroize(skip)]
+    role: KaRole,
+    #[zeroize(skip)]
+    transcript_hash: Vec<u8>,
+    #[zeroize(skip)]
+    peer_dn_der: Vec<u8>,
+}
+
+impl fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionKeys")
+            .field("role", &self.role)
+            .field("transcript_hash", &guls_ber::to_hex(&self.transcript_hash))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionKeys {
+    /// This side's role.
+    pub fn role(&self) -> KaRole {
+        self.role
+    }
+
+    /// The transcript hash TH (public; binds the keys to this exchange).
+    pub fn transcript_hash(&self) -> &[u8] {
+        &self.transcript_hash
+    }
+
+    /// The authenticated peer's subject, DER.
+    pub fn peer_dn_der(&self) -> &[u8] {
+        &self.peer_dn_der
+    }
+
+    /// Initiator → responder keys.
+    pub fn initiator_to_responder(&self) -> DirectionKeys<'_> {
+        DirectionKeys {
+            key: self.i2r_key.as_bytes(),
+            iv: self.i2r_iv.as_bytes(),
+        }
+    }
+
+    /// Responder → initiator keys.
+    pub fn responder_to_initiator(&self) -> DirectionKeys<'_> {
+        DirectionKeys {
+            key: self.r2i_key.as_bytes(),
+            iv: self.r2i_iv.as_bytes(),
+        }
+    }
+
+    /// The keys this side seals with.
+    pub fn sending(&self) -> DirectionKeys<'_> {
+        match self.role {
+            KaRole::Initiator => self.initiator_to_responder(),
+            KaRole::Responder => self.responder_to_initiator(),
+        }
+    }
+
+    /// The keys this side opens with.
+    pub fn receiving(&self) -> DirectionKeys<'_> {
+        match self.role {
+            KaRole::Initiator => self.responder_to_initiator(),
+            KaRole::Responder => self.initiator_to_responder(),
+        }
+    }
+
+    /// The initiator's key-confirmation MAC (for a carrier that sends one explicitly).
+    pub fn initiator_confirmation(&self) -> &[u8] {
+        self.initiator_confirmation.as_bytes()
+    }
+
+    /// Checks an initiator's key-confirmation MAC in constant time.
+    pub fn verify_initiator_confirmation(&self, mac: &[u8]) -> bool {
+        self.initiator_confirmation == SecretBytes::from(mac)
+    }
+
+    /// A 32-octet exporter secret for other uses bound to this exchange.
+    pub fn exporter(&self) -> &[u8] {
+        self.exporter.as_bytes()
+    }
+}
+
+/// Configuration of the signed key agreement (cheap to clone; replay cache and reports are
+/// shared).
+#[derive(Clone)]
+pub struct KeyAgreementConfig {
+    /// Crypto (X25519, SHA-256, HKDF-SHA-256, HMAC-SHA-256, signatures, randomness).
+    pub provider: Arc<CryptoProvider>,
+    /// This side's key and certification path.
+    pub identity: LocalIdentity,
+    /// Path validation.
+    pub verifier: Arc<dyn PeerVerifier>,
+    /// The intended peer: the initiator puts it in `peerName` and requires the responder's
+    /// certified subject to be it; `None` accepts any validated peer.
+    pub peer_name: Option<DistinguishedName>,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Replay cache (its skew is the accepted clock skew).
+    pub replay: SharedReplayCache,
+    /// Where the keys and detailed results go.
+    pub reports: Reports,
+    /// Association binding mixed into the transcript hash (e.g. the DER of the calling and
+    /// called AP titles and presentation context ids); both sides must supply the same.
+    pub context: Vec<u8>,
+}
+
+impl fmt::Debug for KeyAgreementConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyAgreementConfig")
+            .field("provider", &self.provider.name)
+            .field("identity", &self.identity)
+            .field(
+                "peer_name",
+                &self.peer_name.as_ref().map(ToString::to_string),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyAgreementConfig {
+    /// A configuration with the default skew and replay capacity and an empty context.
+    pub fn new(
+        provider: Arc<CryptoProvider>,
+        identity: LocalIdentity,
+        verifier: Arc<dyn PeerVerifier>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        KeyAgreementConfig {
+            provider,
+            identity,
+            verifier,
+            peer_name: None,
+            clock,
+            replay: Arc::new(Mutex::new(ReplayCache::new(
+                DEFAULT_SKEW_SECS,
+                DEFAULT_REPLAY_CAPACITY,
+            ))),
+            reports: Reports::new(),
+            context: Vec::new(),
+        }
+    }
+
+    /// The same configuration expecting `peer`.
+    pub fn with_peer_name(mut self, peer: DistinguishedName) -> Self {
+        self.peer_name = Some(peer);
+        self
+    }
+}
+
+/// The signed key agreement with role machines. Items: 1 initiatorKeyAgreement, 2
+/// responderKeyAgreement (last); both may raise authenticationFailure (local:1,
+/// SecurityProblem).
+pub fn signed_key_agreement(config: KeyAgreementConfig) -> ExchangeDefinition {
+    let failure: ErrorDef = authentication_failure();
+    let (ci, cr) = (config.clone(), config);
+    ExchangeDefinition::new(
+        Identifier::Global(SIGNED_KEY_AGREEMENT),
+        "signedKeyAgreement",
+        Sequencing::Alternating,
+    )
+    .item(ItemDef::new::<KeyAgreementItem>(1, "initiatorKeyAgreement").error(failure.clone()))
+    .item(ItemDef::new::<KeyAgreementItem>(2, "responderKeyAgreement").error(failure))
+    .roles(
+        move || Box::new(KaRoleMachine::new(ci.clone(), KaRole::Initiator)),
+        move || Box::new(KaRoleMachine::new(cr.clone(), KaRole::Responder)),
+    )
+}
+
+struct KaRoleMachine {
+    config: KeyAgreementConfig,
+    role: KaRole,
+    ephemeral: Option<Box<dyn ActiveKeyExchange>>,
+    item1: Vec<u8>,
+}
+
+/// A fresh ephemeral key pair, nonce and time.
+type Fresh = (Box<dyn ActiveKeyExchange>, Vec<u8>, u64);
+
+/// What both sides derive.
+struct Derived {
+    keys: SessionKeys,
+    responder_confirmation: Vec<u8>,
+}
+
+impl KaRoleMachine {
+    fn new(config: KeyAgreementConfig, role: KaRole) -> Self {
+        KaRoleMachine {
+            config,
+            role,
+            ephemeral: None,
+            item1: Vec::new(),
+        }
+    }
+
+    fn fail(&self, failure: AuthFailure) -> Step {
+        let problem = failure.security_problem();
+        self.config.reports.push(Report::Rejected {
+            exchange: "signedKeyAgreement",
+            failure,
+        });
+        Step::Fail(vec![authentication_failure_error(problem)])
+    }
+
+    fn fresh(&self) -> Result<Fresh, AuthFailure> {
+        let kx = self
+            .config
+            .provider
+            .kx_group(KeyExchangeAlgorithm::X25519)
+            .ok_or(AuthFailure::Internal("no X25519"))?;
+        let eph = kx
+            .start()
+            .map_err(|_| AuthFailure::Internal("key generation failed"))?;
+        let mut nonce = vec![0u8; NONCE_LEN];
+        self.config
+            .provider
+            .secure_random
+            .fill(&mut nonce)
+            .map_err(|_| AuthFailure::Internal("random source failed"))?;
+        let now = secs(self.config.clock.now());
+        lock(&self.config.replay).note_issued(&nonce, now);
+        Ok((eph, nonce, now))
+    }
+
+    fn tbs(
+        &self,
+        eph: &dyn ActiveKeyExchange,
+        nonce: Vec<u8>,
+        now: u64,
+        peer_name: Option<DistinguishedName>,
+    ) -> KeyAgreementTbs {
+        let id = &self.config.identity;
+        KeyAgreementTbs {
+            role: self.role,
+            certification_path: id.path().clone(),
+            key_exchange_algorithm: X25519_OID.to_vec(),
+            ephemeral_public_key: eph.public_key().to_vec(),
+            nonce,
+            time: now,
+            peer_name,
+            signature_algorithm: AlgorithmIdentifier::of(id.algorithm()),
+        }
+    }
+
+    /// Checks the peer's item: role, reflection, path, signature over `signed`, names, group,
+    /// time and replay. Returns the peer's certified subject (DER) and name.
+    fn check_peer(
+        &self,
+        item: &KeyAgreementItem,
+        expected_role: KaRole,
+        signed: &[u8],
+    ) -> Result<(Vec<u8>, DistinguishedName), AuthFailure> {
+        let tbs = item.tbs();
+        if tbs.role != expected_role || lock(&self.config.replay).was_issued(&tbs.nonce) {
+            return Err(AuthFailure::Reflection);
+        }
+        let now = self.config.clock.now();
+        let peer = self
+            .config
+            .verifier
+            .verify_path(&tbs.certification_path.chain(), now)
+            .map_err(AuthFailure::Path)?;
+        if peer.public_key == self.config.identity.public_key() {
+            return Err(AuthFailure::Reflection);
+        }
+        verify_signature(
+            &self.config.provider,
+            &peer,
+            &tbs.signature_algorithm,
+            None,
+            signed,
+            &item.signature,
+        )?;
+        if tbs
+            .peer_name
+            .as_ref()
+            .is_some_and(|n| !same_name(n, self.config.identity.name()))
+        {
+            return Err(AuthFailure::WrongName);
+        }
+        let name = peer
+            .subject()
+            .ok_or(AuthFailure::Path(crate::PathProblem::Malformed))?;
+        if self
+            .config
+            .peer_name
+            .as_ref()
+            .is_some_and(|n| !same_name(n, &name))
+        {
+            return Err(AuthFailure::WrongName);
+        }
+        if tbs.key_exchange_algorithm != X25519_OID
+            || tbs.ephemeral_public_key.len() != KeyExchangeAlgorithm::X25519.public_key_len()
+        {
+            return Err(AuthFailure::KeyAgreement("unsupported group or key"));
+        }
+        lock(&self.config.replay).check_and_insert(
+            &peer.public_key,
+            tbs.time,
+            &tbs.nonce,
+            secs(now),
+        )?;
+        Ok((peer.subject_dn_der, name))
+    }
+
+    /// The key schedule (ASN1.md, "Key schedule").
+    fn derive(
+        &self,
+        ephemeral: Box<dyn ActiveKeyExchange>,
+        peer_public: &[u8],
+        item1: &[u8],
+        item2: &KeyAgreementItem,
+        peer_dn_der: Vec<u8>,
+    ) -> Result<Derived, AuthFailure> {
+        let p = &self.config.provider;
+        let hash = p
+            .hash(HashAlgorithm::Sha256)
+            .ok_or(AuthFailure::Internal("no SHA-256"))?;
+        let hkdf = p
+            .hkdf(HkdfAlgorithm::Sha256)
+            .ok_or(AuthFailure::Internal("no HKDF-SHA-256"))?;
+        let hmac = p
+            .hmac(HmacAlgorithm::Sha256)
+            .ok_or(AuthFailure::Internal("no HMAC-SHA-256"))?;
+        let shared = ephemeral
+            .complete(peer_public)
+            .map_err(|_| AuthFailure::KeyAgreement("X25519 failed"))?;
+        let mut ctx = hash.start();
+        ctx.update(TRANSCRIPT_LABEL);
+        ctx.update(&(self.config.context.len() as u64).to_be_bytes());
+        ctx.update(&self.config.context);
+        ctx.update(item1);
+        ctx.update(item2.tbs_der());
+        ctx.update(&item2.signature_tlv());
+        let th = ctx.finish().as_bytes().to_vec();
+        let prk = hkdf.extract(&th, shared.as_bytes());
+        let expand = |label: &[u8], len: usize| -> Result<SecretBytes, AuthFailure> {
+            let mut okm = SecretBytes::zeroed(len);
+            hkdf.expand(prk.as_bytes(), &[LABEL_PREFIX, label], okm.as_mut_bytes())
+                .map_err(|_| AuthFailure::Internal("HKDF expand failed"))?;
+            Ok(okm)
+        };
+        let r_fin = expand(b"responder finished", MAC_LEN)?;
+        let i_fin = expand(b"initiator finished", MAC_LEN)?;
+        let responder_confirmation = hmac
+            .with_key(r_fin.as_bytes())
+            .sign_concat(&[b"responder", &th])
+            .as_bytes()
+            .to_vec();
+        let initiator_confirmation = SecretBytes::from(
+            hmac.with_key(i_fin.as_bytes())
+                .sign_concat(&[b"initiator", &th])
+                .as_bytes(),
+        );
+        Ok(Derived {
+            keys: SessionKeys {
+                i2r_key: expand(b"i2r key", KEY_LEN)?,
+                i2r_iv: expand(b"i2r iv", IV_LEN)?,
+                r2i_key: expand(b"r2i key", KEY_LEN)?,
+                r2i_iv: expand(b"r2i iv", IV_LEN)?,
+                initiator_confirmation,
+                exporter: expand(b"exporter", KEY_LEN)?,
+                role: self.role,
+                transcript_hash: th,
+                peer_dn_der,
+            },
+            responder_confirmation,
+        })
+    }
+
+    fn sign(&self, label: &[u8], parts: &[&[u8]]) -> Result<BitString, AuthFailure> {
+        let mut msg = label.to_vec();
+        for p in parts {
+            msg.extend_from_slice(p);
+        }
+        self.config.identity.sign(&msg).map(BitString::from_bytes)
+    }
+
+    fn start_initiator(&mut self) -> Result<Item, AuthFailure> {
+        let (eph, nonce, now) = self.fresh()?;
+        let tbs = self.tbs(eph.as_ref(), nonce, now, self.config.peer_name.clone());
+        let tbs_der = tbs.encode();
+        let signature = self.sign(SIG_LABEL_I, &[&tbs_der])?;
+        let item = KeyAgreementItem::new(tbs, signature, None);
+        self.item1 = item.encode();
+        self.ephemeral = Some(eph);
+        Ok(Item {
+            id: 1,
+            value: self.item1.clone(),
+        })
+    }
+
+    fn respond(&mut self, item: &Item) -> Result<(Item, Outcome), AuthFailure> {
+        let received = item
+            .decode::<KeyAgreementItem>()
+            .map_err(|_| AuthFailure::KeyAgreement("malformed item"))?;
+        let signed = [SIG_LABEL_I, received.tbs_der()].concat();
+        let (peer_dn_der, peer_name) = self.check_peer(&received, KaRole::Initiator, &signed)?;
+        let (eph, nonce, now) = self.fresh()?;
+        let tbs = self.tbs(eph.as_ref(), nonce, now, Some(peer_name.clone()));
+        let tbs_der = tbs.encode();
+        let signature = self.sign(SIG_LABEL_R, &[&item.value, &tbs_der])?;
+        let mut reply = KeyAgreementItem::new(tbs, signature, None);
+        let derived = self.derive(
+            eph,
+            &received.tbs().ephemeral_public_key,
+            &item.value,
+            &reply,
+            peer_dn_der.clone(),
+        )?;
+        reply.confirmation = Some(derived.responder_confirmation);
+        let outcome = self.outcome(&peer_name, &peer_dn_der, &derived.keys);
+        self.succeed(peer_dn_der, derived.keys);
+        Ok((Item::new(2, &reply), outcome))
+    }
+
+    fn finish(&mut self, item: &Item) -> Result<Outcome, AuthFailure> {
+        let received = item
+            .decode::<KeyAgreementItem>()
+            .map_err(|_| AuthFailure::KeyAgreement("malformed item"))?;
+        let signed = [SIG_LABEL_R, &self.item1, received.tbs_der()].concat();
+        let (peer_dn_der, peer_name) = self.check_peer(&received, KaRole::Responder, &signed)?;
+        let eph = self
+            .ephemeral
+            .take()
+            .ok_or(AuthFailure::Internal("no ephemeral key"))?;
+        let item1 = std::mem::take(&mut self.item1);
+        let derived = self.derive(
+            eph,
+            &received.tbs().ephemeral_public_key,
+            &item1,
+            &received,
+            peer_dn_der.clone(),
+        )?;
+        let hmac_ok = received.confirmation.as_deref().is_some_and(|c| {
+            SecretBytes::from(c) == SecretBytes::from(derived.responder_confirmation.as_slice())
+        });
+        if !hmac_ok {
+            return Err(AuthFailure::BadConfirmation);
+        }
+        let outcome = self.outcome(&peer_name, &peer_dn_der, &derived.keys);
+        self.succeed(peer_dn_der, derived.keys);
+        Ok(outcome)
+    }
+
+    fn outcome(&self, name: &DistinguishedName, dn_der: &[u8], keys: &SessionKeys) -> Outcome {
+        let mut o = Outcome::authenticated(name.to_string());
+        o.details
+            .insert("peer_dn_der".into(), guls_ber::to_hex(dn_der));
+        o.details.insert(
+            "transcript_hash".into(),
+            guls_ber::to_hex(keys.transcript_hash()),
+        );
+        o
+    }
+
+    fn succeed(&self, peer_dn_der: Vec<u8>, keys: SessionKeys) {
+        self.config.reports.push(Report::Authenticated {
+            exchange: "signedKeyAgreement",
+            peer_dn_der,
+        });
+        self.config.reports.set_keys(keys);
+    }
+}
+
+impl ExchangeRole for KaRoleMachine {
+    fn start(&mut self) -> Step {
+        if self.role != KaRole::Initiator {
+            return Step::Fail(Vec::new());
+        }
+        match self.start_initiator() {
+            Ok(item) => Step::Send(item),
+            Err(f) => {
+                self.config.reports.push(Report::Rejected {
+                    exchange: "signedKeyAgreement",
+                    failure: f,
+                });
+                Step::Fail(Vec::new())
+            }
+        }
+    }
+
+    fn on_item(&mut self, item: &Item) -> Step {
+        match (self.role, item.id) {
+            (KaRole::Responder, 1) => match self.respond(item) {
+                Ok((reply, outcome)) => Step::SendLast(reply, outcome),
+                Err(f) => self.fail(f),
+            },
+            (KaRole::Initiator, 2) => match self.finish(item) {
+                Ok(outcome) => Step::Done(outcome),
+                Err(f) => self.fail(f),
+            },
+            _ => self.fail(AuthFailure::KeyAgreement("unexpected item")),
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! What the exchanges need from outside: certificate path validation ([`PeerVerifier`], to be
+//! implemented by the policy crate), the local identity ([`LocalIdentity`]), the replay cache
+//! ([`ReplayCache`]), and where results go ([`Reports`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use guls_acse::DistinguishedName;
+use guls_crypto::rustls_pki_types::UnixTime;
+use guls_crypto::{CryptoProvider, KeyType, SignatureAlgorithm, SigningKey};
+
+use crate::credentials::{CertificationPath, SecurityProblem, dn_from_der};
+use crate::ska::SessionKeys;
+
+/// Why a certification path was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathProblem {
+    /// A certificate of the path has expired.
+    #[error("certificate expired")]
+    Expired,
+    /// A certificate of the path is not valid yet.
+    #[error("certificate not yet valid")]
+    NotYetValid,
+    /// The path does not lead to a trust anchor.
+    #[error("unknown issuer")]
+    UnknownIssuer,
+    /// A certificate's signature does not verify.
+    #[error("bad certificate signature")]
+    BadSignature,
+    /// A certificate is revoked.
+    #[error("certificate revoked")]
+    Revoked,
+    /// The certificate may not be used for this purpose (key usage, EKU, name constraints).
+    #[error("certificate not valid for this use")]
+    NotAllowed,
+    /// A certificate could not be parsed, or its key type is unsupported.
+    #[error("malformed certificate")]
+    Malformed,
+    /// Anything else the verifier reports.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl PathProblem {
+    /// The X.511 problem reported to the peer.
+    pub fn security_problem(&self) -> SecurityProblem {
+        match self {
+            PathProblem::BadSignature => SecurityProblem::InvalidSignature,
+            PathProblem::Revoked => SecurityProblem::BlockedCredentials,
+            _ => SecurityProblem::InvalidCredentials,
+        }
+    }
+}
+
+/// A peer whose certification path was validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPeer {
+    /// The end-entity certificate's subject, DER `Name`.
+    pub subject_dn_der: Vec<u8>,
+    /// The end-entity public key (the `subjectPublicKey` contents; see guls-crypto formats).
+    pub public_key: Vec<u8>,
+    /// Its key type.
+    pub key_type: KeyType,
+}
+
+impl VerifiedPeer {
+    /// The subject as a name (`None` if the verifier returned an undecodable one).
+    pub fn subject(&self) -> Option<DistinguishedName> {
+        dn_from_der(&self.subject_dn_der).ok()
+    }
+}
+
+/// Validates a peer's certification path (end-entity first, then its issuers) at a given
+/// time. The policy crate implements it with rustls-webpki and its trust anchors; binding the
+/// peer's AE title to the subject is the caller's, on the exchange outcome.
+pub trait PeerVerifier: Send + Sync {
+    /// Validates `chain_ders` at `at`.
+    fn verify_path(
+        &self,
+        chain_ders: &[Vec<u8>],
+        at: UnixTime,
+    ) -> Result<VerifiedPeer, PathProblem>;
+}
+
+/// Why an exchange role rejected its peer (the detail behind the X.511 [`SecurityProblem`]
+/// signalled in authenticationFailure). Never carries secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    /// Simple credentials where they are not allowed.
+    #[error("simple credentials are not accepted")]
+    SimpleNotAllowed,
+    /// The simple-credentials verifier refused them.
+    #[error("simple credentials rejected")]
+    SimpleRejected(SecurityProblem),
+    /// externalProcedure or spkm credentials.
+    #[error("unsupported kind of credentials")]
+    UnsupportedCredentials,
+    /// Strong credentials without a certification path.
+    #[error("no certification path")]
+    MissingCertificationPath,
+    /// The certification path was refused.
+    #[error("certification path: {0}")]
+    Path(PathProblem),
+    /// The signature algorithm is unknown, unsupported by the provider, or does not suit the
+    /// key.
+    #[error("unsupported or unsuitable signature algorithm")]
+    UnsupportedAlgorithm,
+    /// The signed algorithm and the algorithm inside the token differ.
+    #[error("token algorithm mismatch")]
+    AlgorithmMismatch,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// The token names someone else as its recipient.
+    #[error("token addressed to another name")]
+    WrongName,
+    /// The token's time is outside the clock-skew window.
+    #[error("token time {token_time} outside the window around {now}")]
+    StaleTime {
+        /// The token's time (seconds since the epoch).
+        token_time: u64,
+        /// The local time.
+        now: u64,
+    },
+    /// The token (signer, time, random) was seen before.
+    #[error("replayed token")]
+    Replayed,
+    /// The token is one this side issued itself.
+    #[error("reflected token")]
+    Reflection,
+    /// The answer to our random is missing (two-way).
+    #[error("missing response")]
+    MissingResponse,
+    /// The answer does not echo our random (two-way).
+    #[error("wrong response")]
+    WrongResponse,
+    /// The key agreement failed (bad public key, malformed transcript).
+    #[error("key agreement failed: {0}")]
+    KeyAgreement(&'static str),
+    /// The key-confirmation MAC does not verify.
+    #[error("key confirmation failed")]
+    BadConfirmation,
+    /// Local trouble (random source, signing key).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl AuthFailure {
+    /// The X.511 problem signalled to the peer.
+    pub fn security_problem(&self) -> SecurityProblem {
+        match self {
+            AuthFailure::SimpleNotAllowed | AuthFailure::UnsupportedCredentials => {
+                SecurityProblem::InappropriateAuthentication
+            }
+            AuthFailure::SimpleRejected(p) => *p,
+            AuthFailure::Path(p) => p.security_problem(),
+            AuthFailure::BadSignature | AuthFailure::AlgorithmMismatch => {
+                SecurityProblem::InvalidSignature
+            }
+            AuthFailure::Internal(_) => SecurityProblem::NoInformation,
+            _ => SecurityProblem::InvalidCredentials,
+        }
+    }
+}
+
+/// This side's identity for strong authentication: a signing key and its certificate chain.
+#[derive(Clone)]
+pub struct LocalIdentity {
+    key: Arc<dyn SigningKey>,
+    algorithm: SignatureAlgorithm,
+    path: CertificationPath,
+    name: DistinguishedName,
+}
+
+impl fmt::Debug for LocalIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalIdentity")
+            .field("key_type", &self.key.key_type())
+            .field("algorithm", &self.algorithm)
+            .field("name", &self.name.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalIdentity {
+    /// An identity from a key and its chain (end-entity certificate first, then issuers,
+    /// raw DER). The name is the end-entity certificate's subject; the signature algorithm is
+    /// the key's first.
+    pub fn new(key: Arc<dyn SigningKey>, chain: &[Vec<u8>]) -> Result<Self, guls_ber::DecodeError> {
+        let first = chain.first().map(Vec::as_slice).unwrap_or_default();
+        let name = dn_from_der(&crate::cert::subject_der(first)?)?;
+        let algorithm = key.algorithms()[0];
+        Ok(LocalIdentity {
+            key,
+            algorithm,
+            path: CertificationPath::from_chain(chain),
+            name,
+        })
+    }
+
+    /// Loads a PKCS #8 key with `provider` (see [`Self::new`]).
+    pub fn from_pkcs8(
+        provider: &CryptoProvider,
+        pkcs8_der: &[u8],
+        chain: &[Vec<u8>],
+    ) -> Result<Self, String> {
+        let key = provider
+            .key_provider
+            .load_private_key(pkcs8_der)
+            .map_err(|e| e.to_string())?;
+        Self::new(Arc::from(key), chain).map_err(|e| e.to_string())
+    }
+
+    /// The same identity signing with `algorithm` (one of the key's).
+    pub fn with_algorithm(mut self, algorithm: SignatureAlgorithm) -> Self {
+        if self.key.algorithms().contains(&algorithm) {
+            self.algorithm = algorithm;
+        }
+        self
+    }
+
+    /// The subject name.
+    pub fn name(&self) -> &DistinguishedName {
+        &self.name
+    }
+
+    /// The certification path sent.
+    pub fn path(&self) -> &CertificationPath {
+        &self.path
+    }
+
+    /// The signature algorithm used.
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, AuthFailure> {
+        self.key
+            .sign(self.algorithm, message)
+            .map_err(|_| AuthFailure::Internal("signing failed"))
+    }
+
+    pub(crate) fn public_key(&self) -> &[u8] {
+        self.key.public_key()
+    }
+}
+
+/// Replay defence: the (signer, time, random) of every token accepted within the clock-skew
+/// window, plus the randoms this side issued (to recognise reflections).
+///
+/// Bounded: at most `capacity` entries of each kind. Entries whose time fell out of the window
+/// are dropped first; when the cache is still full the oldest entry is evicted and the cache
+/// then refuses every token not newer than it (`floor`), so an eviction can never reopen a
+/// replay — at worst it refuses an old but fresh-enough token.
+#[derive(Debug)]
+pub struct ReplayCache {
+    skew: u64,
+    capacity: usize,
+    seen: BTreeSet<(u64, Vec<u8>, Vec<u8>)>,
+    floor: u64,
+    issued: BTreeMap<Vec<u8>, u64>,
+}
+
+impl ReplayCache {
+    /// A cache for a window of ± `skew_secs` seconds, holding at most `capacity` tokens.
+    pub fn new(skew_secs: u64, capacity: usize) -> Self {
+        ReplayCache {
+            skew: skew_secs,
+            capacity: capacity.max(1),
+            seen: BTreeSet::new(),
+            floor: 0,
+            issued: BTreeMap::new(),
+        }
+    }
+
+    /// The clock-skew window, in seconds.
+    pub fn skew(&self) -> u64 {
+        self.skew
+    }
+
+    /// Number of tokens remembered.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether no token is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    fn expire(&mut self, now: u64) {
+        let limit = now.saturating_sub(self.skew);
+        while let Some(first) = self.seen.first() {
+            if first.0 >= limit {
+                break;
+            }
+            self.seen.pop_first();
+        }
+        self.issued.retain(|_, t| *t >= limit);
+    }
+
+    /// Checks a token's time against the window and, if fresh and new, remembers it.
+    pub fn check_and_insert(
+        &mut self,
+        signer: &[u8],
+        time: u64,
+        random: &[u8],
+        now: u64,
+    ) -> Result<(), AuthFailure> {
+        if time.abs_diff(now) > self.skew || time <= self.floor && self.floor != 0 {
+            return Err(AuthFailure::StaleTime {
+                token_time: time,
+                now,
+            });
+        }
+        self.expire(now);
+        let key = (time, signer.to_vec(), random.to_vec());
+        if self.seen.contains(&key) {
+            return Err(AuthFailure::Replayed);
+        }
+        while self.seen.len() >= self.capacity {
+            if let Some(old) = self.seen.pop_first() {
+                self.floor = self.floor.max(old.0);
+            }
+        }
+        if time <= self.floor {
+            return Err(AuthFailure::StaleTime {
+                token_time: time,
+                now,
+            });
+        }
+        self.seen.insert(key);
+        Ok(())
+    }
+
+    /// Remembers a random this side put into a token it sent.
+    pub fn note_issued(&mut self, random: &[u8], now: u64) {
+        self.expire(now);
+        if self.issued.len() >= self.capacity {
+            let oldest = self
+                .issued
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.issued.remove(&k);
+            }
+        }
+        self.issued.insert(random.to_vec(), now);
+    }
+
+    /// Whether `random` is one this side issued (a reflected token).
+    pub fn was_issued(&self, random: &[u8]) -> bool {
+        self.issued.contains_key(random)
+    }
+}
+
+/// A replay cache shared by every role of a configuration.
+pub type SharedReplayCache = Arc<Mutex<ReplayCache>>;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One role's result, as recorded in [`Reports`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// The peer was authenticated.
+    Authenticated {
+        /// The exchange's name.
+        exchange: &'static str,
+        /// The peer's certified (or, for simple credentials, claimed and verified) name, DER.
+        peer_dn_der: Vec<u8>,
+    },
+    /// The peer was rejected.
+    Rejected {
+        /// The exchange's name.
+        exchange: &'static str,
+        /// Why.
+        failure: AuthFailure,
+    },
+}
+
+#[derive(Default)]
+struct ReportsInner {
+    reports: Vec<Report>,
+    keys: Option<SessionKeys>,
+}
+
+/// Where the roles of a configuration put what the generic [`guls_sese::Outcome`] cannot
+/// carry: the detailed reason of a rejection, and the derived [`SessionKeys`] of a key
+/// agreement. Cloning shares the same record; keep at most one running exchange per handle
+/// when taking keys.
+#[derive(Clone, Default)]
+pub struct Reports(Arc<Mutex<ReportsInner>>);
+
+impl fmt::Debug for Reports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = lock(&self.0);
+        f.debug_struct("Reports")
+            .field("reports", &inner.reports)
+            .field("has_keys", &inner.keys.is_some())
+            .finish()
+    }
+}
+
+impl Reports {
+    /// An empty record.
+    pub fn new() -> Self {
+        Reports::default()
+    }
+
+    pub(crate) fn push(&self, r: Report) {
+        let mut inner = lock(&self.0);
+        if inner.reports.len() >= 64 {
+            inner.reports.remove(0);
+        }
+        inner.reports.push(r);
+    }
+
+    pub(crate) fn set_keys(&self, keys: SessionKeys) {
+        lock(&self.0).keys = Some(keys);
+    }
+
+    /// The reports so far (the 64 most recent).
+    pub fn reports(&self) -> Vec<Report> {
+        lock(&self.0).reports.clone()
+    }
+
+    /// The most recent rejection, if any.
+    pub fn last_failure(&self) -> Option<AuthFailure> {
+        lock(&self.0).reports.iter().rev().find_map(|r| match r {
+            Report::Rejected { failure, .. } => Some(failure.clone()),
+            Report::Authenticated { .. } => None,
+        })
+    }
+
+    /// Takes the keys of the last completed key agreement.
+    pub fn take_session_keys(&self) -> Option<SessionKeys> {
+        lock(&self.0).keys.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_cache_window_replay_and_eviction() {
+        let mut c = ReplayCache::new(10, 2);
+        assert!(c.check_and_insert(b"k", 100, b"r1", 100).is_ok());
+        assert_eq!(
+            c.check_and_insert(b"k", 100, b"r1", 101),
+            Err(AuthFailure::Replayed)
+        );
+        assert!(matches!(
+            c.check_and_insert(b"k", 89, b"r2", 100),
+            Err(AuthFailure::StaleTime { .. })
+        ));
+        assert!(c.check_and_insert(b"k", 101, b"r2", 101).is_ok());
+        // Full: the oldest (t=100) is evicted, and nothing at or before it is accepted again.
+        assert!(c.check_and_insert(b"k", 102, b"r3", 102).is_ok());
+        assert_eq!(c.len(), 2);
+        assert!(matches!(
+            c.check_and_insert(b"k", 100, b"r1", 102),
+            Err(AuthFailure::StaleTime { .. })
+        ));
+        // Entries out of the window expire.
+        assert!(c.check_and_insert(b"k", 200, b"r4", 200).is_ok());
+        assert_eq!(c.len(), 1);
+        c.note_issued(b"mine", 200);
+        assert!(c.was_issued(b"mine"));
+    }
+}
