@@ -2,6 +2,8 @@
 //! the exit status says what happened (see [`exit`]).
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use guls_association::{
@@ -9,8 +11,14 @@ use guls_association::{
     Authentication, DataIndication, Initiator, PdvValue, ProviderAbortReason, Rejection,
     ResultSource,
 };
+use guls_ber::Oid;
 use guls_ber::{Layer, Reader};
 use guls_policy::InitiatorPolicy;
+use guls_policy::exchanges::{ExchangeCarrier, InitiatorExchanges};
+use guls_sese::{CarriageError, SecureInitiator};
+
+use crate::exchanges::{BuiltIns, identifier_label};
+use crate::guard::{AssociationAudit, Session, SessionKind, audit_tap};
 use zeroize::Zeroizing;
 
 use crate::profile::{self, ContextArg, Profile};
@@ -88,6 +96,16 @@ pub struct ConnectOptions {
     pub called_ap_title: Option<ApTitle>,
     /// Bound of each step: TCP connect, establishment, the reply, the release.
     pub timeout: Duration,
+    /// Security exchanges to offer (`--exchange`; several: simpleNegotiationSE first); when
+    /// empty, the initiator policy's `exchanges` for the peer, if any.
+    pub exchanges: Vec<Oid>,
+    /// Where the first item travels (`--carrier`; default the policy's, else the
+    /// authentication fields).
+    pub carrier: Option<ExchangeCarrier>,
+    /// The exchanges this program can run.
+    pub builtins: BuiltIns,
+    /// Append the audit records (SESE primitives, exchange end, rejection, abort) here.
+    pub audit: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -103,6 +121,10 @@ impl std::fmt::Debug for ConnectOptions {
             .field("calling_ae_qualifier", &self.calling_ae_qualifier)
             .field("called_ap_title", &self.called_ap_title)
             .field("timeout", &self.timeout)
+            .field("exchanges", &self.exchanges)
+            .field("carrier", &self.carrier)
+            .field("builtins", &self.builtins)
+            .field("audit", &self.audit)
             .finish()
     }
 }
@@ -232,7 +254,52 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
         params.user_information = vec![profile::mms_initiate_request()];
     }
     let mut auth_note = "";
-    if let Some(p) = &opts.password {
+    // The security exchanges to offer: --exchange, else the initiator policy's for the peer.
+    let mut exchanges = None;
+    if !opts.exchanges.is_empty() {
+        exchanges = Some(InitiatorExchanges {
+            offered: opts.exchanges.clone(),
+            carrier: opts.carrier.unwrap_or_default(),
+            ..InitiatorExchanges::default()
+        });
+    } else if let Some(policy) = &opts.policy {
+        let addr = tokio::net::lookup_host(opts.addr.as_str())
+            .await
+            .ok()
+            .and_then(|mut it| it.next());
+        if let Some(x) = policy.exchanges_for(addr, config.acse.called_ap_title.as_ref()) {
+            let mut x = x.clone();
+            if let Some(c) = opts.carrier {
+                x.carrier = c;
+            }
+            exchanges = Some(x);
+        }
+    }
+    if let Some(x) = &exchanges
+        && let Err(m) = opts.builtins.check(&x.offered)
+    {
+        let _ = writeln!(err, "guls connect: {m}");
+        return exit::USAGE;
+    }
+    let sink = match &opts.audit {
+        None => None,
+        Some(path) => match guls_audit::AuditSink::open_append(path) {
+            Ok(s) => Some(Arc::new(s)),
+            Err(e) => {
+                let _ = writeln!(err, "guls connect: audit log {}: {e}", path.display());
+                return exit::USAGE;
+            }
+        },
+    };
+    let audit = AssociationAudit::new(
+        opts.audit
+            .as_deref()
+            .map_or(1, |p| crate::serve::last_association_id(p) + 1),
+        sink,
+    );
+    if exchanges.is_some() {
+        // The exchange takes the authentication fields (or user-information).
+    } else if let Some(p) = &opts.password {
         params.authentication = Some(Authentication::password(p));
         auth_note = ", password authentication";
     } else if let Some(policy) = &opts.policy {
@@ -256,6 +323,19 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
             }
         }
     }
+    let secure = exchanges.as_ref().map(|x| {
+        let (carriage, first) = opts.builtins.initiator_config(x, &audit_tap(&audit));
+        auth_note = match carriage.carrier {
+            guls_sese::Carrier::AuthenticationValue => {
+                ", security exchange in the authentication fields"
+            }
+            guls_sese::Carrier::UserInformation => ", security exchange in user-information",
+        };
+        (SecureInitiator::new(config.clone(), carriage), first)
+    });
+    if let Some((s, _)) = &secure {
+        config = s.initiator().config().clone();
+    }
     let initiator = Initiator::new(config.clone());
     let contexts: Vec<String> = config
         .proposed_contexts()
@@ -276,15 +356,48 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
             ""
         }
     );
-    let mut assoc = match initiator.connect(opts.addr.as_str(), params).await {
-        Ok(a) => a,
-        Err(e) => {
-            let (code, line) = classify(&e);
-            let _ = writeln!(err, "guls connect: {line}");
-            return code;
+    let mut assoc = match &secure {
+        None => match initiator.connect(opts.addr.as_str(), params).await {
+            Ok(a) => Session {
+                association: SessionKind::Plain(a),
+                audit,
+                identity: None,
+                rule: String::new(),
+            },
+            Err(e) => {
+                let (code, line) = classify(&e);
+                let _ = writeln!(err, "guls connect: {line}");
+                return code;
+            }
+        },
+        Some((si, first)) => {
+            let _ = writeln!(out, "security exchange: {}", identifier_label(first));
+            match secure_connect(si, first, &opts, params, &audit).await {
+                Ok(s) => {
+                    let _ = writeln!(
+                        out,
+                        "security exchange completed{}",
+                        s.outcome()
+                            .and_then(|o| o.peer_identity.as_deref())
+                            .map(|i| format!(" (peer identity {i})"))
+                            .unwrap_or_default()
+                    );
+                    Session {
+                        association: SessionKind::Secure(Box::new(s)),
+                        audit,
+                        identity: None,
+                        rule: String::new(),
+                    }
+                }
+                Err((code, line)) => {
+                    let _ = writeln!(err, "guls connect: {line}");
+                    return code;
+                }
+            }
         }
     };
     let dcs: Vec<String> = assoc
+        .inner()
         .contexts()
         .iter()
         .map(|c| format!("{} {}", c.pcid, profile::oid_label(&c.abstract_syntax)))
@@ -292,12 +405,12 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
     let _ = writeln!(
         out,
         "association accepted by {} (application context {}; defined context set: {})",
-        assoc.peer_addr(),
-        profile::oid_label(assoc.application_context_name()),
+        assoc.inner().peer_addr(),
+        profile::oid_label(assoc.inner().application_context_name()),
         dcs.join(", ")
     );
     if opts.profile == Profile::Mms
-        && let Some(c) = assoc.associate_confirm()
+        && let Some(c) = assoc.inner().associate_confirm()
     {
         if profile::has_mms_initiate_response(&c.user_information) {
             let _ = writeln!(out, "MMS Initiate-Response received in the AARE");
@@ -314,6 +427,7 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
             .map(|c| c.abstract_syntax.clone())
             .unwrap_or_else(|| opts.profile.abstract_syntax());
         match assoc
+            .inner()
             .contexts()
             .iter()
             .find(|c| c.abstract_syntax == syntax)
@@ -352,7 +466,7 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
                     Ok(Ok(AssociationEvent::Data(d))) => print_value(out, "reply", &d),
                     Ok(Ok(AssociationEvent::ReleaseIndication { .. })) => {
                         let _ = writeln!(err, "guls connect: the peer released before replying");
-                        let _ = assoc.release_response(Vec::new()).await;
+                        let _ = assoc.release_response().await;
                         return exit::EXCHANGE_FAILED;
                     }
                     Ok(Ok(AssociationEvent::AbortIndication {
@@ -385,8 +499,12 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
         }
     }
 
-    match assoc.release().await {
+    drain(&mut assoc).await;
+    let released = assoc.release().await;
+    drain(&mut assoc).await;
+    match released {
         Ok(outcome) => {
+            assoc.audit.released_locally();
             for d in &outcome.data {
                 print_value(out, "further value", d);
             }
@@ -406,6 +524,100 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
             let (code, line) = classify(&e);
             let _ = writeln!(err, "guls connect: release failed: {line}");
             code
+        }
+    }
+}
+
+/// Records the SESE events carriage has queued (without waiting for the network).
+async fn drain(assoc: &mut Session) {
+    if let SessionKind::Secure(s) = &mut assoc.association {
+        while let Ok(Ok(ev)) = tokio::time::timeout(Duration::ZERO, s.recv()).await {
+            assoc.audit.secure_event(&ev);
+        }
+    }
+}
+
+/// A-ASSOCIATE with a security exchange, waiting until it completed; the SESE records go to
+/// `audit`. Errors are an exit status and the line to print.
+async fn secure_connect(
+    si: &SecureInitiator,
+    first: &guls_sese::Identifier,
+    opts: &ConnectOptions,
+    params: AssociateParams,
+    audit: &AssociationAudit,
+) -> Result<guls_sese::SecureAssociation, (u8, String)> {
+    let fail = |e: CarriageError| -> (u8, String) {
+        match e {
+            CarriageError::Association(e) => {
+                audit.error(&e);
+                classify(&e)
+            }
+            CarriageError::Rejected {
+                rejection,
+                failure,
+                indications,
+            } => {
+                for i in &indications {
+                    audit.sese_indication(i);
+                }
+                if let Some(f) = &failure {
+                    audit.exchange_event(&guls_sese::ExchangeEvent::Failed {
+                        exchange: Some(first.clone()),
+                        invocation_id: None,
+                        failure: f.clone(),
+                    });
+                }
+                if let Some(d) = rejection.diagnostic {
+                    audit.record(&guls_audit::AuditEvent::association_rejected(
+                        rejection.result.name(),
+                        result_source_name(rejection.source),
+                        Some((d.value(), d.name())),
+                    ));
+                }
+                let extra = failure
+                    .as_ref()
+                    .map(|f| format!("; {}", guls_sese::carriage::failure_name(f)))
+                    .unwrap_or_default();
+                (
+                    exit::REJECTED,
+                    format!(
+                        "association rejected: {}{extra}",
+                        describe_rejection(&rejection)
+                    ),
+                )
+            }
+            CarriageError::Aborted(r) => {
+                audit.aborted_locally(&format!("A-ABORT request: {r}"));
+                (exit::ABORTED, format!("aborted: {r}"))
+            }
+            other => (exit::ABORTED, format!("security exchange: {other}")),
+        }
+    };
+    let mut s = si
+        .connect(opts.addr.as_str(), first, params)
+        .await
+        .map_err(fail)?;
+    match tokio::time::timeout(opts.timeout, s.wait_secured()).await {
+        Err(_) => {
+            let _ = s.abort(Vec::new()).await;
+            audit.aborted_locally("A-ABORT request: the security exchange did not complete");
+            Err((
+                exit::ABORTED,
+                "aborted: the security exchange did not complete in time".into(),
+            ))
+        }
+        Ok(Err(e)) => {
+            // Record what carriage queued (the failure, the abort) before reporting.
+            while let Ok(Ok(ev)) = tokio::time::timeout(Duration::ZERO, s.recv()).await {
+                audit.secure_event(&ev);
+            }
+            Err(fail(e))
+        }
+        Ok(Ok(())) => {
+            while let Ok(Ok(ev)) = tokio::time::timeout(Duration::ZERO, s.recv()).await {
+                audit.secure_event(&ev);
+            }
+            Ok(s)
         }
     }
 }
@@ -470,6 +682,10 @@ mod tests {
             calling_ae_qualifier: None,
             called_ap_title: None,
             timeout: Duration::from_secs(1),
+            exchanges: Vec::new(),
+            carrier: None,
+            builtins: BuiltIns::default(),
+            audit: None,
         };
         assert!(!format!("{o:?}").contains("sekrit"));
     }

@@ -30,14 +30,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use guls_association::PdvValue;
 use guls_association::{
     AcceptParams, AeQualifier, ApTitle, Association, AssociationError, AssociationEvent,
     AuthenticationValue, HandshakeFailure, IncomingAssociation, Oid, ProviderAbortReason,
     UserDiagnostic,
 };
-use guls_audit::{AuditEvent, AuditSink, AuthDiagnostic, Side};
+use guls_audit::{AuditEvent, AuditSink, AuthDiagnostic, Direction, Side};
 use guls_ber::known;
 use guls_policy::{AuthRequest, Decision, RejectReason, ResponderPolicy};
+use guls_sese::carriage::failure_name;
+use guls_sese::{
+    CarriageError, ExchangeDefinition, ExchangeEvent, ExchangeRole, Failure, Indication,
+    InvocationId, Item, Registry, SecureAssociation, SecureEvent, SecureIncoming, SecureResponder,
+    Step, Verdict,
+};
+
+use crate::exchanges::{BuiltIns, identifier_label};
 
 /// The `tracing` target of the guard's own log lines (the audit records themselves go to
 /// `guls::audit`).
@@ -104,13 +113,18 @@ impl Guard {
     /// Decides on an A-ASSOCIATE indication and records the request, the decision and the
     /// authentication outcome. Answer it with [`Checked::finish`] (or [`Checked::reject`]).
     pub async fn check(&self, incoming: IncomingAssociation) -> Checked {
+        let audit = self.requested(&incoming);
+        self.decide(audit, incoming).await
+    }
+
+    /// A new audit handle with `association_requested` recorded.
+    fn requested(&self, incoming: &IncomingAssociation) -> AssociationAudit {
         let audit = self.handle(self.new_id());
-        let peer = incoming.peer_addr();
         let ind = incoming.indication();
         let title = |t: &Option<ApTitle>| t.as_ref().map(ToString::to_string);
         let qualifier = |q: &Option<AeQualifier>| q.as_ref().map(ToString::to_string);
         audit.record(&AuditEvent::association_requested(
-            peer.to_string(),
+            incoming.peer_addr().to_string(),
             title(&ind.calling_ap_title).as_deref(),
             qualifier(&ind.calling_ae_qualifier).as_deref(),
             title(&ind.called_ap_title).as_deref(),
@@ -118,6 +132,13 @@ impl Guard {
             ind.application_context_name.to_string(),
             ind.mechanism_name.as_ref().map(audit_oid).as_deref(),
         ));
+        audit
+    }
+
+    /// The policy's password / no-authentication decision (see [`Guard::check`]).
+    async fn decide(&self, audit: AssociationAudit, incoming: IncomingAssociation) -> Checked {
+        let peer = incoming.peer_addr();
+        let ind = incoming.indication();
         let owned = OwnedRequest {
             peer_addr: peer,
             calling_ap_title: ind.calling_ap_title.clone(),
@@ -267,6 +288,15 @@ pub enum AdmitError {
         /// Why.
         reason: RejectReason,
         /// The rule that decided.
+        rule: String,
+    },
+    /// Carriage rejected the association because of the security exchange (or its absence);
+    /// the AARE carried this diagnostic.
+    #[error("rejected (rule {rule}): security exchange ({} {})", .diagnostic.name(), .diagnostic.value())]
+    ExchangeRejected {
+        /// The diagnostic sent (11 to 14).
+        diagnostic: UserDiagnostic,
+        /// The rule that applied.
         rule: String,
     },
     /// Sending the response failed.
@@ -502,5 +532,564 @@ impl AssociationAudit {
             why,
             None,
         ));
+    }
+}
+
+// ------------------------------------------------------------------------ security exchanges
+
+/// How a responder answers an A-ASSOCIATE indication: the policy's password / no
+/// authentication decision ([`Guard::check`]), or a security exchange run by carriage.
+///
+/// [`Guard::admit`] routes: to carriage when the matching rule has security exchanges
+/// (`exchanges`, `require_exchange`) and the AARQ asks for one (a mechanism name other than
+/// the password's 2.2.3.1, or no mechanism name but user-information with the SESE context
+/// proposed), or when the rule requires an exchange (then a password or no authentication is
+/// answered by carriage: 11 or 14). Everything else, the password mechanism in particular,
+/// stays with the policy's decision. Carriage answers exchanges the rule does not accept with
+/// 11, as the policy does for mechanisms.
+#[derive(Debug)]
+pub enum Admission {
+    /// Decided by the policy (password or no authentication).
+    Plain(Box<Checked>),
+    /// A security exchange, examined by carriage.
+    Secure(Box<SecureChecked>),
+}
+
+impl Admission {
+    /// The association identifier of the audit records.
+    pub fn id(&self) -> u64 {
+        match self {
+            Admission::Plain(c) => c.id(),
+            Admission::Secure(s) => s.audit.id,
+        }
+    }
+
+    /// The diagnostic the answer will carry when it is a rejection.
+    pub fn rejection(&self) -> Option<UserDiagnostic> {
+        match self {
+            Admission::Plain(c) => match c.decision() {
+                Decision::Reject { diagnostic, .. } => Some(*diagnostic),
+                Decision::Accept { .. } => None,
+            },
+            Admission::Secure(s) => s.rejection,
+        }
+    }
+
+    /// The A-ASSOCIATE indication.
+    pub fn indication(&self) -> &guls_association::AssociateIndication {
+        match self {
+            Admission::Plain(c) => c.incoming().indication(),
+            Admission::Secure(s) => s.incoming.indication(),
+        }
+    }
+
+    /// Answers as decided (see [`Checked::finish`] and [`SecureChecked::finish`]).
+    pub async fn finish(self, params: AcceptParams) -> Result<Session, AdmitError> {
+        match self {
+            Admission::Plain(c) => (*c).finish(params).await.map(|a| Session {
+                association: SessionKind::Plain(a.association),
+                audit: a.audit,
+                identity: a.identity,
+                rule: a.rule,
+            }),
+            Admission::Secure(s) => (*s).finish(params).await,
+        }
+    }
+
+    /// Rejects with `diagnostic` whatever was decided, recording `association_rejected`.
+    pub async fn reject(self, diagnostic: UserDiagnostic) -> Result<(), AssociationError> {
+        match self {
+            Admission::Plain(c) => (*c).reject(diagnostic).await,
+            Admission::Secure(s) => {
+                let r = s
+                    .incoming
+                    .reject(diagnostic, Vec::new())
+                    .await
+                    .map_err(carriage_to_association);
+                record_rejected(&s.audit, diagnostic);
+                r
+            }
+        }
+    }
+}
+
+fn carriage_to_association(e: CarriageError) -> AssociationError {
+    match e {
+        CarriageError::Association(e) => e,
+        _ => AssociationError::Closed,
+    }
+}
+
+fn record_rejected(audit: &AssociationAudit, diagnostic: UserDiagnostic) {
+    audit.record(&AuditEvent::association_rejected(
+        "rejected-permanent",
+        "acse-service-user",
+        Some((diagnostic.value(), diagnostic.name())),
+    ));
+}
+
+/// An A-ASSOCIATE indication whose security exchange carriage has examined.
+#[derive(Debug)]
+pub struct SecureChecked {
+    incoming: SecureIncoming,
+    audit: AssociationAudit,
+    rule: String,
+    rejection: Option<UserDiagnostic>,
+}
+
+impl SecureChecked {
+    /// The carriage examination (verdict, exchange, outcome).
+    pub fn secure(&self) -> &SecureIncoming {
+        &self.incoming
+    }
+
+    /// Accepts (the reply item in the AARE) or rejects with the diagnostic decided
+    /// ([`AdmitError::ExchangeRejected`]), recording `association_accepted` or
+    /// `association_rejected`.
+    pub async fn finish(self, params: AcceptParams) -> Result<Session, AdmitError> {
+        let SecureChecked {
+            incoming,
+            audit,
+            rule,
+            rejection,
+        } = self;
+        if let Some(diagnostic) = rejection {
+            let r = match incoming.verdict() {
+                Verdict::Reject(_) => match incoming.finish(params).await {
+                    Err(CarriageError::RejectedHere(_)) => Ok(()),
+                    Err(e) => Err(carriage_to_association(e)),
+                    Ok(_) => Ok(()),
+                },
+                _ => incoming
+                    .reject(diagnostic, Vec::new())
+                    .await
+                    .map_err(carriage_to_association),
+            };
+            record_rejected(&audit, diagnostic);
+            r?;
+            return Err(AdmitError::ExchangeRejected { diagnostic, rule });
+        }
+        let contexts: Vec<String> = incoming
+            .incoming()
+            .contexts()
+            .iter()
+            .map(|c| c.abstract_syntax.to_string())
+            .collect();
+        let identity = incoming.outcome().and_then(|o| o.peer_identity.clone());
+        match incoming.finish(params).await {
+            Ok(secure) => {
+                audit.record(&AuditEvent::association_accepted(contexts));
+                Ok(Session {
+                    association: SessionKind::Secure(Box::new(secure)),
+                    audit,
+                    identity,
+                    rule,
+                })
+            }
+            Err(e) => {
+                let e = carriage_to_association(e);
+                audit.error(&e);
+                Err(AdmitError::Association(e))
+            }
+        }
+    }
+}
+
+impl Guard {
+    /// Decides on an A-ASSOCIATE indication: records the request, then routes it (see
+    /// [`Admission`]) to the policy's decision or to a security exchange run with the
+    /// exchanges of `builtins`, every SESE primitive and the exchange's end recorded.
+    pub async fn admit(&self, incoming: IncomingAssociation, builtins: &BuiltIns) -> Admission {
+        let audit = self.requested(&incoming);
+        let ind = incoming.indication();
+        let req = AuthRequest {
+            peer_addr: Some(incoming.peer_addr()),
+            calling_ap_title: ind.calling_ap_title.as_ref(),
+            calling_ae_qualifier: ind.calling_ae_qualifier.as_ref(),
+            sender_requests_authentication: ind.proposes_authentication(),
+            mechanism_name: None,
+            authentication_value: None,
+        };
+        let (rule, x) = self.policy.exchanges_for(&req);
+        let (rule, x) = (rule.to_string(), x.clone());
+        let sese_proposed = incoming
+            .contexts()
+            .iter()
+            .any(|c| c.abstract_syntax == Registry::abstract_syntax());
+        let asks = match &ind.mechanism_name {
+            Some(m) => *m != known::PASSWORD_MECHANISM,
+            None => sese_proposed && !ind.user_information.is_empty(),
+        };
+        if !(x.required || (x.is_active() && asks)) {
+            return Admission::Plain(Box::new(self.decide(audit, incoming).await));
+        }
+        // Without an exchange, the rule's "none" decides (when no exchange is required).
+        let open = self.policy.decide(&req);
+        let tap = audit_tap(&audit);
+        let secure = SecureResponder::new(builtins.responder_config(&x, &tap)).examine(incoming);
+        for i in secure.indications() {
+            audit.sese_indication(i);
+        }
+        for e in secure.events() {
+            audit.exchange_event(e);
+        }
+        let (rejection, reason) = match secure.verdict() {
+            Verdict::Proceed => (None, ""),
+            Verdict::Reject(d) => (
+                Some(*d),
+                match d {
+                    UserDiagnostic::AuthenticationMechanismNameNotRecognized => {
+                        "mechanism-not-accepted"
+                    }
+                    UserDiagnostic::AuthenticationMechanismNameRequired => {
+                        "mechanism-name-required"
+                    }
+                    UserDiagnostic::AuthenticationRequired => "exchange-required",
+                    _ => "exchange-failed",
+                },
+            ),
+            Verdict::NoExchange => match open {
+                Decision::Accept { .. } => (None, ""),
+                Decision::Reject { .. } => (
+                    Some(UserDiagnostic::AuthenticationRequired),
+                    "authentication-required",
+                ),
+            },
+        };
+        match rejection {
+            None => audit.record(&AuditEvent::policy_decision(
+                rule.as_str(),
+                guls_audit::Decision::Accept,
+            )),
+            Some(d) => {
+                audit.record(&AuditEvent::policy_decision(
+                    rule.as_str(),
+                    guls_audit::Decision::Reject,
+                ));
+                let diag = AuthDiagnostic::from_value(d.value()).unwrap_or(AuthDiagnostic::Failure);
+                audit.record(&AuditEvent::authentication_failed(reason, diag));
+            }
+        }
+        tracing::info!(target: TARGET, assoc = audit.id, peer = %secure.peer_addr(),
+            rule = rule.as_str(),
+            exchange = secure.exchange().map(identifier_label).as_deref().unwrap_or("-"),
+            diagnostic = rejection.map(|d| d.value()), "security exchange examined");
+        Admission::Secure(Box::new(SecureChecked {
+            incoming: secure,
+            audit,
+            rule,
+            rejection,
+        }))
+    }
+}
+
+/// An admitted association, plain or gated by a security exchange, with its audit handle.
+/// [`Session::recv`] records every SESE primitive and exchange end on the way.
+#[derive(Debug)]
+pub struct Session {
+    /// The association.
+    pub association: SessionKind,
+    /// Its audit handle.
+    pub audit: AssociationAudit,
+    /// The authenticated identity (password or exchange), if any.
+    pub identity: Option<String>,
+    /// The rule that admitted it.
+    pub rule: String,
+}
+
+/// A plain or a secure association.
+#[derive(Debug)]
+pub enum SessionKind {
+    /// Admitted by the policy's decision.
+    Plain(Association),
+    /// Gated by a security exchange.
+    Secure(Box<SecureAssociation>),
+}
+
+impl Session {
+    /// The next association event; SESE indications and exchange events are recorded (not
+    /// returned), and a carriage abort is recorded and ends the association
+    /// ([`AssociationError::Closed`]).
+    pub async fn recv(&mut self) -> Result<AssociationEvent, AssociationError> {
+        match &mut self.association {
+            SessionKind::Plain(a) => a.recv().await,
+            SessionKind::Secure(s) => secure_recv(s, &self.audit).await,
+        }
+    }
+
+    /// P-DATA request (held back by carriage until the required exchange completed, which
+    /// is [`AssociationError::IllegalPrimitive`] here).
+    pub async fn send(
+        &self,
+        pcid: guls_association::Pcid,
+        value: PdvValue,
+    ) -> Result<(), AssociationError> {
+        match &self.association {
+            SessionKind::Plain(a) => a.send(pcid, value).await,
+            SessionKind::Secure(s) => s.send(pcid, value).await.map_err(|e| match e {
+                CarriageError::Association(e) => e,
+                other => AssociationError::IllegalPrimitive(other.to_string()),
+            }),
+        }
+    }
+
+    /// The underlying association (contexts, confirm, addresses).
+    pub fn inner(&self) -> &Association {
+        match &self.association {
+            SessionKind::Plain(a) => a,
+            SessionKind::Secure(s) => s.association(),
+        }
+    }
+
+    /// A-RELEASE request.
+    pub async fn release(&mut self) -> Result<guls_association::ReleaseOutcome, AssociationError> {
+        match &mut self.association {
+            SessionKind::Plain(a) => a.release().await,
+            SessionKind::Secure(s) => s.release().await.map_err(carriage_to_association),
+        }
+    }
+
+    /// A-RELEASE response, affirmative.
+    pub async fn release_response(&self) -> Result<(), String> {
+        match &self.association {
+            SessionKind::Plain(a) => a
+                .release_response(Vec::new())
+                .await
+                .map_err(|e| e.to_string()),
+            SessionKind::Secure(s) => s
+                .release_response(Vec::new())
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// A-ABORT request.
+    pub async fn abort(&self) -> Result<(), String> {
+        match &self.association {
+            SessionKind::Plain(a) => a.abort(Vec::new()).await.map_err(|e| e.to_string()),
+            SessionKind::Secure(s) => s.abort(Vec::new()).await.map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// [`SecureAssociation::recv`] with the SESE events recorded: returns the next data or
+/// association event.
+pub async fn secure_recv(
+    s: &mut SecureAssociation,
+    audit: &AssociationAudit,
+) -> Result<AssociationEvent, AssociationError> {
+    loop {
+        match s.recv().await {
+            Ok(SecureEvent::Data(d)) => return Ok(AssociationEvent::Data(d)),
+            Ok(SecureEvent::Association(ev)) => return Ok(ev),
+            Ok(other) => {
+                if audit.secure_event(&other) {
+                    return Err(AssociationError::Closed);
+                }
+            }
+            Err(e) => return Err(carriage_to_association(e)),
+        }
+    }
+}
+
+fn invocation(id: InvocationId) -> Option<i64> {
+    match id {
+        InvocationId::Present(v) => Some(v),
+        InvocationId::Absent => None,
+    }
+}
+
+fn error_codes(errors: &[guls_sese::SeError]) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| {
+            e.code
+                .as_ref()
+                .map_or_else(|| "-".into(), ToString::to_string)
+        })
+        .collect()
+}
+
+impl AssociationAudit {
+    /// An audit handle for association `id` (an initiator's, for instance): records go to
+    /// `sink` when given, else are traced only.
+    pub fn new(id: u64, sink: Option<Arc<AuditSink>>) -> Self {
+        AssociationAudit {
+            id,
+            sink,
+            ended: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Records an SE-U-ABORT or SE-P-ABORT indication (SE-TRANSFERs are recorded by the
+    /// [`audit_tap`], in the order the items were sent and received).
+    pub fn sese_indication(&self, ind: &Indication) {
+        match ind {
+            Indication::Transfer(_) => {}
+            Indication::UAbort(a) => self.record(&AuditEvent::se_u_abort(
+                Direction::Received,
+                None,
+                invocation(a.invocation_id),
+                a.item_identifier,
+                error_codes(a.errors.as_deref().unwrap_or_default()),
+            )),
+            Indication::PAbort(p) => self.record(&AuditEvent::se_p_abort(
+                match p.source {
+                    guls_sese::AbortSource::Local => Direction::Sent,
+                    guls_sese::AbortSource::Peer => Direction::Received,
+                },
+                p.invocation_id.and_then(invocation),
+                p.item_identifier,
+                p.problem.name(),
+            )),
+        }
+    }
+
+    /// Records an exchange's end: `exchange_completed` with the authenticated identity, or
+    /// the SE-U-ABORT this side sent and `exchange_failed` with the problem code.
+    pub fn exchange_event(&self, ev: &ExchangeEvent) {
+        match ev {
+            ExchangeEvent::Completed {
+                exchange, outcome, ..
+            } => self.record(&AuditEvent::exchange_completed(
+                identifier_label(exchange),
+                outcome.peer_identity.as_deref(),
+            )),
+            ExchangeEvent::Failed {
+                exchange,
+                invocation_id,
+                failure,
+            } => {
+                let name = exchange.as_ref().map(identifier_label);
+                let sent = match failure {
+                    Failure::RejectedLocally(errors) => Some(error_codes(errors)),
+                    Failure::RoleError(_) => Some(Vec::new()),
+                    _ => None,
+                };
+                if let Some(codes) = sent {
+                    self.record(&AuditEvent::se_u_abort(
+                        Direction::Sent,
+                        name.as_deref(),
+                        invocation_id.and_then(invocation),
+                        None,
+                        codes,
+                    ));
+                }
+                let problem = match failure {
+                    Failure::ProviderAbort(p) => Some(p.problem.name()),
+                    _ => None,
+                };
+                self.record(&AuditEvent::exchange_failed(
+                    name.unwrap_or_else(|| "-".into()),
+                    failure_name(failure),
+                    problem,
+                ));
+            }
+        }
+    }
+
+    /// Records a [`SecureEvent`] other than data and association events; true when it ended
+    /// the association (a carriage abort, recorded as `association_aborted`).
+    pub fn secure_event(&self, ev: &SecureEvent) -> bool {
+        match ev {
+            SecureEvent::Sese(i) => self.sese_indication(i),
+            SecureEvent::Exchange(e) => self.exchange_event(e),
+            SecureEvent::Aborted(reason) => {
+                self.aborted_locally(&format!("A-ABORT request: {reason}"));
+                return true;
+            }
+            SecureEvent::Data(_) | SecureEvent::Association(_) => {}
+        }
+        false
+    }
+}
+
+/// Wraps an exchange definition so that its role machines record every item they send and
+/// receive as `se_transfer` (exchange, item id, invocation, start/end flags, item length and
+/// SHA-256, never the value) to `audit`. The flags are those carriage puts on the wire: the
+/// initiator's first item starts, the item after which a side is done ends. Invocation ids are
+/// recorded as absent (this program runs one exchange at a time, `noInvocationId`).
+pub fn audit_tap(
+    audit: &AssociationAudit,
+) -> impl Fn(ExchangeDefinition) -> ExchangeDefinition + use<> {
+    let audit = audit.clone();
+    move |def: ExchangeDefinition| {
+        let inner = Arc::new(def.clone());
+        if inner.new_initiator().is_none() {
+            return def;
+        }
+        let (ia, ra, ii, ri) = (audit.clone(), audit.clone(), inner.clone(), inner);
+        def.roles(
+            move || {
+                Box::new(AuditedRole {
+                    inner: ii.new_initiator().expect("checked"),
+                    audit: ia.clone(),
+                    exchange: identifier_label(&ii.identifier),
+                    initiator: true,
+                    received: false,
+                })
+            },
+            move || {
+                Box::new(AuditedRole {
+                    inner: ri.new_responder().expect("checked"),
+                    audit: ra.clone(),
+                    exchange: identifier_label(&ri.identifier),
+                    initiator: false,
+                    received: false,
+                })
+            },
+        )
+    }
+}
+
+struct AuditedRole {
+    inner: Box<dyn ExchangeRole>,
+    audit: AssociationAudit,
+    exchange: String,
+    initiator: bool,
+    received: bool,
+}
+
+impl AuditedRole {
+    fn sent(&self, step: &Step, start: bool) {
+        let (item, end) = match step {
+            Step::Send(i) => (i, false),
+            Step::SendLast(i, _) => (i, true),
+            Step::Done(_) | Step::Fail(_) => return,
+        };
+        self.audit.record(&AuditEvent::se_transfer(
+            Direction::Sent,
+            self.exchange.as_str(),
+            item.id,
+            None,
+            start,
+            end,
+            &item.value,
+        ));
+    }
+}
+
+impl ExchangeRole for AuditedRole {
+    fn start(&mut self) -> Step {
+        let step = self.inner.start();
+        self.sent(&step, true);
+        step
+    }
+
+    fn on_item(&mut self, item: &Item) -> Step {
+        let start = !self.initiator && !self.received;
+        self.received = true;
+        let step = self.inner.on_item(item);
+        self.audit.record(&AuditEvent::se_transfer(
+            Direction::Received,
+            self.exchange.as_str(),
+            item.id,
+            None,
+            start,
+            matches!(step, Step::Done(_)),
+            &item.value,
+        ));
+        self.sent(&step, false);
+        step
     }
 }

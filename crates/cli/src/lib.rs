@@ -6,9 +6,11 @@
 
 pub mod admin;
 pub mod capture;
+pub mod certs;
 pub mod connect;
 pub mod demo;
 pub mod dissect;
+pub mod exchanges;
 pub mod guard;
 pub mod layers;
 pub mod profile;

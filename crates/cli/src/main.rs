@@ -46,6 +46,9 @@ enum Command {
     /// Verify and read audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Make the demo PKI (certificates and keys for certificate-based authentication).
+    #[command(subcommand)]
+    Certs(guls::certs::CertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +195,38 @@ struct ServeArgs {
     /// verify).
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
+    #[command(flatten)]
+    psk: PskArgs,
+}
+
+/// The pre-shared key of the experimental `hmac-challenge` exchange.
+#[derive(Debug, clap::Args)]
+struct PskArgs {
+    /// Enable the `hmac-challenge` security exchange (ARC.9.1, experimental) with the
+    /// pre-shared key in this file (never printed).
+    #[arg(long, value_name = "FILE")]
+    psk_file: Option<PathBuf>,
+    /// The initiator identity the pre-shared key belongs to.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "guls",
+        requires = "psk_file"
+    )]
+    psk_identity: String,
+}
+
+impl PskArgs {
+    fn builtins(&self) -> Result<guls::exchanges::BuiltIns, String> {
+        let psk = match &self.psk_file {
+            Some(f) => Some(
+                guls::exchanges::Psk::load(&self.psk_identity, f)
+                    .map_err(|e| format!("--psk-file: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(guls::exchanges::BuiltIns { psk })
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -234,6 +269,26 @@ struct ConnectArgs {
     /// Bound, in seconds, of each step: TCP connect, establishment, the reply, the release.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// Run this security exchange (a name such as simple-negotiation or hmac-challenge, or a
+    /// dotted OID); repeatable: several are negotiated with simpleNegotiationSE first.
+    #[arg(long = "exchange", value_name = "NAME", conflicts_with_all = ["password_file", "password_env"])]
+    exchanges: Vec<String>,
+    /// Where the first exchange item travels.
+    #[arg(long, value_enum)]
+    carrier: Option<CarrierArg>,
+    /// Append the audit records (SESE primitives, exchange end, rejection) to this file.
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    #[command(flatten)]
+    psk: PskArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CarrierArg {
+    /// The ACSE authentication fields (mechanism name = the exchange).
+    AuthenticationValue,
+    /// The ACSE user-information.
+    UserInformation,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -302,6 +357,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => run_decode(args),
         Command::Policy(cmd) => ExitCode::from(run_policy(cmd)),
         Command::Audit(cmd) => ExitCode::from(run_audit(cmd)),
+        Command::Certs(cmd) => ExitCode::from(guls::certs::run(&cmd)),
     }
 }
 
@@ -370,6 +426,8 @@ fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     }
 }
 
+use guls_policy::exchanges::ExchangeCarrier;
+
 fn run_serve(args: ServeArgs) -> ExitCode {
     let opts = ServeOptions {
         listen: args.listen,
@@ -380,6 +438,13 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         once: args.once,
         policy: args.policy,
         audit: args.audit,
+        builtins: match args.psk.builtins() {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("guls serve: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     run_async(async move {
         match serve::serve(opts).await {
@@ -439,6 +504,17 @@ fn run_connect(args: ConnectArgs) -> ExitCode {
         },
         None => None,
     };
+    let mut exchanges = Vec::new();
+    for x in &args.exchanges {
+        match guls_policy::exchanges::exchange_oid(x) {
+            Ok(o) => exchanges.push(o),
+            Err(e) => return usage(format!("--exchange: {e}")),
+        }
+    }
+    let builtins = match args.psk.builtins() {
+        Ok(b) => b,
+        Err(e) => return usage(e),
+    };
     let opts = ConnectOptions {
         addr: args.addr,
         profile: args.profile.into(),
@@ -452,6 +528,13 @@ fn run_connect(args: ConnectArgs) -> ExitCode {
             .map(guls_association::AeQualifier::Form2),
         called_ap_title: args.called_ap_title.map(guls_association::ApTitle::Form2),
         timeout: Duration::from_secs(args.timeout),
+        exchanges,
+        carrier: args.carrier.map(|c| match c {
+            CarrierArg::AuthenticationValue => ExchangeCarrier::AuthenticationValue,
+            CarrierArg::UserInformation => ExchangeCarrier::UserInformation,
+        }),
+        builtins,
+        audit: args.audit,
     };
     run_async(async move {
         let mut out = std::io::stdout();

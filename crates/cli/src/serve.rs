@@ -10,16 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use guls_association::{
-    AcceptParams, Association, AssociationError, AssociationEvent, DataIndication,
-    IncomingAssociation, PdvValue, Responder, UserDiagnostic,
+    AcceptParams, AssociationError, AssociationEvent, DataIndication, IncomingAssociation,
+    PdvValue, Responder, UserDiagnostic,
 };
 use guls_audit::AuditSink;
 use guls_ber::known;
-use guls_policy::{Decision, ResponderPolicy};
+use guls_policy::ResponderPolicy;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::guard::{AdmitError, AssociationAudit, Guard};
+use crate::exchanges::BuiltIns;
+use crate::guard::{AdmitError, Guard, Session};
 use crate::profile::{self, ContextArg, Profile};
 
 const TARGET: &str = "guls::serve";
@@ -47,6 +48,9 @@ pub struct ServeOptions {
     /// The audit log, created or continued (its chain is verified first); `None` traces the
     /// audit records only.
     pub audit: Option<PathBuf>,
+    /// The security exchanges this responder can run (see [`crate::exchanges`]); the policy's
+    /// rules say which are accepted or required.
+    pub builtins: BuiltIns,
 }
 
 /// Why `guls serve` stopped with a failure.
@@ -87,7 +91,10 @@ pub fn load_policy(path: Option<&std::path::Path>) -> Result<ResponderPolicy, Se
 /// can be learnt); everything else goes to the `tracing` log.
 pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let policy = load_policy(opts.policy.as_deref())?;
-    let mut config = opts.profile.config();
+    opts.builtins
+        .check(&policy.exchanges_named())
+        .map_err(|m| ServeError::Usage(format!("{}: {m}", policy_name(&opts))))?;
+    let mut config = guls_sese::SecureResponder::configure(opts.profile.config());
     profile::add_supported(&mut config, &opts.contexts);
     // The policy's limits and timeouts, then the command line's (explicit options win).
     policy.apply_to(&mut config);
@@ -160,7 +167,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         tokio::select! {
             r = responder.accept() => match r {
                 Ok(inc) => {
-                    tasks.spawn(handle(inc, opts.profile, guard.clone(), stop_rx.clone()));
+                    tasks.spawn(handle(inc, opts.profile, guard.clone(), opts.builtins.clone(),
+                        stop_rx.clone()));
                     if opts.once {
                         break;
                     }
@@ -218,9 +226,15 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     Ok(())
 }
 
+fn policy_name(opts: &ServeOptions) -> String {
+    opts.policy
+        .as_ref()
+        .map_or_else(|| "(open policy)".into(), |p| p.display().to_string())
+}
+
 /// The largest association identifier in an audit log (0 when none), so that a continued log
 /// keeps its identifiers unique.
-fn last_association_id(path: &std::path::Path) -> u64 {
+pub(crate) fn last_association_id(path: &std::path::Path) -> u64 {
     use std::io::BufRead;
     let Ok(f) = std::fs::File::open(path) else {
         return 0;
@@ -263,6 +277,7 @@ async fn handle(
     inc: IncomingAssociation,
     profile: Profile,
     guard: Arc<Guard>,
+    builtins: BuiltIns,
     stop: watch::Receiver<bool>,
 ) {
     let peer: SocketAddr = inc.peer_addr();
@@ -299,22 +314,25 @@ async fn handle(
         user_information = ind.user_information.len(),
         "A-ASSOCIATE indication");
 
-    let checked = guard.check(inc).await;
+    let checked = guard.admit(inc, &builtins).await;
     let id = checked.id();
-    if let Decision::Reject { diagnostic, .. } = checked.decision() {
-        let diagnostic = *diagnostic;
+    if let Some(diagnostic) = checked.rejection() {
         match checked.finish(AcceptParams::default()).await {
             Err(AdmitError::Rejected { reason, rule, .. }) => tracing::info!(target: TARGET,
                 assoc = id, %peer, rule = rule.as_str(), reason = reason.name(),
                 diagnostic = diagnostic.name(), number = diagnostic.value(),
                 "A-ASSOCIATE response: rejected-permanent (policy)"),
+            Err(AdmitError::ExchangeRejected { rule, .. }) => tracing::info!(target: TARGET,
+                assoc = id, %peer, rule = rule.as_str(),
+                diagnostic = diagnostic.name(), number = diagnostic.value(),
+                "A-ASSOCIATE response: rejected-permanent (security exchange)"),
             Err(e) => tracing::warn!(target: TARGET, assoc = id, %peer, error = %e,
                 "rejection not delivered"),
             Ok(_) => {}
         }
         return;
     }
-    let ind = checked.incoming().indication();
+    let ind = checked.indication();
     if ind.application_context_name != profile.application_context() {
         let diag = UserDiagnostic::ApplicationContextNameNotSupported;
         tracing::info!(target: TARGET, assoc = id, %peer, diagnostic = diag.name(),
@@ -352,18 +370,12 @@ async fn handle(
     tracing::info!(target: TARGET, assoc = id, %peer,
         identity = admitted.identity.as_deref().unwrap_or("(not authenticated)"),
         rule = admitted.rule.as_str(), "A-ASSOCIATE response: accepted");
-    run(admitted.association, admitted.audit, profile, id, stop).await;
+    run(admitted, profile, id, stop).await;
 }
 
 /// Echoes data and answers the release until the association ends, or aborts it (A-ABORT)
 /// when `stop` turns true.
-async fn run(
-    mut assoc: Association,
-    audit: AssociationAudit,
-    profile: Profile,
-    id: u64,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn run(mut assoc: Session, profile: Profile, id: u64, mut stop: watch::Receiver<bool>) {
     loop {
         let next = tokio::select! {
             r = assoc.recv() => r,
@@ -373,9 +385,9 @@ async fn run(
                     std::future::pending::<()>().await;
                 }
             } => {
-                let r = assoc.abort(Vec::new()).await;
+                let r = assoc.abort().await;
                 tracing::info!(target: TARGET, assoc = id, ok = r.is_ok(), "A-ABORT request");
-                audit.aborted_locally("A-ABORT request: the responder is stopping");
+                assoc.audit.aborted_locally("A-ABORT request: the responder is stopping");
                 return;
             }
         };
@@ -386,12 +398,12 @@ async fn run(
                 return;
             }
             Err(e) => {
-                audit.error(&e);
+                assoc.audit.error(&e);
                 tracing::warn!(target: TARGET, assoc = id, error = %e, "association failed");
                 return;
             }
         };
-        audit.event(&ev);
+        assoc.audit.event(&ev);
         match ev {
             AssociationEvent::Data(d) => echo(&assoc, profile, id, d).await,
             AssociationEvent::ReleaseIndication {
@@ -401,7 +413,7 @@ async fn run(
                 tracing::info!(target: TARGET, assoc = id,
                     reason = reason.map(|r| r.name()).unwrap_or("-"),
                     user_information = user_information.len(), "A-RELEASE indication");
-                match assoc.release_response(Vec::new()).await {
+                match assoc.release_response().await {
                     Ok(()) => tracing::info!(target: TARGET, assoc = id,
                         "A-RELEASE response: affirmative"),
                     Err(e) => tracing::warn!(target: TARGET, assoc = id, error = %e,
@@ -431,7 +443,7 @@ async fn run(
     }
 }
 
-async fn echo(assoc: &Association, profile: Profile, id: u64, d: DataIndication) {
+async fn echo(assoc: &Session, profile: Profile, id: u64, d: DataIndication) {
     let (kind, octets) = match &d.value {
         PdvValue::SingleAsn1Type(v) => ("single-ASN1-type", v.as_slice()),
         PdvValue::OctetAligned(v) => ("octet-aligned", v.as_slice()),

@@ -20,6 +20,9 @@ pub enum ErrorKind {
     BadValue,
     /// The initiator's password could not be read from its file or environment variable.
     CredentialSource,
+    /// A certificate, CRL or private key file named by `[trust]` or `[identity]` could not be
+    /// read or is not valid.
+    Certificate,
 }
 
 impl ErrorKind {
@@ -32,6 +35,7 @@ impl ErrorKind {
             ErrorKind::BadHash => "bad-hash",
             ErrorKind::BadValue => "bad-value",
             ErrorKind::CredentialSource => "credential-source",
+            ErrorKind::Certificate => "certificate",
         }
     }
 }

@@ -13,8 +13,12 @@ use toml::Spanned;
 use zeroize::Zeroizing;
 
 use crate::error::{ErrorKind, PolicyError, Source, line_col};
+use crate::exchanges::InitiatorExchanges;
+use crate::identity::Identity;
 use crate::peer::{IpNet, TitlePattern};
 use crate::responder::{Mechanism, PLAIN_PASSWORD};
+use crate::trust::TrustStore;
+use crate::trust_file::{RawIdentity, RawTrust, compile_identity, compile_trust};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +27,10 @@ struct RawInitiator {
     peers: Vec<Spanned<RawPeer>>,
     #[serde(default)]
     default: Option<Spanned<RawPeer>>,
+    #[serde(default)]
+    trust: Option<RawTrust>,
+    #[serde(default)]
+    identity: Option<RawIdentity>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +44,10 @@ struct RawPeer {
     password_env: Option<Spanned<String>>,
     /// Only to refuse it with a clear message; the value is never kept.
     password: Option<Spanned<IgnoredAny>>,
+    /// Security exchanges (see [`crate::exchanges`]).
+    exchanges: Option<Spanned<Vec<Spanned<String>>>>,
+    carrier: Option<Spanned<String>>,
+    on_exchange_failure: Option<Spanned<String>>,
 }
 
 /// A credential to present: the mechanism name and the password (zeroed on drop; `Debug`
@@ -84,6 +96,7 @@ struct Peer {
     mechanism: Mechanism,
     /// The source and the (line, column) of its key, for errors at use.
     source: Option<(PasswordSource, usize, usize)>,
+    exchanges: InitiatorExchanges,
 }
 
 impl Peer {
@@ -111,6 +124,8 @@ pub struct InitiatorPolicy {
     file: String,
     peers: Vec<Peer>,
     default: Option<Peer>,
+    trust: Option<TrustStore>,
+    identity: Option<Identity>,
 }
 
 impl InitiatorPolicy {
@@ -149,11 +164,32 @@ impl InitiatorPolicy {
             Some(d) => Some(compile_peer(&src, &base, d, "default".into(), true)?),
             None => None,
         };
+        let trust = match raw.trust {
+            Some(t) => Some(compile_trust(&src, &base, t)?),
+            None => None,
+        };
+        let identity = match raw.identity {
+            Some(i) => Some(compile_identity(&src, &base, i)?),
+            None => None,
+        };
         Ok(InitiatorPolicy {
             file: file.to_string(),
             peers,
             default,
+            trust,
+            identity,
         })
+    }
+
+    /// The `[trust]` table: trust anchors, CRLs, options and the AP-title binding table for
+    /// authenticating responders by certificate; `None` without one.
+    pub fn trust(&self) -> Option<&TrustStore> {
+        self.trust.as_ref()
+    }
+
+    /// The `[identity]` table: our certificate (chain) and private key; `None` without one.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
     }
 
     /// The credential to present to a peer, by its address and called AP-title: the first
@@ -230,6 +266,22 @@ impl InitiatorPolicy {
         }))
     }
 
+    /// The security exchanges to offer to a peer (same matching as
+    /// [`InitiatorPolicy::credential_for`]); `None` when the entry offers none or nothing
+    /// matches.
+    pub fn exchanges_for(
+        &self,
+        addr: Option<SocketAddr>,
+        called_ap_title: Option<&ApTitle>,
+    ) -> Option<&InitiatorExchanges> {
+        self.peers
+            .iter()
+            .find(|p| p.matches(addr, called_ap_title))
+            .or(self.default.as_ref())
+            .map(|p| &p.exchanges)
+            .filter(|x| !x.offered.is_empty())
+    }
+
     /// A human summary: peers in order with what they match, the mechanism and the password
     /// source (a file name or a variable name, never a password).
     pub fn summary(&self) -> String {
@@ -259,9 +311,10 @@ impl InitiatorPolicy {
                 None => String::new(),
             };
             format!(
-                "matches {}; mechanism {}{src}",
+                "matches {}; mechanism {}{src}{}",
                 what.join(" and "),
-                p.mechanism.name()
+                p.mechanism.name(),
+                p.exchanges.describe()
             )
         };
         for (i, p) in self.peers.iter().enumerate() {
@@ -270,6 +323,18 @@ impl InitiatorPolicy {
         match &self.default {
             Some(d) => out.push_str(&format!("  default: {}\n", describe(d))),
             None => out.push_str("  default: no authentication\n"),
+        }
+        if let Some(t) = &self.trust {
+            out.push_str(&format!("  trust: {}\n", t.describe()));
+        }
+        if let Some(i) = &self.identity {
+            out.push_str(&format!(
+                "  identity: {} ({:?} key, {} certificate{})\n",
+                i.subject(),
+                i.key_type(),
+                i.chain().len(),
+                if i.chain().len() == 1 { "" } else { "s" }
+            ));
         }
         out
     }
@@ -364,11 +429,25 @@ fn compile_peer(
         }
         _ => {}
     }
+    let exchanges =
+        crate::exchanges::initiator(src, &p.exchanges, &p.carrier, &p.on_exchange_failure)?;
+    if let Some(l) = &p.exchanges
+        && !exchanges.offered.is_empty()
+        && mechanism == Mechanism::Password
+    {
+        return Err(bad(
+            l.span(),
+            format!(
+                "{name}: a security exchange replaces the password: use mechanism = \"none\" with exchanges"
+            ),
+        ));
+    }
     Ok(Peer {
         name,
         addresses,
         ap_title,
         mechanism,
         source,
+        exchanges,
     })
 }

@@ -9,6 +9,11 @@
 //! - [`InitiatorPolicy`]: which mechanism and password to present to which peer; passwords
 //!   come from a file or an environment variable, never from the policy itself.
 //! - [`hash_password`]: makes the PHC strings the responder policy stores.
+//! - Certificates ([`TrustStore`], [`Identity`], [`AuthenticatedPeer`]): both policies may
+//!   have a `[trust]` table (trust anchors, CRLs, algorithms, key usage, the AP-title binding
+//!   table) and an `[identity]` table (our certificate and key). [`TrustStore::authenticate`]
+//!   validates a peer's certification path with rustls-webpki and binds its AP-title to the
+//!   certificate; each failure is a [`CertError`] with its X.511 `SecurityProblem`.
 //!
 //! Every error names the file, line and column (`FILE:LINE:COL: message`). No password or
 //! hash ever appears in an error, a `Debug` string or a summary.
@@ -39,6 +44,27 @@
 //!
 //! [default]                     # optional; absent = deny every unmatched peer
 //! mechanisms = ["none"]
+//!
+//! [trust]                       # optional: certificate-based authentication of peers
+//! anchors = ["certs/ed25519/root-ca.pem"]   # PEM or DER files, relative to this file
+//! crls = ["certs/ed25519/root-ca.crl.pem", "certs/ed25519/intermediate-ca.crl.pem"]
+//! clock_skew_secs = 300         # validity allowance, default 300, at most 86400
+//! accepted_signature_algorithms = ["ed25519", "ecdsa-p256-sha256"]  # default: all of the provider's
+//! key_usage = "if-present"      # or "required": keyUsage must exist and assert digitalSignature
+//! key_purposes = ["client-auth", "server-auth"]  # default; "any-purpose", dotted OIDs, or ["any"]
+//! require_key_purpose = false   # true: the end-entity certificate must have extendedKeyUsage
+//! revocation_depth = "chain"    # or "end-entity" (when crls are given)
+//! unknown_revocation_status = "deny"  # or "allow": no authoritative CRL for a certificate
+//! crl_next_update = "enforce"   # or "ignore"
+//!
+//! [[trust.binding]]             # AP-title -> certificate; required for form 2 AP-titles
+//! ap_title = "1.3.9999.1.1"     # dotted OID (or a DN, in addition to the built-in form 1 rule)
+//! subject = "CN=ied1,O=utility" # the certificate subject (or a subjectAltName directoryName)
+//! # spki_sha256 = "3f5a..."     # or: SHA-256 of the DER SubjectPublicKeyInfo, 64 hex digits
+//!
+//! [identity]                    # optional: our own certificate (chain, end entity first) and
+//! cert = "certs/ed25519/responder-chain.pem"  # PKCS #8 key, PEM or DER
+//! key = "certs/ed25519/responder.key.pem"
 //! ```
 //!
 //! # Initiator file format
@@ -52,7 +78,17 @@
 //!
 //! [default]
 //! mechanism = "none"
+//!
+//! [trust]                       # as in the responder file: to authenticate responders
+//! anchors = ["certs/ed25519/root-ca.pem"]
+//!
+//! [identity]                    # our certificate and key
+//! cert = "certs/ed25519/initiator-chain.pem"
+//! key = "certs/ed25519/initiator.key.pem"
 //! ```
+//!
+//! Certificate, CRL and key files are read when the policy is loaded; a missing or invalid
+//! one is an error at the position of its path (kind [`ErrorKind::Certificate`]).
 //!
 //! # Hashing cost
 //!
@@ -66,12 +102,35 @@
 //! credentials to AP-titles to keep it to one.
 #![forbid(unsafe_code)]
 
+mod certs;
 mod error;
+pub mod exchanges;
+mod identity;
 mod initiator;
+mod names;
 mod peer;
 mod responder;
+mod trust;
+mod trust_file;
 
+pub use certs::{
+    CertError, MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN, MAX_FILE_LEN, SecurityProblem,
+    certificates_from_pem_or_der, crls_from_pem_or_der, load_certificates, load_crls,
+    load_private_key, pkcs8_from_pem_or_der, private_key_from_pem_or_der,
+};
 pub use error::{ErrorKind, PolicyError};
+pub use identity::Identity;
+pub use names::{format_dn, names_match, normalise};
+pub use trust::{
+    AuthenticatedPeer, BindingTarget, DEFAULT_CLOCK_SKEW, ExtendedKeyUsageCheck, KP_ANY,
+    KP_CLIENT_AUTH, KP_SERVER_AUTH, KeyUsageCheck, RevocationDepth, TrustOptions, TrustStore,
+    VerifiedCertificate, parse_signature_algorithm, signature_algorithm_name,
+};
+pub use trust_file::MAX_CLOCK_SKEW_SECS;
+
+/// Re-export of the rustls-pki-types crate (`UnixTime`, `CertificateDer`, ...) used in this
+/// crate's certificate API.
+pub use guls_crypto::rustls_pki_types;
 pub use initiator::{Credential, InitiatorPolicy};
 pub use responder::{
     AuthRequest, DEFAULT_MAX_PASSWORD_LEN, Decision, MAX_HASH_M_COST, MAX_HASH_P_COST,

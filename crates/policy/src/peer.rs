@@ -3,8 +3,10 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use guls_acse::{AeQualifier, ApTitle, AttributeTypeAndValue, RelativeDistinguishedName};
-use guls_ber::Oid;
+use guls_acse::{
+    AeQualifier, ApTitle, AttributeTypeAndValue, DistinguishedName, RelativeDistinguishedName,
+};
+use guls_ber::{Oid, Tag, Writer};
 
 /// One attribute of a name pattern: its type and its value as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,31 @@ impl TitlePattern {
         // RFC 4514 writes the most specific RDN first; the RDNSequence starts at the root.
         rdns.reverse();
         Ok(TitlePattern::Dn(rdns, t.to_string()))
+    }
+
+    /// Form 1 as a Directory name whose values are UTF8Strings (`None` for form 2).
+    pub(crate) fn to_distinguished_name(&self) -> Option<DistinguishedName> {
+        let TitlePattern::Dn(rdns, _) = self else {
+            return None;
+        };
+        Some(DistinguishedName(
+            rdns.iter()
+                .map(|rdn| {
+                    RelativeDistinguishedName(
+                        rdn.iter()
+                            .map(|a| {
+                                let mut w = Writer::new();
+                                w.primitive(Tag::UTF8_STRING, a.value.as_bytes());
+                                AttributeTypeAndValue {
+                                    attribute_type: a.attribute_type.clone(),
+                                    value: w.into_bytes(),
+                                }
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ))
     }
 
     /// Whether a received AP-title matches.

@@ -14,7 +14,11 @@ use serde::de::IgnoredAny;
 use toml::Spanned;
 
 use crate::error::{ErrorKind, PolicyError, Source};
+use crate::exchanges::ResponderExchanges;
+use crate::identity::Identity;
 use crate::peer::{IpNet, QualifierPattern, TitlePattern};
+use crate::trust::TrustStore;
+use crate::trust_file::{RawIdentity, RawTrust, compile_identity, compile_trust};
 
 /// Default for `max_password_len`: 128 octets.
 pub const DEFAULT_MAX_PASSWORD_LEN: usize = 128;
@@ -96,6 +100,10 @@ struct RawResponder {
     rules: Vec<Spanned<RawRule>>,
     #[serde(default)]
     default: Option<Spanned<RawRule>>,
+    #[serde(default)]
+    trust: Option<RawTrust>,
+    #[serde(default)]
+    identity: Option<RawIdentity>,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +140,10 @@ struct RawRule {
     password: Option<Spanned<IgnoredAny>>,
     #[serde(default, rename = "credential")]
     credentials: Vec<Spanned<RawCredential>>,
+    /// Security exchanges (see [`crate::exchanges`]).
+    exchanges: Option<Spanned<Vec<Spanned<String>>>>,
+    require_exchange: Option<Spanned<bool>>,
+    on_exchange_failure: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +185,7 @@ struct Rule {
     addresses: Vec<IpNet>,
     mechanisms: Vec<Mechanism>,
     credentials: Vec<StoredCredential>,
+    exchanges: ResponderExchanges,
 }
 
 impl Rule {
@@ -216,6 +229,7 @@ impl Rule {
             addresses: Vec::new(),
             mechanisms: Vec::new(),
             credentials: Vec::new(),
+            exchanges: ResponderExchanges::default(),
         }
     }
 
@@ -268,6 +282,7 @@ impl Rule {
         if !identities.is_empty() {
             let _ = write!(out, "; identities: {}", identities.join(", "));
         }
+        out.push_str(&self.exchanges.describe());
     }
 }
 
@@ -443,6 +458,8 @@ pub struct ResponderPolicy {
     default: Rule,
     limits: PolicyLimits,
     timeouts: PolicyTimeouts,
+    trust: Option<TrustStore>,
+    identity: Option<Identity>,
 }
 
 impl ResponderPolicy {
@@ -457,10 +474,13 @@ impl ResponderPolicy {
             default,
             limits: PolicyLimits::default(),
             timeouts: PolicyTimeouts::default(),
+            trust: None,
+            identity: None,
         }
     }
 
-    /// Reads and checks a policy file.
+    /// Reads and checks a policy file. Certificate, CRL and key files named by `[trust]` and
+    /// `[identity]` are read now, relative to the policy file's directory.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
         let path = path.as_ref();
         let file = path.display().to_string();
@@ -471,10 +491,23 @@ impl ResponderPolicy {
         Self::parse(&text, &file)
     }
 
-    /// Checks a policy given as text; `file` names it in errors.
+    /// Checks a policy given as text; `file` names it in errors, and its directory is the base
+    /// of relative certificate, CRL and key paths.
     pub fn parse(text: &str, file: &str) -> Result<Self, PolicyError> {
         let src = Source { file, text };
         let raw: RawResponder = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
+        let base = Path::new(file)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let trust = match raw.trust {
+            Some(t) => Some(compile_trust(&src, &base, t)?),
+            None => None,
+        };
+        let identity = match raw.identity {
+            Some(i) => Some(compile_identity(&src, &base, i)?),
+            None => None,
+        };
         let mut limits = PolicyLimits::default();
         if let Some(l) = raw.limits {
             if let Some(v) = l.max_associations {
@@ -531,7 +564,20 @@ impl ResponderPolicy {
             default,
             limits,
             timeouts,
+            trust,
+            identity,
         })
+    }
+
+    /// The `[trust]` table: trust anchors, CRLs, options and the AP-title binding table for
+    /// certificate-based authentication of initiators; `None` without one.
+    pub fn trust(&self) -> Option<&TrustStore> {
+        self.trust.as_ref()
+    }
+
+    /// The `[identity]` table: our certificate and key; `None` without one.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
     }
 
     /// The limits of the policy.
@@ -565,6 +611,27 @@ impl ResponderPolicy {
             .iter()
             .find(|r| r.matches(req))
             .unwrap_or(&self.default)
+    }
+
+    /// The name and the security exchange settings of the rule that applies to a request
+    /// (see [`crate::exchanges`]).
+    pub fn exchanges_for(&self, req: &AuthRequest<'_>) -> (&str, &ResponderExchanges) {
+        let rule = self.rule_for(req);
+        (&rule.name, &rule.exchanges)
+    }
+
+    /// Every exchange the rules and the default name (to check that the program can run
+    /// them).
+    pub fn exchanges_named(&self) -> Vec<Oid> {
+        let mut out: Vec<Oid> = Vec::new();
+        for r in self.rules.iter().chain(std::iter::once(&self.default)) {
+            for o in &r.exchanges.accepted {
+                if !out.contains(o) {
+                    out.push(o.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Decides on an association request (ISO 8650 Amd.1 / X.217 authentication):
@@ -703,6 +770,19 @@ impl ResponderPolicy {
             secs(self.timeouts.idle),
             secs(self.timeouts.establishment)
         );
+        if let Some(t) = &self.trust {
+            let _ = writeln!(out, "  trust: {}", t.describe());
+        }
+        if let Some(i) = &self.identity {
+            let _ = writeln!(
+                out,
+                "  identity: {} ({:?} key, {} certificate{})",
+                i.subject(),
+                i.key_type(),
+                i.chain().len(),
+                if i.chain().len() == 1 { "" } else { "s" }
+            );
+        }
         out
     }
 }
@@ -841,6 +921,12 @@ fn compile_rule(
             format!("{name} has credentials but does not accept mechanism \"password\""),
         ));
     }
+    let exchanges = crate::exchanges::responder(
+        src,
+        &r.exchanges,
+        &r.require_exchange,
+        &r.on_exchange_failure,
+    )?;
     Ok(Rule {
         name,
         ap_title,
@@ -848,5 +934,6 @@ fn compile_rule(
         addresses,
         mechanisms,
         credentials,
+        exchanges,
     })
 }

@@ -1,0 +1,861 @@
+//! Certificate-based authentication of a peer: certification path validation to the policy's
+//! trust anchors (rustls-webpki, with the crypto provider's signature algorithms), the
+//! end-entity checks this project adds (key usage, extended key usage), and the binding of
+//! the peer's AP-title to its certificate.
+//!
+//! # What is checked
+//!
+//! [`TrustStore::verify_path`], for a path given end-entity certificate first:
+//!
+//! 1. Sizes: 1 to [`MAX_CHAIN_LEN`] certificates, each at most [`MAX_CERTIFICATE_LEN`]
+//!    octets, each exactly one DER certificate ([`CertError::TooLarge`],
+//!    [`CertError::ChainTooLong`], [`CertError::Truncated`], [`CertError::Malformed`]).
+//! 2. The signature algorithms are the provider's verifiers, filtered by
+//!    [`TrustOptions::accepted_algorithms`]; the end-entity key must be of a type one of them
+//!    verifies ([`CertError::AlgorithmNotAccepted`]), since the peer will sign with it.
+//! 3. rustls-webpki builds a path to one of the trust anchors through the intermediates given,
+//!    checking signatures, validity at the exchange time, basic constraints, path length and
+//!    name constraints, and, when the store has CRLs, revocation
+//!    ([`TrustOptions::revocation_depth`], [`TrustOptions::allow_unknown_revocation_status`],
+//!    [`TrustOptions::enforce_crl_next_update`]).
+//! 4. Clock skew: when a certificate is not yet valid at the exchange time `t`, the path is
+//!    tried again at `t + skew`; when one has expired, at `t - skew`. The path is accepted if
+//!    it is valid at one instant within the allowance; otherwise the error at `t` is reported.
+//! 5. Extended key usage ([`ExtendedKeyUsageCheck`]; default: when a certificate of the path
+//!    has the extension, it must list id-kp-clientAuth or id-kp-serverAuth — this project
+//!    defines no key purpose of its own, and accepts either for either role).
+//! 6. Key usage of the end-entity certificate ([`KeyUsageCheck`]): when present it must assert
+//!    digitalSignature (the peer signs its exchange items); with
+//!    [`KeyUsageCheck::Required`] it must also be present.
+//!
+//! [`TrustStore::authenticate`] then binds the AP-title (see there).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use guls_acse::{AeQualifier, ApTitle, DistinguishedName, RelativeDistinguishedName};
+use guls_ber::Oid;
+use guls_crypto::rustls_pki_types::{
+    CertificateDer, CertificateRevocationListDer, SignatureVerificationAlgorithm, TrustAnchor,
+    UnixTime,
+};
+use guls_crypto::{CryptoProvider, HashAlgorithm, KeyType, SignatureAlgorithm};
+use webpki::{CertRevocationList, ExtendedKeyUsageValidator, KeyPurposeIdIter};
+
+use crate::certs::{
+    CertError, MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN, certificates_from_pem_or_der, key_type_of_spki,
+    parse_certificate,
+};
+use crate::names::{dn_from_x509, format_dn, names_match};
+
+/// id-kp-serverAuth, 1.3.6.1.5.5.7.3.1.
+pub const KP_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
+/// id-kp-clientAuth, 1.3.6.1.5.5.7.3.2.
+pub const KP_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+/// anyExtendedKeyUsage, 2.5.29.37.0.
+pub const KP_ANY: &str = "2.5.29.37.0";
+
+/// Default clock skew allowance: 300 seconds.
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// The name of a signature algorithm in policy files (`accepted_signature_algorithms`).
+pub fn signature_algorithm_name(a: SignatureAlgorithm) -> &'static str {
+    match a {
+        SignatureAlgorithm::Ed25519 => "ed25519",
+        SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
+        SignatureAlgorithm::EcdsaP384Sha384 => "ecdsa-p384-sha384",
+        SignatureAlgorithm::RsaPkcs1Sha256 => "rsa-pkcs1-sha256",
+        SignatureAlgorithm::RsaPkcs1Sha384 => "rsa-pkcs1-sha384",
+        SignatureAlgorithm::RsaPssSha256 => "rsa-pss-sha256",
+        SignatureAlgorithm::RsaPssSha384 => "rsa-pss-sha384",
+        _ => "unknown",
+    }
+}
+
+/// Parses a name of [`signature_algorithm_name`] (ASCII case ignored).
+pub fn parse_signature_algorithm(name: &str) -> Option<SignatureAlgorithm> {
+    SignatureAlgorithm::ALL
+        .iter()
+        .copied()
+        .find(|a| signature_algorithm_name(*a).eq_ignore_ascii_case(name.trim()))
+}
+
+/// How the end-entity certificate's keyUsage extension is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyUsageCheck {
+    /// When present it must assert digitalSignature; absent is accepted (RFC 5280: no
+    /// restriction). The default.
+    #[default]
+    IfPresent,
+    /// It must be present and assert digitalSignature.
+    Required,
+}
+
+/// How extendedKeyUsage is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtendedKeyUsageCheck {
+    /// Not checked at all.
+    Any,
+    /// Each certificate of the path that has the extension must list one of these purposes
+    /// (rustls-webpki checks issuers the same way as the end entity).
+    IfPresent(Vec<Oid>),
+    /// As `IfPresent`, and the end-entity certificate must have the extension.
+    Required(Vec<Oid>),
+}
+
+impl Default for ExtendedKeyUsageCheck {
+    /// `IfPresent([id-kp-clientAuth, id-kp-serverAuth])`.
+    fn default() -> Self {
+        ExtendedKeyUsageCheck::IfPresent(vec![
+            KP_CLIENT_AUTH.parse().expect("valid OID"),
+            KP_SERVER_AUTH.parse().expect("valid OID"),
+        ])
+    }
+}
+
+/// Which certificates of the path CRLs are consulted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RevocationDepth {
+    /// The end-entity certificate only.
+    EndEntity,
+    /// The end-entity and every intermediate certificate. The default.
+    #[default]
+    Chain,
+}
+
+/// Options of a [`TrustStore`]; `Default` is the documented default of each field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustOptions {
+    /// Clock skew allowance for certificate validity (default [`DEFAULT_CLOCK_SKEW`]).
+    pub clock_skew: Duration,
+    /// Signature algorithms accepted in the path and for the end-entity key; `None` (the
+    /// default) accepts every algorithm the provider verifies.
+    pub accepted_algorithms: Option<Vec<SignatureAlgorithm>>,
+    /// keyUsage check (default [`KeyUsageCheck::IfPresent`]).
+    pub key_usage: KeyUsageCheck,
+    /// extendedKeyUsage check (default `IfPresent([clientAuth, serverAuth])`).
+    pub extended_key_usage: ExtendedKeyUsageCheck,
+    /// Which certificates CRLs are consulted for, when the store has CRLs (default `Chain`).
+    pub revocation_depth: RevocationDepth,
+    /// Accept a certificate for which no configured CRL is authoritative (default `false`:
+    /// [`CertError::RevocationStatusUnknown`]). Without any CRL nothing is checked.
+    pub allow_unknown_revocation_status: bool,
+    /// Refuse a CRL whose nextUpdate has passed (default `true`: [`CertError::CrlExpired`]).
+    pub enforce_crl_next_update: bool,
+}
+
+impl Default for TrustOptions {
+    fn default() -> Self {
+        TrustOptions {
+            clock_skew: DEFAULT_CLOCK_SKEW,
+            accepted_algorithms: None,
+            key_usage: KeyUsageCheck::default(),
+            extended_key_usage: ExtendedKeyUsageCheck::default(),
+            revocation_depth: RevocationDepth::default(),
+            allow_unknown_revocation_status: false,
+            enforce_crl_next_update: true,
+        }
+    }
+}
+
+/// What an AP-title in the binding table must correspond to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingTarget {
+    /// The certificate's subject (or a directoryName of its subjectAltName) equals this name.
+    Subject(DistinguishedName),
+    /// The SHA-256 of the certificate's DER `SubjectPublicKeyInfo` (the whole SEQUENCE, as
+    /// `openssl x509 -pubkey | openssl pkey -pubin -outform DER | sha256sum` computes it).
+    SpkiSha256([u8; 32]),
+}
+
+impl fmt::Display for BindingTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindingTarget::Subject(dn) => write!(f, "subject {}", format_dn(dn)),
+            BindingTarget::SpkiSha256(h) => write!(f, "key sha256:{}", guls_ber::to_hex(h)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum BindingKey {
+    Oid(Oid),
+    Dn(DistinguishedName),
+}
+
+#[derive(Debug, Clone)]
+struct TitleBinding {
+    key: BindingKey,
+    target: BindingTarget,
+}
+
+/// A certification path that validated, with what was read from its end-entity certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCertificate {
+    /// The end-entity certificate's subject.
+    pub subject: DistinguishedName,
+    /// The subject as text ([`crate::format_dn`]).
+    pub subject_text: String,
+    /// The directoryName entries of its subjectAltName.
+    pub alt_directory_names: Vec<DistinguishedName>,
+    /// The end-entity certificate (DER).
+    pub certificate_der: Vec<u8>,
+    /// The intermediate certificates of the validated path (DER), issuer of the end entity
+    /// first; the trust anchor is not included.
+    pub chain_ders: Vec<Vec<u8>>,
+    /// The end-entity key type.
+    pub key_type: KeyType,
+    /// The end-entity public key: the `subjectPublicKey` contents (the format
+    /// [`guls_crypto::SignatureVerifier::verify`] takes).
+    pub public_key: Vec<u8>,
+    /// The end-entity DER `SubjectPublicKeyInfo`.
+    pub spki_der: Vec<u8>,
+}
+
+/// A peer authenticated by certificate: what the application sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedPeer {
+    /// The AP-title the peer claimed and that was bound to its certificate (`None` when the
+    /// peer sent none: then only the certificate subject is authenticated).
+    pub ap_title: Option<ApTitle>,
+    /// The AE-qualifier the peer sent (bound only when it is part of the certificate subject,
+    /// see [`TrustStore::authenticate`]).
+    pub ae_qualifier: Option<AeQualifier>,
+    /// The certificate's subject as text ([`crate::format_dn`]).
+    pub subject: String,
+    /// The end-entity certificate (DER).
+    pub certificate_der: Vec<u8>,
+    /// The intermediate certificates of the validated path (DER), issuer of the end entity
+    /// first.
+    pub chain_ders: Vec<Vec<u8>>,
+    /// The end-entity key type.
+    pub key_type: KeyType,
+    /// The end-entity public key (`subjectPublicKey` contents).
+    pub public_key: Vec<u8>,
+}
+
+impl AuthenticatedPeer {
+    /// Verifies a signature made with the peer's certified key.
+    pub fn verify_signature(
+        &self,
+        provider: &CryptoProvider,
+        algorithm: SignatureAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertError> {
+        if algorithm.key_type() != self.key_type {
+            return Err(CertError::AlgorithmNotAccepted(format!(
+                "{} does not fit the certificate's {:?} key",
+                signature_algorithm_name(algorithm),
+                self.key_type
+            )));
+        }
+        let v = provider.verifier(algorithm).ok_or_else(|| {
+            CertError::AlgorithmNotAccepted(format!(
+                "provider {} does not verify {}",
+                provider.name,
+                signature_algorithm_name(algorithm)
+            ))
+        })?;
+        v.verify(&self.public_key, message, signature)
+            .map_err(|_| CertError::BadSignature)
+    }
+}
+
+/// Trust anchors, CRLs, options and the AP-title binding table: everything needed to
+/// authenticate a peer by certificate. Cheap to clone (CRLs are shared).
+#[derive(Clone)]
+pub struct TrustStore {
+    anchors: Vec<TrustAnchor<'static>>,
+    anchor_subjects: Vec<String>,
+    crls: Arc<Vec<CertRevocationList<'static>>>,
+    options: TrustOptions,
+    bindings: Vec<TitleBinding>,
+}
+
+impl fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("anchors", &self.anchor_subjects)
+            .field("crls", &self.crls.len())
+            .field("options", &self.options)
+            .field("bindings", &self.bindings)
+            .finish()
+    }
+}
+
+impl TrustStore {
+    /// A store trusting these certificates (each becomes a trust anchor: its subject, key and
+    /// name constraints), with default options, no CRL and no binding.
+    pub fn new(anchors: &[CertificateDer<'_>]) -> Result<Self, CertError> {
+        let mut s = TrustStore {
+            anchors: Vec::new(),
+            anchor_subjects: Vec::new(),
+            crls: Arc::new(Vec::new()),
+            options: TrustOptions::default(),
+            bindings: Vec::new(),
+        };
+        s.add_anchors(anchors)?;
+        Ok(s)
+    }
+
+    /// A store trusting the certificates of PEM or DER data.
+    pub fn from_pem_or_der(data: &[u8]) -> Result<Self, CertError> {
+        Self::new(&certificates_from_pem_or_der(data)?)
+    }
+
+    /// Adds trust anchors.
+    pub fn add_anchors(&mut self, anchors: &[CertificateDer<'_>]) -> Result<(), CertError> {
+        for a in anchors {
+            let parsed = parse_certificate(a)?;
+            let subject = dn_from_x509(parsed.subject()).map_err(CertError::Malformed)?;
+            let anchor = webpki::anchor_from_trusted_cert(a)
+                .map_err(|e| CertError::Malformed(format!("trust anchor: {e}")))?
+                .to_owned();
+            self.anchors.push(anchor);
+            self.anchor_subjects.push(format_dn(&subject));
+        }
+        Ok(())
+    }
+
+    /// Adds CRLs (DER); from then on revocation is checked (see [`TrustOptions`]).
+    pub fn add_crls(&mut self, crls: &[CertificateRevocationListDer<'_>]) -> Result<(), CertError> {
+        let mut all: Vec<CertRevocationList<'static>> = Vec::new();
+        for c in crls {
+            let owned = webpki::OwnedCertRevocationList::from_der(c.as_ref())
+                .map_err(|e| CertError::MalformedCrl(format!("{e:?}")))?;
+            all.push(owned.into());
+        }
+        match Arc::get_mut(&mut self.crls) {
+            Some(v) => v.extend(all),
+            None => {
+                let mut v: Vec<CertRevocationList<'static>> = Vec::new();
+                for c in self.crls.iter() {
+                    if let CertRevocationList::Owned(o) = c {
+                        v.push(o.clone().into());
+                    }
+                }
+                v.extend(all);
+                self.crls = Arc::new(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the options.
+    pub fn with_options(mut self, options: TrustOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The options.
+    pub fn options(&self) -> &TrustOptions {
+        &self.options
+    }
+
+    /// The options, to change them.
+    pub fn options_mut(&mut self) -> &mut TrustOptions {
+        &mut self.options
+    }
+
+    /// Adds an entry to the AP-title binding table: a form 2 AP-title (or, in addition to the
+    /// built-in rule, a form 1 one) and the certificate it must come with. Several entries for
+    /// one AP-title are alternatives (for key rollover). Forms 3 and 4 are refused with
+    /// [`CertError::UnsupportedTitleForm`].
+    pub fn add_binding(
+        &mut self,
+        ap_title: &ApTitle,
+        target: BindingTarget,
+    ) -> Result<(), CertError> {
+        let key = match ap_title {
+            ApTitle::Form1(dn) => BindingKey::Dn(dn.clone()),
+            ApTitle::Form2(oid) => BindingKey::Oid(oid.clone()),
+            other => {
+                return Err(CertError::UnsupportedTitleForm {
+                    ap_title: other.to_string(),
+                });
+            }
+        };
+        self.bindings.push(TitleBinding { key, target });
+        Ok(())
+    }
+
+    /// The trust anchors' subjects ([`crate::format_dn`]).
+    pub fn anchor_subjects(&self) -> &[String] {
+        &self.anchor_subjects
+    }
+
+    /// The number of CRLs.
+    pub fn crl_count(&self) -> usize {
+        self.crls.len()
+    }
+
+    /// The number of binding table entries.
+    pub fn binding_count(&self) -> usize {
+        self.bindings.len()
+    }
+
+    /// One line for summaries.
+    pub fn describe(&self) -> String {
+        let algs = match &self.options.accepted_algorithms {
+            None => "every algorithm of the provider".to_string(),
+            Some(a) => a
+                .iter()
+                .map(|a| signature_algorithm_name(*a))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let eku = match &self.options.extended_key_usage {
+            ExtendedKeyUsageCheck::Any => "not checked".to_string(),
+            ExtendedKeyUsageCheck::IfPresent(p) => format!("{} when present", oids(p)),
+            ExtendedKeyUsageCheck::Required(p) => format!("{} required", oids(p)),
+        };
+        format!(
+            "{} trust anchor{} ({}); {} CRL{}{}; clock skew {} s; algorithms: {}; key usage digitalSignature {}; extended key usage {}; {} AP-title binding{}",
+            self.anchors.len(),
+            if self.anchors.len() == 1 { "" } else { "s" },
+            self.anchor_subjects.join("; "),
+            self.crls.len(),
+            if self.crls.len() == 1 { "" } else { "s" },
+            if self.crls.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (checked for {}, unknown status {}, nextUpdate {})",
+                    match self.options.revocation_depth {
+                        RevocationDepth::Chain => "the whole path",
+                        RevocationDepth::EndEntity => "the end entity",
+                    },
+                    if self.options.allow_unknown_revocation_status {
+                        "allowed"
+                    } else {
+                        "refused"
+                    },
+                    if self.options.enforce_crl_next_update {
+                        "enforced"
+                    } else {
+                        "ignored"
+                    }
+                )
+            },
+            self.options.clock_skew.as_secs(),
+            algs,
+            match self.options.key_usage {
+                KeyUsageCheck::IfPresent => "when present",
+                KeyUsageCheck::Required => "required",
+            },
+            eku,
+            self.bindings.len(),
+            if self.bindings.len() == 1 { "" } else { "s" },
+        )
+    }
+
+    /// Validates a certification path, end-entity certificate first then intermediates in any
+    /// order, at `time` (the exchange's time, given by the caller), with the provider's
+    /// signature algorithms. See the module documentation for every check.
+    pub fn verify_path(
+        &self,
+        provider: &CryptoProvider,
+        chain: &[&[u8]],
+        time: UnixTime,
+    ) -> Result<VerifiedCertificate, CertError> {
+        if chain.is_empty() {
+            return Err(CertError::EmptyChain);
+        }
+        if chain.len() > MAX_CHAIN_LEN {
+            return Err(CertError::ChainTooLong {
+                len: chain.len(),
+                max: MAX_CHAIN_LEN,
+            });
+        }
+        // Cheap structural checks on everything first.
+        for c in chain {
+            if c.len() > MAX_CERTIFICATE_LEN {
+                return Err(CertError::TooLarge {
+                    len: c.len(),
+                    max: MAX_CERTIFICATE_LEN,
+                });
+            }
+        }
+        let ee = parse_certificate(chain[0])?;
+        for c in &chain[1..] {
+            parse_certificate(c)?;
+        }
+        if self.anchors.is_empty() {
+            return Err(CertError::NoTrustAnchors);
+        }
+
+        // Algorithms.
+        let verifiers: Vec<_> = provider
+            .signature_verifiers
+            .iter()
+            .copied()
+            .filter(|v| {
+                self.options
+                    .accepted_algorithms
+                    .as_ref()
+                    .is_none_or(|a| a.contains(&v.algorithm()))
+            })
+            .collect();
+        if verifiers.is_empty() {
+            return Err(CertError::AlgorithmNotAccepted(format!(
+                "provider {} offers none of the accepted signature algorithms",
+                provider.name
+            )));
+        }
+        let spki = ee.public_key();
+        let key_type = key_type_of_spki(spki).ok_or_else(|| {
+            CertError::AlgorithmNotAccepted(format!(
+                "end-entity key algorithm {} is not supported",
+                spki.algorithm.algorithm.to_id_string()
+            ))
+        })?;
+        if !verifiers
+            .iter()
+            .any(|v| v.algorithm().key_type() == key_type)
+        {
+            return Err(CertError::AlgorithmNotAccepted(format!(
+                "no accepted signature algorithm uses the end-entity's {key_type:?} key"
+            )));
+        }
+        let algs: Vec<&dyn SignatureVerificationAlgorithm> =
+            verifiers.iter().map(|v| v.as_webpki()).collect();
+
+        // Path validation.
+        let ee_der = CertificateDer::from(chain[0]);
+        let intermediates: Vec<CertificateDer<'_>> = chain[1..]
+            .iter()
+            .map(|c| CertificateDer::from(*c))
+            .collect();
+        let end_entity = webpki::EndEntityCert::try_from(&ee_der).map_err(map_webpki)?;
+        let crl_refs: Vec<&CertRevocationList<'static>> = self.crls.iter().collect();
+        let revocation = if crl_refs.is_empty() {
+            None
+        } else {
+            let builder = webpki::RevocationOptionsBuilder::new(&crl_refs)
+                .map_err(|_| CertError::Internal("no CRL".into()))?;
+            Some(
+                builder
+                    .with_depth(match self.options.revocation_depth {
+                        RevocationDepth::Chain => webpki::RevocationCheckDepth::Chain,
+                        RevocationDepth::EndEntity => webpki::RevocationCheckDepth::EndEntity,
+                    })
+                    .with_status_policy(if self.options.allow_unknown_revocation_status {
+                        webpki::UnknownStatusPolicy::Allow
+                    } else {
+                        webpki::UnknownStatusPolicy::Deny
+                    })
+                    .with_expiration_policy(if self.options.enforce_crl_next_update {
+                        webpki::ExpirationPolicy::Enforce
+                    } else {
+                        webpki::ExpirationPolicy::Ignore
+                    })
+                    .build(),
+            )
+        };
+        let eku = EkuValidator {
+            accepted: match &self.options.extended_key_usage {
+                ExtendedKeyUsageCheck::Any => None,
+                ExtendedKeyUsageCheck::IfPresent(p) | ExtendedKeyUsageCheck::Required(p) => {
+                    Some(p.iter().map(Oid::arcs).collect())
+                }
+            },
+        };
+        let run = |t: UnixTime| -> Result<Vec<Vec<u8>>, webpki::Error> {
+            end_entity
+                .verify_for_usage(
+                    &algs,
+                    &self.anchors,
+                    &intermediates,
+                    t,
+                    &eku,
+                    revocation,
+                    None,
+                )
+                .map(|p| {
+                    p.intermediate_certificates()
+                        .map(|c| c.der().to_vec())
+                        .collect()
+                })
+        };
+        let skew = self.options.clock_skew.as_secs();
+        let shifted = |secs: u64| UnixTime::since_unix_epoch(Duration::from_secs(secs));
+        let chain_ders = match run(time) {
+            Ok(p) => p,
+            Err(first @ webpki::Error::CertNotValidYet { .. }) if skew > 0 => {
+                run(shifted(time.as_secs().saturating_add(skew))).map_err(|_| map_webpki(first))?
+            }
+            Err(first @ webpki::Error::CertExpired { .. }) if skew > 0 => {
+                run(shifted(time.as_secs().saturating_sub(skew))).map_err(|_| map_webpki(first))?
+            }
+            Err(e) => return Err(map_webpki(e)),
+        };
+
+        // End-entity extensions.
+        let malformed = |e: x509_parser::error::X509Error| CertError::Malformed(e.to_string());
+        match (ee.key_usage().map_err(malformed)?, self.options.key_usage) {
+            (Some(ku), _) if !ku.value.digital_signature() => {
+                return Err(CertError::KeyUsage(
+                    "the end-entity certificate's keyUsage does not assert digitalSignature".into(),
+                ));
+            }
+            (None, KeyUsageCheck::Required) => {
+                return Err(CertError::KeyUsage(
+                    "the end-entity certificate has no keyUsage extension (the policy requires one asserting digitalSignature)".into(),
+                ));
+            }
+            _ => {}
+        }
+        if let ExtendedKeyUsageCheck::Required(p) = &self.options.extended_key_usage {
+            if ee.extended_key_usage().map_err(malformed)?.is_none() {
+                return Err(CertError::ExtendedKeyUsage(format!(
+                    "the end-entity certificate has no extendedKeyUsage extension (the policy requires one of {})",
+                    oids(p)
+                )));
+            }
+        }
+        let subject = dn_from_x509(ee.subject()).map_err(CertError::Malformed)?;
+        let mut alt_directory_names = Vec::new();
+        if let Some(san) = ee.subject_alternative_name().map_err(malformed)? {
+            for name in &san.value.general_names {
+                if let x509_parser::extensions::GeneralName::DirectoryName(n) = name {
+                    alt_directory_names.push(dn_from_x509(n).map_err(CertError::Malformed)?);
+                }
+            }
+        }
+        Ok(VerifiedCertificate {
+            subject_text: format_dn(&subject),
+            subject,
+            alt_directory_names,
+            certificate_der: chain[0].to_vec(),
+            chain_ders,
+            key_type,
+            public_key: spki.subject_public_key.data.to_vec(),
+            spki_der: spki.raw.to_vec(),
+        })
+    }
+
+    /// Validates the path ([`Self::verify_path`]) and binds the peer's AP-title to it:
+    ///
+    /// - **No AP-title**: accepted; only the certificate subject is authenticated.
+    /// - **Form 1** (Directory name): bound when it equals ([`crate::names_match`]) the
+    ///   certificate's subject, or a directoryName of its subjectAltName; or, with a form 1
+    ///   AE-qualifier, when the subject (or a directoryName) equals the AP-title followed by
+    ///   the AE-qualifier's RDN (a certificate naming the AE rather than the AP); or when a
+    ///   binding-table entry for this name matches. Otherwise [`CertError::TitleMismatch`].
+    /// - **Form 2** (object identifier): only through the binding table: no entry is
+    ///   [`CertError::NoTitleBinding`]; entries of which none matches (subject or
+    ///   subjectAltName directoryName, or SPKI SHA-256) are
+    ///   [`CertError::TitleBindingMismatch`].
+    /// - **Forms 3, 4 and others**: [`CertError::UnsupportedTitleForm`].
+    pub fn authenticate(
+        &self,
+        provider: &CryptoProvider,
+        chain: &[&[u8]],
+        ap_title: Option<&ApTitle>,
+        ae_qualifier: Option<&AeQualifier>,
+        time: UnixTime,
+    ) -> Result<AuthenticatedPeer, CertError> {
+        let v = self.verify_path(provider, chain, time)?;
+        self.bind(provider, &v, ap_title, ae_qualifier)?;
+        Ok(AuthenticatedPeer {
+            ap_title: ap_title.cloned(),
+            ae_qualifier: ae_qualifier.cloned(),
+            subject: v.subject_text,
+            certificate_der: v.certificate_der,
+            chain_ders: v.chain_ders,
+            key_type: v.key_type,
+            public_key: v.public_key,
+        })
+    }
+
+    /// The AP-title binding step of [`Self::authenticate`], for a path already validated.
+    pub fn bind(
+        &self,
+        provider: &CryptoProvider,
+        cert: &VerifiedCertificate,
+        ap_title: Option<&ApTitle>,
+        ae_qualifier: Option<&AeQualifier>,
+    ) -> Result<(), CertError> {
+        let names = || std::iter::once(&cert.subject).chain(&cert.alt_directory_names);
+        match ap_title {
+            None => Ok(()),
+            Some(ApTitle::Form1(dn)) => {
+                if names().any(|n| names_match(n, dn)) {
+                    return Ok(());
+                }
+                if let Some(AeQualifier::Form1(rdn)) = ae_qualifier {
+                    let ae_title = with_rdn(dn, rdn);
+                    if names().any(|n| names_match(n, &ae_title)) {
+                        return Ok(());
+                    }
+                }
+                for b in &self.bindings {
+                    if let BindingKey::Dn(k) = &b.key {
+                        if names_match(k, dn) && self.target_matches(provider, &b.target, cert)? {
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(CertError::TitleMismatch {
+                    ap_title: format_dn(dn),
+                    subject: cert.subject_text.clone(),
+                })
+            }
+            Some(ApTitle::Form2(oid)) => {
+                let entries: Vec<&TitleBinding> = self
+                    .bindings
+                    .iter()
+                    .filter(|b| matches!(&b.key, BindingKey::Oid(o) if o == oid))
+                    .collect();
+                if entries.is_empty() {
+                    return Err(CertError::NoTitleBinding {
+                        ap_title: oid.to_string(),
+                    });
+                }
+                for b in &entries {
+                    if self.target_matches(provider, &b.target, cert)? {
+                        return Ok(());
+                    }
+                }
+                Err(CertError::TitleBindingMismatch {
+                    ap_title: oid.to_string(),
+                    expected: entries
+                        .iter()
+                        .map(|b| b.target.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    subject: cert.subject_text.clone(),
+                })
+            }
+            Some(other) => Err(CertError::UnsupportedTitleForm {
+                ap_title: other.to_string(),
+            }),
+        }
+    }
+
+    fn target_matches(
+        &self,
+        provider: &CryptoProvider,
+        target: &BindingTarget,
+        cert: &VerifiedCertificate,
+    ) -> Result<bool, CertError> {
+        Ok(match target {
+            BindingTarget::Subject(dn) => {
+                names_match(&cert.subject, dn)
+                    || cert.alt_directory_names.iter().any(|n| names_match(n, dn))
+            }
+            BindingTarget::SpkiSha256(expected) => {
+                let h = provider.hash(HashAlgorithm::Sha256).ok_or_else(|| {
+                    CertError::Internal(format!("provider {} has no SHA-256", provider.name))
+                })?;
+                h.hash(&cert.spki_der).as_bytes() == expected
+            }
+        })
+    }
+}
+
+fn with_rdn(dn: &DistinguishedName, rdn: &RelativeDistinguishedName) -> DistinguishedName {
+    let mut out = dn.clone();
+    out.0.push(rdn.clone());
+    out
+}
+
+fn oids(p: &[Oid]) -> String {
+    p.iter()
+        .map(|o| match o.to_string().as_str() {
+            KP_CLIENT_AUTH => "client-auth".to_string(),
+            KP_SERVER_AUTH => "server-auth".to_string(),
+            KP_ANY => "any-purpose".to_string(),
+            s => s.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// rustls-webpki's EKU hook: `None` accepts everything; otherwise a certificate with the
+/// extension must list one of the purposes (one without it passes; the end entity's presence
+/// is checked separately).
+struct EkuValidator {
+    accepted: Option<Vec<Vec<u128>>>,
+}
+
+impl ExtendedKeyUsageValidator for EkuValidator {
+    fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        let Some(accepted) = &self.accepted else {
+            return Ok(());
+        };
+        let mut empty = true;
+        for id in iter {
+            empty = false;
+            let arcs: Vec<u128> = id?
+                .to_decoded_oid()
+                .into_iter()
+                .map(|a| a as u128)
+                .collect();
+            if accepted.contains(&arcs) {
+                return Ok(());
+            }
+        }
+        if empty {
+            Ok(())
+        } else {
+            #[allow(deprecated)]
+            Err(webpki::Error::RequiredEkuNotFound)
+        }
+    }
+}
+
+fn secs(t: UnixTime) -> u64 {
+    t.as_secs()
+}
+
+/// Maps rustls-webpki's errors onto [`CertError`].
+fn map_webpki(e: webpki::Error) -> CertError {
+    use webpki::Error as E;
+    #[allow(deprecated)]
+    match e {
+        E::CertExpired { time, not_after } => CertError::Expired {
+            not_after: secs(not_after),
+            time: secs(time),
+        },
+        E::CertNotValidYet { time, not_before } => CertError::NotYetValid {
+            not_before: secs(not_before),
+            time: secs(time),
+        },
+        E::UnknownIssuer => CertError::UnknownIssuer,
+        E::CertRevoked => CertError::Revoked,
+        E::UnknownRevocationStatus => CertError::RevocationStatusUnknown,
+        E::CrlExpired { .. } => CertError::CrlExpired,
+        E::InvalidSignatureForPublicKey | E::InvalidCrlSignatureForPublicKey => {
+            CertError::BadSignature
+        }
+        E::UnsupportedSignatureAlgorithm
+        | E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedCrlSignatureAlgorithm
+        | E::UnsupportedCrlSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKey
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+        | E::UnsupportedCrlSignatureAlgorithmForPublicKey
+        | E::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
+        | E::SignatureAlgorithmMismatch => CertError::AlgorithmNotAccepted(format!(
+            "a signature algorithm of the certification path is not accepted ({e:?})"
+        )),
+        E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
+            CertError::ExtendedKeyUsage(
+                "a certificate of the path has an extendedKeyUsage without an accepted purpose"
+                    .into(),
+            )
+        }
+        E::BadDer
+        | E::BadDerTime
+        | E::TrailingData(_)
+        | E::UnsupportedCertVersion
+        | E::MalformedExtensions
+        | E::ExtensionValueInvalid
+        | E::InvalidSerialNumber
+        | E::InvalidCertValidity => CertError::Malformed(format!("{e:?}")),
+        other => CertError::InvalidPath(format!("{other:?}")),
+    }
+}
