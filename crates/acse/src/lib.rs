@@ -44,7 +44,8 @@ pub use params::{
     ResultSourceDiagnostic, UserDiagnostic,
 };
 pub use title::{
-    AeQualifier, ApTitle, AttributeTypeAndValue, DistinguishedName, RelativeDistinguishedName,
+    AeQualifier, ApTitle, AttributeTypeAndValue, DistinguishedName, NameDecoding,
+    RelativeDistinguishedName,
 };
 
 /// Re-exported so that callers need not depend on guls-ber for the basic types.

@@ -1,10 +1,66 @@
 //! AP-title and AE-qualifier (X.227bis), with the Directory names of their form 1.
+//!
+//! The Directory name codec ([`DistinguishedName`], [`RelativeDistinguishedName`],
+//! [`AttributeTypeAndValue`]) is public so that other layers (the X.511 credentials of
+//! guls-exchanges, certificates) share it:
+//!
+//! * [`DistinguishedName::decode`] / [`DistinguishedName::encode`] are what ACSE applies to
+//!   AP-titles and AE-qualifiers: lenient ([`NameDecoding::LENIENT`]) and written back as held
+//!   (the SET OF members in the order received);
+//! * [`DistinguishedName::to_der`] / [`DistinguishedName::encode_der`] write the DER structure
+//!   (SET OF members sorted), the form in which names are signed and compared;
+//! * [`DistinguishedName::decode_with`] / [`DistinguishedName::decode_contents_with`] apply
+//!   bounds and strictness ([`NameDecoding::strict`]), the latter under an implicit tag.
 
 use std::fmt;
 
 use guls_ber::{Class, DecodeResult, Element, ErrorKind, Oid, Tag, Writer};
 
 use crate::codec::small_integer;
+
+/// How a Directory name is decoded: bounds, and how strictly.
+///
+/// Either way decoding is total (a value or a [`guls_ber::DecodeError`] naming the reader's
+/// layer) and accepts any BER length form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameDecoding {
+    /// The most RDNs in a name (`LimitExceeded` "RDNs in a name" beyond).
+    pub max_rdns: usize,
+    /// The most attributes in one RDN (`LimitExceeded` "attributes in an RDN" beyond).
+    pub max_attributes: usize,
+    /// Strict: an empty RDN is invalid ("empty RDN"; X.501 requires one attribute at least),
+    /// and an `AttributeTypeAndValue` ends after its value (trailing components are an
+    /// error). Lenient: both are accepted, the components after the value (later X.501
+    /// editions' additions) skipped.
+    pub strict: bool,
+}
+
+impl NameDecoding {
+    /// What ACSE applies to AP-titles and AE-qualifiers: no bounds but the input's, empty
+    /// RDNs and extra `AttributeTypeAndValue` components accepted.
+    pub const LENIENT: NameDecoding = NameDecoding {
+        max_rdns: usize::MAX,
+        max_attributes: usize::MAX,
+        strict: false,
+    };
+
+    /// Strict decoding with these bounds (names in signed content: X.511 credentials,
+    /// certificates).
+    pub const fn strict(max_rdns: usize, max_attributes: usize) -> Self {
+        NameDecoding {
+            max_rdns,
+            max_attributes,
+            strict: true,
+        }
+    }
+}
+
+impl Default for NameDecoding {
+    /// [`NameDecoding::LENIENT`].
+    fn default() -> Self {
+        NameDecoding::LENIENT
+    }
+}
 
 /// One `AttributeTypeAndValue` of a Directory name (X.501): an attribute type and its value.
 ///
@@ -69,7 +125,14 @@ impl AttributeTypeAndValue {
         }
     }
 
-    fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+    /// Decodes one `AttributeTypeAndValue` SEQUENCE, leniently ([`NameDecoding::LENIENT`]).
+    pub fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+        Self::decode_with(e, &NameDecoding::LENIENT)
+    }
+
+    /// Decodes one `AttributeTypeAndValue` SEQUENCE under `rules` (only
+    /// [`NameDecoding::strict`] matters here).
+    pub fn decode_with(e: &Element<'_>, rules: &NameDecoding) -> DecodeResult<Self> {
         if e.tag != Tag::SEQUENCE {
             return Err(e.error(ErrorKind::Unexpected {
                 expected: "AttributeTypeAndValue SEQUENCE",
@@ -83,6 +146,9 @@ impl AttributeTypeAndValue {
             return Err(r.error(ErrorKind::Missing("attribute value")));
         }
         let value = r.read()?.raw.to_vec();
+        if rules.strict {
+            r.finish("AttributeTypeAndValue")?;
+        }
         // Later X.501 editions add components after the value; they are ignored.
         while !r.is_empty() {
             r.read()?;
@@ -93,7 +159,8 @@ impl AttributeTypeAndValue {
         })
     }
 
-    fn encode(&self, w: &mut Writer) {
+    /// Writes the `AttributeTypeAndValue` SEQUENCE (the value as held).
+    pub fn encode(&self, w: &mut Writer) {
         w.constructed(Tag::SEQUENCE, |w| {
             w.oid(Tag::OID, &self.attribute_type);
             w.raw(&self.value);
@@ -126,7 +193,13 @@ impl fmt::Display for AttributeTypeAndValue {
 pub struct RelativeDistinguishedName(pub Vec<AttributeTypeAndValue>);
 
 impl RelativeDistinguishedName {
-    pub(crate) fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+    /// Decodes one `RelativeDistinguishedName` SET OF, leniently ([`NameDecoding::LENIENT`]).
+    pub fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+        Self::decode_with(e, &NameDecoding::LENIENT)
+    }
+
+    /// Decodes one `RelativeDistinguishedName` SET OF under `rules`.
+    pub fn decode_with(e: &Element<'_>, rules: &NameDecoding) -> DecodeResult<Self> {
         if e.tag != Tag::SET {
             return Err(e.error(ErrorKind::Unexpected {
                 expected: "RelativeDistinguishedName SET OF",
@@ -136,15 +209,46 @@ impl RelativeDistinguishedName {
         let mut r = e.reader()?;
         let mut out = Vec::new();
         while !r.is_empty() {
-            out.push(AttributeTypeAndValue::decode(&r.read()?)?);
+            if out.len() >= rules.max_attributes {
+                return Err(r.error(ErrorKind::LimitExceeded {
+                    what: "attributes in an RDN",
+                    limit: rules.max_attributes,
+                }));
+            }
+            out.push(AttributeTypeAndValue::decode_with(&r.read()?, rules)?);
+        }
+        if rules.strict && out.is_empty() {
+            return Err(e.error(ErrorKind::Invalid("empty RDN")));
         }
         Ok(RelativeDistinguishedName(out))
     }
 
-    pub(crate) fn encode(&self, w: &mut Writer) {
+    /// Writes the SET OF with its members in the order held (as received), which is what
+    /// ACSE sends back.
+    pub fn encode(&self, w: &mut Writer) {
         w.constructed(Tag::SET, |w| {
             for a in &self.0 {
                 a.encode(w);
+            }
+        });
+    }
+
+    /// Writes the SET OF in DER order: members sorted by their encodings (X.690 11.6). The
+    /// attribute values are written as held.
+    pub fn encode_der(&self, w: &mut Writer) {
+        let mut members: Vec<Vec<u8>> = self
+            .0
+            .iter()
+            .map(|a| {
+                let mut w = Writer::new();
+                a.encode(&mut w);
+                w.into_bytes()
+            })
+            .collect();
+        members.sort();
+        w.constructed(Tag::SET, |w| {
+            for m in &members {
+                w.raw(m);
             }
         });
     }
@@ -168,27 +272,87 @@ impl fmt::Display for RelativeDistinguishedName {
 pub struct DistinguishedName(pub Vec<RelativeDistinguishedName>);
 
 impl DistinguishedName {
-    pub(crate) fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+    /// Decodes one `RDNSequence` (universal SEQUENCE OF), leniently
+    /// ([`NameDecoding::LENIENT`]): what ACSE applies to AP-title form 1.
+    pub fn decode(e: &Element<'_>) -> DecodeResult<Self> {
+        Self::decode_with(e, &NameDecoding::LENIENT)
+    }
+
+    /// Decodes one `RDNSequence` (universal SEQUENCE OF) under `rules`.
+    pub fn decode_with(e: &Element<'_>, rules: &NameDecoding) -> DecodeResult<Self> {
         if e.tag != Tag::SEQUENCE {
             return Err(e.error(ErrorKind::Unexpected {
                 expected: "RDNSequence SEQUENCE OF",
                 found: e.tag.to_string(),
             }));
         }
+        Self::decode_contents_with(e, rules)
+    }
+
+    /// Decodes the contents of a constructed element as an `RDNSequence` whatever its tag:
+    /// for implicitly tagged names (`[n] IMPLICIT Name`), whose tag the caller has checked.
+    pub fn decode_contents_with(e: &Element<'_>, rules: &NameDecoding) -> DecodeResult<Self> {
         let mut r = e.reader()?;
         let mut out = Vec::new();
         while !r.is_empty() {
-            out.push(RelativeDistinguishedName::decode(&r.read()?)?);
+            if out.len() >= rules.max_rdns {
+                return Err(r.error(ErrorKind::LimitExceeded {
+                    what: "RDNs in a name",
+                    limit: rules.max_rdns,
+                }));
+            }
+            out.push(RelativeDistinguishedName::decode_with(&r.read()?, rules)?);
         }
         Ok(DistinguishedName(out))
     }
 
-    pub(crate) fn encode(&self, w: &mut Writer) {
+    /// Decodes a name from one complete TLV (universal SEQUENCE OF, nothing after it),
+    /// leniently ([`NameDecoding::LENIENT`]); errors name [`guls_ber::Layer::Acse`]. Any BER
+    /// length form is accepted, the name is not checked to be DER.
+    pub fn from_der(der: &[u8]) -> DecodeResult<Self> {
+        Self::from_der_with(der, &NameDecoding::LENIENT)
+    }
+
+    /// [`DistinguishedName::from_der`] under `rules`.
+    pub fn from_der_with(der: &[u8], rules: &NameDecoding) -> DecodeResult<Self> {
+        let mut r = guls_ber::Reader::new(der, guls_ber::Layer::Acse);
+        let e = r.read()?;
+        r.finish("Name")?;
+        Self::decode_with(&e, rules)
+    }
+
+    /// Writes the universal SEQUENCE OF with every RDN's members in the order held (as
+    /// received), which is what ACSE sends back.
+    pub fn encode(&self, w: &mut Writer) {
         w.constructed(Tag::SEQUENCE, |w| {
             for rdn in &self.0 {
                 rdn.encode(w);
             }
         });
+    }
+
+    /// Writes the universal SEQUENCE OF in DER form (see
+    /// [`RelativeDistinguishedName::encode_der`]).
+    pub fn encode_der(&self, w: &mut Writer) {
+        self.encode_der_implicit(w, Tag::SEQUENCE);
+    }
+
+    /// Writes the name in DER form under `tag` instead of SEQUENCE (`[n] IMPLICIT Name`; the
+    /// tag is made constructed).
+    pub fn encode_der_implicit(&self, w: &mut Writer, tag: Tag) {
+        w.constructed(tag, |w| {
+            for rdn in &self.0 {
+                rdn.encode_der(w);
+            }
+        });
+    }
+
+    /// The DER of the name as a plain `Name` (SEQUENCE OF): the form in which names are
+    /// signed and compared.
+    pub fn to_der(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.encode_der(&mut w);
+        w.into_bytes()
     }
 }
 

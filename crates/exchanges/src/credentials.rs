@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use guls_acse::{AttributeTypeAndValue, DistinguishedName, RelativeDistinguishedName};
+use guls_acse::{DistinguishedName, NameDecoding};
 use guls_ber::{
     BitString, Class, DecodeError, DecodeResult, Element, ErrorKind, Layer, Reader, Tag, Writer,
 };
@@ -64,103 +64,38 @@ pub(crate) fn whole<'a>(tlv: &'a [u8], what: &'static str) -> DecodeResult<Eleme
 }
 
 // ---------------------------------------------------------------------------------------------
-// Distinguished names (guls-acse's types, written with any outer tag)
+// Distinguished names: guls-acse's codec (DER structure, strict and bounded decoding)
 
-/// Writes `dn` as `RDNSequence` under `tag` (`Tag::SEQUENCE` or an implicit context tag).
-pub fn write_dn(w: &mut Writer, tag: Tag, dn: &DistinguishedName) {
-    w.constructed(tag, |w| {
-        for rdn in &dn.0 {
-            w.constructed(Tag::SET, |w| {
-                let mut atavs: Vec<Vec<u8>> = rdn
-                    .0
-                    .iter()
-                    .map(|a| {
-                        let mut w = Writer::new();
-                        w.constructed(Tag::SEQUENCE, |w| {
-                            w.oid(Tag::OID, &a.attribute_type);
-                            w.raw(&a.value);
-                        });
-                        w.into_bytes()
-                    })
-                    .collect();
-                // DER: SET OF members in ascending order of their encodings.
-                atavs.sort();
-                for a in atavs {
-                    w.raw(&a);
-                }
-            });
-        }
-    });
-}
+/// How names are decoded here: strictly (no empty RDN, nothing after an attribute value),
+/// with at most [`MAX_RDNS`] RDNs of at most [`MAX_ATAVS`] attributes.
+pub const NAME_DECODING: NameDecoding = NameDecoding::strict(MAX_RDNS, MAX_ATAVS);
 
-/// The DER of `dn` as a plain `Name` (`SEQUENCE OF`), the form used to compare names.
+/// The DER of `dn` as a plain `Name` (`SEQUENCE OF`), the form used to sign and compare names:
+/// [`DistinguishedName::to_der`].
 pub fn dn_to_der(dn: &DistinguishedName) -> Vec<u8> {
-    let mut w = Writer::new();
-    write_dn(&mut w, Tag::SEQUENCE, dn);
-    w.into_bytes()
+    dn.to_der()
 }
 
-/// Decodes a `Name` (`RDNSequence`) from one complete TLV with a universal SEQUENCE tag.
+/// Decodes a `Name` (`RDNSequence`) from one complete TLV (at most
+/// [`MAX_CREDENTIALS_OCTETS`]) with a universal SEQUENCE tag, under [`NAME_DECODING`]; errors
+/// name [`Layer::Sese`].
 pub fn dn_from_der(der: &[u8]) -> DecodeResult<DistinguishedName> {
     let e = whole(der, "Name")?;
     if e.tag != Tag::SEQUENCE {
         return Err(unexpected(&e, "Name SEQUENCE OF"));
     }
-    read_dn(&e)
+    DistinguishedName::decode_contents_with(&e, &NAME_DECODING)
 }
 
-/// Reads the contents of an `RDNSequence` whatever its (constructed) outer tag.
-pub fn read_dn(e: &Element<'_>) -> DecodeResult<DistinguishedName> {
-    let mut r = e.reader()?;
-    let mut rdns = Vec::new();
-    while !r.is_empty() {
-        if rdns.len() == MAX_RDNS {
-            return Err(r.error(ErrorKind::LimitExceeded {
-                what: "RDNs in a name",
-                limit: MAX_RDNS,
-            }));
-        }
-        let set = r.read()?;
-        if set.tag != Tag::SET {
-            return Err(unexpected(&set, "RelativeDistinguishedName SET OF"));
-        }
-        let mut sr = set.reader()?;
-        let mut atavs = Vec::new();
-        while !sr.is_empty() {
-            if atavs.len() == MAX_ATAVS {
-                return Err(sr.error(ErrorKind::LimitExceeded {
-                    what: "attributes in an RDN",
-                    limit: MAX_ATAVS,
-                }));
-            }
-            let a = sr.read()?;
-            if a.tag != Tag::SEQUENCE {
-                return Err(unexpected(&a, "AttributeTypeAndValue SEQUENCE"));
-            }
-            let mut ar = a.reader()?;
-            let t = ar.read_tagged(Tag::OID, "attribute type")?;
-            let attribute_type = t.oid("attribute type")?;
-            if ar.is_empty() {
-                return Err(ar.error(ErrorKind::Missing("attribute value")));
-            }
-            let value = ar.read()?.raw.to_vec();
-            ar.finish("AttributeTypeAndValue")?;
-            atavs.push(AttributeTypeAndValue {
-                attribute_type,
-                value,
-            });
-        }
-        if atavs.is_empty() {
-            return Err(set.error(ErrorKind::Invalid("empty RDN")));
-        }
-        rdns.push(RelativeDistinguishedName(atavs));
-    }
-    Ok(DistinguishedName(rdns))
+/// Reads an implicitly tagged name (`[n] IMPLICIT Name`, tag checked by the caller) under
+/// [`NAME_DECODING`].
+pub(crate) fn read_dn(e: &Element<'_>) -> DecodeResult<DistinguishedName> {
+    DistinguishedName::decode_contents_with(e, &NAME_DECODING)
 }
 
 /// Whether two names are the same (compared by their DER encodings).
 pub fn same_name(a: &DistinguishedName, b: &DistinguishedName) -> bool {
-    dn_to_der(a) == dn_to_der(b)
+    a.to_der() == b.to_der()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -504,7 +439,7 @@ impl TokenContent {
         let mut w = Writer::new();
         w.constructed(Tag::SEQUENCE, |w| {
             self.algorithm.write(w, Tag::context(0));
-            write_dn(w, Tag::context(1), &self.name);
+            self.name.encode_der_implicit(w, Tag::context(1));
             if self.time <= time::UTC_TIME_MAX {
                 w.primitive(Tag::context(2), time::utc_time_string(self.time).as_bytes());
             } else {
@@ -732,7 +667,7 @@ impl Credentials {
     fn write(&self, w: &mut Writer) {
         match self {
             Credentials::Simple(s) => w.constructed(Tag::context(0), |w| {
-                write_dn(w, Tag::context(0), &s.name);
+                s.name.encode_der_implicit(w, Tag::context(0));
                 if let Some(v) = &s.validity {
                     w.constructed(Tag::context(1), |w| {
                         if let Some(t) = v.time1 {
@@ -767,7 +702,7 @@ impl Credentials {
                 }
                 s.bind_token.write(w, Tag::context(1));
                 if let Some(n) = &s.name {
-                    write_dn(w, Tag::context(2), n);
+                    n.encode_der_implicit(w, Tag::context(2));
                 }
                 for x in &s.extensions {
                     w.raw(x);

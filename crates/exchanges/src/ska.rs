@@ -30,7 +30,7 @@ use guls_sese::{
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::credentials::{
-    AlgorithmIdentifier, CertificationPath, read_bits, read_dn, same_name, whole, write_dn,
+    AlgorithmIdentifier, CertificationPath, read_bits, read_dn, same_name, whole,
 };
 use crate::dirauth::{
     DEFAULT_REPLAY_CAPACITY, DEFAULT_SKEW_SECS, authentication_failure,
@@ -112,7 +112,7 @@ impl KeyAgreementTbs {
                 time::generalized_time_string(self.time).as_bytes(),
             );
             if let Some(n) = &self.peer_name {
-                write_dn(w, Tag::context(6), n);
+                n.encode_der_implicit(w, Tag::context(6));
             }
             self.signature_algorithm.write(w, Tag::context(7));
         });

@@ -43,7 +43,10 @@
 //! association ([`CarriageAbort::EarlyData`]). When a simpleNegotiationSE exchange is the
 //! required one, the exchange it agrees on becomes the required one: the initiator starts it
 //! at once in P-DATA; nothing agreed is [`CarriageAbort::NoCommonExchange`] (the responder
-//! rejects with diagnostic 13 when the negotiation ran in the AARQ).
+//! rejects with diagnostic 13 when the negotiation ran in the AARQ). A negotiation never
+//! agrees on simpleNegotiationSE itself ([`crate::negotiation`]); should a role registered
+//! under its identifier claim to, carriage takes that as nothing agreed, so one negotiation
+//! never starts another.
 //!
 //! # Failures and aborts
 //!
@@ -279,6 +282,19 @@ fn sese_pcid_of(contexts: &[guls_association::DefinedContext]) -> Option<Pcid> {
 
 fn is_negotiation(id: &Identifier) -> bool {
     id.as_global() == Some(&SIMPLE_NEGOTIATION_SE)
+}
+
+/// The exchange a completed negotiation agreed on, as carriage follows it up: a negotiation
+/// that "agreed" on simpleNegotiationSE itself agreed on nothing. The shipped roles never
+/// agree on it ([`crate::negotiation`]); this guards roles registered under the negotiation's
+/// identifier by the application, so that a negotiation never starts another one (which,
+/// between two such peers, would loop forever).
+fn negotiated(outcome: &Outcome) -> Option<Identifier> {
+    outcome
+        .negotiated
+        .as_ref()
+        .filter(|x| **x != SIMPLE_NEGOTIATION_SE)
+        .map(|x| Identifier::Global(x.clone()))
 }
 
 // ------------------------------------------------------------------------------ initiator
@@ -597,8 +613,8 @@ impl SecureResponder {
                 }
                 ExchangeEvent::Completed {
                     exchange, outcome, ..
-                } if is_negotiation(exchange) => match &outcome.negotiated {
-                    Some(x) => s.gate = Gate::Negotiated(Identifier::Global(x.clone())),
+                } if is_negotiation(exchange) => match negotiated(outcome) {
+                    Some(x) => s.gate = Gate::Negotiated(x),
                     None if self.carriage.required => {
                         s.verdict = Verdict::Reject(UserDiagnostic::AuthenticationFailure);
                     }
@@ -1006,9 +1022,8 @@ impl SecureAssociation {
                             "exchange completed");
                         let required = self.gate == Gate::Running(*invocation_id);
                         if required && is_negotiation(exchange) {
-                            match &outcome.negotiated {
+                            match negotiated(outcome) {
                                 Some(x) => {
-                                    let x = Identifier::Global(x.clone());
                                     self.gate = Gate::Negotiated(x.clone());
                                     if self.initiator {
                                         match self.endpoint_mut().initiate(&x, *invocation_id) {

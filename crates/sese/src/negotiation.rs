@@ -6,6 +6,19 @@
 //! Profile: the responder accepts exactly one identifier, the first offered one it finds
 //! acceptable ([`negotiate`]), or none (an empty list); the initiator takes the first accepted
 //! identifier that it offered. The exchange is alternating.
+//!
+//! # simpleNegotiationSE never negotiates itself
+//!
+//! Annex C defines the exchange to agree on *which other* security exchange runs next; agreeing
+//! on simpleNegotiationSE would only start another negotiation (and, between two such peers,
+//! another, forever). So neither role ever lets its own identifier through: the offerer strips
+//! it from `offeredIds` (and fails when an `acceptedIds` names it, as it was not offered), and
+//! the responder never accepts it ([`negotiate`] skips it). A peer that offers it (alone or
+//! among others) is answered as if it had not: with an empty `acceptedIds` ("nothing
+//! acceptable") when nothing else fits. That answer, rather than an SE-U-ABORT, is the one
+//! the exchange defines: `Negotiation-SEI` has no errors, and an empty `acceptedIds` is its
+//! normal way of saying no, which carriage then treats as any failed negotiation
+//! ([`crate::CarriageAbort::NoCommonExchange`], or diagnostic 13 in the AARE).
 
 use guls_ber::{DecodeResult, ErrorKind, Layer, Oid, Reader, Tag, Writer};
 
@@ -60,9 +73,13 @@ impl ItemType for NegotiationSei {
 }
 
 /// The exchange to run: the first identifier in `offered` (the initiator's order of
-/// preference) that is in `acceptable`.
+/// preference) that is in `acceptable`, never [`SIMPLE_NEGOTIATION_SE`] itself (see the module
+/// docs), even when both lists hold it.
 pub fn negotiate(offered: &[Oid], acceptable: &[Oid]) -> Option<Oid> {
-    offered.iter().find(|o| acceptable.contains(o)).cloned()
+    offered
+        .iter()
+        .find(|o| **o != SIMPLE_NEGOTIATION_SE && acceptable.contains(o))
+        .cloned()
 }
 
 /// The simpleNegotiationSE definition without role machines (to drive it by hand).
@@ -78,8 +95,13 @@ pub fn simple_negotiation_definition() -> ExchangeDefinition {
 
 /// simpleNegotiationSE with role machines: as initiator it offers `offered`; as responder it
 /// accepts one of `acceptable`. [`Outcome::negotiated`] is the agreed exchange (`None` when
-/// nothing offered was acceptable).
+/// nothing offered was acceptable). [`SIMPLE_NEGOTIATION_SE`] in either list is ignored: it is
+/// never offered nor accepted (see the module docs).
 pub fn simple_negotiation_se(offered: Vec<Oid>, acceptable: Vec<Oid>) -> ExchangeDefinition {
+    let offered: Vec<Oid> = offered
+        .into_iter()
+        .filter(|o| *o != SIMPLE_NEGOTIATION_SE)
+        .collect();
     simple_negotiation_definition().roles(
         move || {
             Box::new(Offerer {
@@ -113,6 +135,7 @@ impl ExchangeRole for Offerer {
         let Ok(NegotiationSei(accepted)) = item.decode() else {
             return Step::Fail(Vec::new());
         };
+        // Never offered, so an acceptedIds naming simpleNegotiationSE fails here too.
         if accepted.iter().any(|a| !self.offered.contains(a)) {
             return Step::Fail(Vec::new());
         }
