@@ -30,6 +30,7 @@ require_exchange = true
 fn builtins() -> BuiltIns {
     BuiltIns {
         psk: Some(Psk::new("alice", b"a pre-shared test key")),
+        ..BuiltIns::default()
     }
 }
 

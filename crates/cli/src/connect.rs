@@ -249,6 +249,24 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
     if opts.called_ap_title.is_some() {
         config.acse.called_ap_title = opts.called_ap_title.clone();
     }
+    // Certificates: --cert/--key/--trust/--crl over the initiator policy's [identity] and
+    // [trust].
+    let builtins = match opts.builtins.resolve(
+        opts.policy.as_ref().and_then(|p| p.trust()),
+        opts.policy.as_ref().and_then(|p| p.identity()),
+    ) {
+        Ok(b) => b,
+        Err(m) => {
+            let _ = writeln!(err, "guls connect: {m}");
+            return exit::USAGE;
+        }
+    };
+    if let Some(auth) = &builtins.auth
+        && config.acse.calling_ap_title.is_none()
+    {
+        // Call with the form 1 AP-title our certificate binds (its subject).
+        config.acse.calling_ap_title = Some(auth.ap_title());
+    }
     let mut params = AssociateParams::default();
     if opts.profile == Profile::Mms {
         params.user_information = vec![profile::mms_initiate_request()];
@@ -276,7 +294,7 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
         }
     }
     if let Some(x) = &exchanges
-        && let Err(m) = opts.builtins.check(&x.offered)
+        && let Err(m) = builtins.check(&x.offered)
     {
         let _ = writeln!(err, "guls connect: {m}");
         return exit::USAGE;
@@ -324,16 +342,29 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
         }
     }
     let secure = exchanges.as_ref().map(|x| {
-        let (carriage, first) = opts.builtins.initiator_config(x, &audit_tap(&audit));
+        // The certificate exchanges of this association: the SESE context id the initiator
+        // will propose goes into the key agreement's context.
+        let sese_pcid = SecureInitiator::new(
+            config.clone(),
+            guls_sese::CarriageConfig::new(Arc::new(guls_sese::Registry::new())),
+        )
+        .sese_pcid();
+        let b = builtins.for_initiator(
+            config.acse.calling_ap_title.as_ref(),
+            config.acse.called_ap_title.as_ref(),
+            config.acse.called_ae_qualifier.as_ref(),
+            Some(sese_pcid),
+        );
+        let (carriage, first) = b.initiator_config(x, &audit_tap(&audit));
         auth_note = match carriage.carrier {
             guls_sese::Carrier::AuthenticationValue => {
                 ", security exchange in the authentication fields"
             }
             guls_sese::Carrier::UserInformation => ", security exchange in user-information",
         };
-        (SecureInitiator::new(config.clone(), carriage), first)
+        (SecureInitiator::new(config.clone(), carriage), first, b)
     });
-    if let Some((s, _)) = &secure {
+    if let Some((s, _, _)) = &secure {
         config = s.initiator().config().clone();
     }
     let initiator = Initiator::new(config.clone());
@@ -363,6 +394,8 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
                 audit,
                 identity: None,
                 rule: String::new(),
+                session_keys: None,
+                key_id: None,
             },
             Err(e) => {
                 let (code, line) = classify(&e);
@@ -370,7 +403,7 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
                 return code;
             }
         },
-        Some((si, first)) => {
+        Some((si, first, b)) => {
             let _ = writeln!(out, "security exchange: {}", identifier_label(first));
             match secure_connect(si, first, &opts, params, &audit).await {
                 Ok(s) => {
@@ -382,15 +415,50 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
                             .map(|i| format!(" (peer identity {i})"))
                             .unwrap_or_default()
                     );
-                    Session {
-                        association: SessionKind::Secure(Box::new(s)),
-                        audit,
-                        identity: None,
-                        rule: String::new(),
+                    match certificate_checks(&s, b, &audit) {
+                        Ok(keys) => {
+                            let key_id = keys
+                                .as_ref()
+                                .zip(b.auth.as_ref())
+                                .map(|(k, a)| crate::exchanges::key_id(k, a.provider()));
+                            if let Some(k) = &key_id {
+                                let _ = writeln!(out, "keys derived (key id {k})");
+                            }
+                            Session {
+                                association: SessionKind::Secure(Box::new(s)),
+                                audit,
+                                identity: None,
+                                rule: String::new(),
+                                session_keys: keys,
+                                key_id,
+                            }
+                        }
+                        Err(line) => {
+                            let _ = s.abort(Vec::new()).await;
+                            audit.aborted_locally(&format!("A-ABORT request: {line}"));
+                            let _ = writeln!(err, "guls connect: aborted: {line}");
+                            return exit::ABORTED;
+                        }
                     }
                 }
                 Err((code, line)) => {
-                    let _ = writeln!(err, "guls connect: {line}");
+                    // The detail of a rejection this side made (the responder's certificate).
+                    let detail = b.assoc.as_ref().and_then(|a| {
+                        a.reports.last_failure().map(|f| {
+                            guls_policy::verifier::failure_reason(
+                                &f,
+                                a.verifier.last_error().as_ref(),
+                            )
+                        })
+                    });
+                    if let Some(d) = &detail {
+                        audit.record(&guls_audit::AuditEvent::authentication_failed(
+                            d.as_str(),
+                            guls_audit::AuthDiagnostic::Failure,
+                        ));
+                    }
+                    let extra = detail.map(|d| format!(" ({d})")).unwrap_or_default();
+                    let _ = writeln!(err, "guls connect: {line}{extra}");
                     return code;
                 }
             }
@@ -526,6 +594,35 @@ pub async fn connect(opts: ConnectOptions, out: &mut dyn Write, err: &mut dyn Wr
             code
         }
     }
+}
+
+/// After a certificate exchange completed: binds the AARE's responding AP-title (when the
+/// responder sent one) to the certificate the exchange validated (a mismatch is recorded as
+/// `authentication_failed` with reason `ap-title-mismatch`, and is the `Err` line), and takes
+/// the keys of a signed key agreement.
+pub(crate) fn certificate_checks(
+    s: &guls_sese::SecureAssociation,
+    b: &BuiltIns,
+    audit: &AssociationAudit,
+) -> Result<Option<guls_exchanges::SessionKeys>, String> {
+    let Some(a) = &b.assoc else {
+        return Ok(None);
+    };
+    if a.verifier.last_verified().is_some()
+        && let Some(c) = s.association().associate_confirm()
+        && c.responding_ap_title.is_some()
+        && let Err(e) = a.verifier.bind_last(
+            c.responding_ap_title.as_ref(),
+            c.responding_ae_qualifier.as_ref(),
+        )
+    {
+        audit.record(&guls_audit::AuditEvent::authentication_failed(
+            e.name(),
+            guls_audit::AuthDiagnostic::Failure,
+        ));
+        return Err(format!("responding AP-title: {e}"));
+    }
+    Ok(a.reports.take_session_keys())
 }
 
 /// Records the SESE events carriage has queued (without waiting for the network).

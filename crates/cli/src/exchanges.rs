@@ -10,17 +10,53 @@
 //!   `crates/sese/examples/hmac_challenge.rs`, compiled from that very file (not a copy), when
 //!   a key is given (`--psk-file`, `--psk-identity`).
 //!
-//! dirAuthenticationOneWay / TwoWay and the signed key agreement come from `crates/exchanges`
-//! once it lands: register them in `BuiltIns::definition` (marked `REGISTER HERE`).
+//! * dirAuthenticationOneWay (2.20.4.1, `dir-authentication-one-way`), dirAuthenticationTwoWay
+//!   (2.20.4.2, `dir-authentication-two-way`) and the signed key agreement (ARC.2.1,
+//!   `signed-key-agreement`) of `crates/exchanges`, when a certificate, its key and trust
+//!   anchors are given ([`CertOptions`]: `--cert`, `--key`, `--trust`, `--crl`, else the
+//!   policy's `[identity]` and `[trust]`).
+//!
+//! # Certificate exchanges, per association
+//!
+//! The certificate exchanges are built for each association ([`BuiltIns::for_responder`],
+//! [`BuiltIns::for_initiator`]) with:
+//!
+//! * a [`PolicyVerifier`] validating the peer's path with the trust store and the chosen
+//!   provider, and binding the AP-title the peer is expected to hold to its certificate
+//!   ([`guls_policy::TrustStore::bind`]): the responder binds the AARQ's calling AP-title and
+//!   AE-qualifier, the initiator the called ones (and, after the exchange, the AARE's
+//!   responding AP-title, see `crate::connect`). A mismatch fails the exchange with
+//!   authenticationFailure (invalidCredentials), so the AARE is rejected with diagnostic 13;
+//! * the initiator's `peer_name` (the `name` its tokens are addressed to): the called AP-title
+//!   when it is form 1 (a Directory name). The directory exchanges need it; the signed key
+//!   agreement then also requires the responder's certified subject to be that name;
+//! * the key agreement's `context` ([`association_context`]): the calling AP-title, the called
+//!   AP-title (both as the AARQ carries them) and the SESE presentation context identifier,
+//!   so both sides mix the same octets into the transcript;
+//! * one replay cache per process (per responder), sized by `[trust] clock_skew_secs`
+//!   ([`guls_policy::replay_cache`]), shared by every association;
+//! * a fresh [`Reports`] handle, from which the detail of a rejection (for the audit reason)
+//!   and the [`SessionKeys`] of a completed key agreement are taken. Only a key id
+//!   ([`key_id`]) is ever logged or printed.
 
 use std::fmt;
 use std::sync::Arc;
 
+use guls_association::{AeQualifier, ApTitle, Pcid};
 use guls_ber::Oid;
+use guls_crypto::CryptoProvider;
+use guls_crypto::HashAlgorithm;
+use guls_exchanges::{
+    Clock, DIR_AUTHENTICATION_ONE_WAY, DIR_AUTHENTICATION_TWO_WAY, DirAuthConfig,
+    KeyAgreementConfig, LocalIdentity, OwnCredentials, Reports, SIGNED_KEY_AGREEMENT, SessionKeys,
+    SharedReplayCache, SystemClock,
+};
 use guls_policy::exchanges::{
     ExchangeCarrier, InitiatorExchanges, OnExchangeFailure, ResponderExchanges, exchange_name,
     simple_negotiation,
 };
+use guls_policy::rustls_pki_types::CertificateRevocationListDer;
+use guls_policy::{Identity, PolicyVerifier, TrustStore};
 use guls_sese::negotiation::simple_negotiation_se;
 use guls_sese::{
     AbortPolicy, CarriageConfig, Carrier, ExchangeDefinition, Identifier, Registry, SeseConfig,
@@ -92,11 +128,155 @@ impl Psk {
 /// Wraps each definition before it is registered (the audit tap of [`crate::guard`]).
 pub type Wrap<'a> = &'a dyn Fn(ExchangeDefinition) -> ExchangeDefinition;
 
+/// The crypto provider of the certificate exchanges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProviderChoice {
+    /// *ring* (the default).
+    #[default]
+    Ring,
+    /// The RustCrypto crates.
+    RustCrypto,
+}
+
+impl ProviderChoice {
+    /// The provider.
+    pub fn provider(self) -> Arc<CryptoProvider> {
+        Arc::new(match self {
+            ProviderChoice::Ring => guls_crypto::ring::default_provider(),
+            ProviderChoice::RustCrypto => guls_crypto::rustcrypto::default_provider(),
+        })
+    }
+}
+
+/// Certificate settings given on the command line (or in memory), before they are merged
+/// with a policy's `[identity]` and `[trust]` ([`BuiltIns::resolve`]). `Debug` never shows
+/// the key.
+#[derive(Debug, Clone, Default)]
+pub struct CertOptions {
+    /// Our certificate chain and key (`--cert`, `--key`); overrides the policy's
+    /// `[identity]`.
+    pub identity: Option<Identity>,
+    /// Trust anchors (`--trust`); override the policy's `[trust]` (anchors, CRLs, binding
+    /// table), keeping its options (clock skew, key usage, ...).
+    pub trust: Option<TrustStore>,
+    /// CRLs (`--crl`), added to whichever trust store applies.
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+    /// The crypto provider.
+    pub provider: ProviderChoice,
+}
+
+/// Resolved certificate authentication: what the exchanges of every association share.
+pub struct CertAuth {
+    provider: Arc<CryptoProvider>,
+    identity: LocalIdentity,
+    subject: String,
+    trust: TrustStore,
+    replay: SharedReplayCache,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for CertAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertAuth")
+            .field("provider", &self.provider.name)
+            .field("subject", &self.subject)
+            .field("trust", &self.trust)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CertAuth {
+    /// Our certificate's subject.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &Arc<CryptoProvider> {
+        &self.provider
+    }
+
+    /// The trust store.
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// The form 1 AP-title our certificate binds: its subject.
+    pub fn ap_title(&self) -> ApTitle {
+        ApTitle::Form1(self.identity.name().clone())
+    }
+}
+
+/// The per-association part of the certificate exchanges (see the module documentation).
+#[derive(Debug)]
+pub struct AssocCert {
+    /// Path validation and AP-title binding for this association.
+    pub verifier: Arc<PolicyVerifier>,
+    /// Rejection details and session keys.
+    pub reports: Reports,
+    /// The key agreement's association binding ([`association_context`]).
+    pub context: Vec<u8>,
+    /// The initiator's intended peer (form 1 called AP-title).
+    pub peer_name: Option<guls_acse::DistinguishedName>,
+}
+
 /// The exchanges this program can run, and their settings.
 #[derive(Debug, Clone, Default)]
 pub struct BuiltIns {
     /// The pre-shared key of `hmac-challenge`, when given.
     pub psk: Option<Psk>,
+    /// Certificate settings (command line or in memory), before [`BuiltIns::resolve`].
+    pub cert: CertOptions,
+    /// Resolved certificate authentication (by [`BuiltIns::resolve`]).
+    pub auth: Option<Arc<CertAuth>>,
+    /// The association the certificate exchanges are built for (by
+    /// [`BuiltIns::for_responder`] or [`BuiltIns::for_initiator`]).
+    pub assoc: Option<Arc<AssocCert>>,
+}
+
+/// The octets both sides of a key agreement mix into its transcript
+/// ([`KeyAgreementConfig::context`]): the label `GULS ARC.2.1 association v1` and a zero
+/// octet, then the calling AP-title, the called AP-title (each: a form octet, 0 absent, 1 to
+/// 4 the form, 5 another alternative; a 4-octet big-endian length; the contents: the DER
+/// Name for form 1, the OID contents for form 2, the octets as received otherwise), then the
+/// SESE presentation context identifier (8 octets, big-endian two's complement; -1 when
+/// there is none).
+pub fn association_context(
+    calling: Option<&ApTitle>,
+    called: Option<&ApTitle>,
+    sese_pcid: Option<Pcid>,
+) -> Vec<u8> {
+    let mut v = b"GULS ARC.2.1 association v1\0".to_vec();
+    for t in [calling, called] {
+        let (form, body): (u8, Vec<u8>) = match t {
+            None => (0, Vec::new()),
+            Some(ApTitle::Form1(dn)) => (1, guls_exchanges::dn_to_der(dn)),
+            Some(ApTitle::Form2(o)) => (2, o.as_bytes().to_vec()),
+            Some(ApTitle::Form3(b)) => (3, b.clone()),
+            Some(ApTitle::Form4(b)) => (4, b.clone()),
+            Some(ApTitle::Other(b)) => (5, b.clone()),
+        };
+        v.push(form);
+        v.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        v.extend_from_slice(&body);
+    }
+    v.extend_from_slice(&sese_pcid.unwrap_or(-1).to_be_bytes());
+    v
+}
+
+/// The printable id of derived keys: the first 8 octets of SHA-256 over the transcript
+/// hash, in hex. Never the keys.
+pub fn key_id(keys: &SessionKeys, provider: &CryptoProvider) -> String {
+    match provider.hash(HashAlgorithm::Sha256) {
+        Some(h) => guls_ber::to_hex(&h.hash(keys.transcript_hash()).as_ref()[..8]),
+        None => "-".into(),
+    }
+}
+
+fn is_cert_exchange(oid: &Oid) -> bool {
+    *oid == DIR_AUTHENTICATION_ONE_WAY
+        || *oid == DIR_AUTHENTICATION_TWO_WAY
+        || *oid == SIGNED_KEY_AGREEMENT
 }
 
 impl BuiltIns {
@@ -106,10 +286,160 @@ impl BuiltIns {
             let psk = self.psk.as_ref()?;
             return Some(hmac_challenge::definition(&psk.identity, &psk.key));
         }
-        // REGISTER HERE: the exchanges of crates/exchanges (dir-authentication-one-way
-        // 2.20.4.1, dir-authentication-two-way 2.20.4.2, signed-key-agreement ARC.2.1), as
-        // `if *oid == X { return Some(guls_exchanges::...definition(...)); }`.
+        if is_cert_exchange(oid) {
+            let auth = self.auth.as_ref()?;
+            let assoc = self.assoc.clone().unwrap_or_else(|| {
+                Arc::new(AssocCert {
+                    verifier: Arc::new(PolicyVerifier::new(
+                        auth.trust.clone(),
+                        auth.provider.clone(),
+                    )),
+                    reports: Reports::new(),
+                    context: Vec::new(),
+                    peer_name: None,
+                })
+            });
+            if *oid == SIGNED_KEY_AGREEMENT {
+                let mut c = KeyAgreementConfig::new(
+                    auth.provider.clone(),
+                    auth.identity.clone(),
+                    assoc.verifier.clone(),
+                    auth.clock.clone(),
+                );
+                c.peer_name = assoc.peer_name.clone();
+                c.replay = auth.replay.clone();
+                c.reports = assoc.reports.clone();
+                c.context = assoc.context.clone();
+                return Some(guls_exchanges::signed_key_agreement(c));
+            }
+            let mut c = DirAuthConfig::new(
+                auth.provider.clone(),
+                OwnCredentials::Strong(auth.identity.clone()),
+                assoc.verifier.clone(),
+                auth.clock.clone(),
+            );
+            c.peer_name = assoc.peer_name.clone();
+            c.replay = auth.replay.clone();
+            c.reports = assoc.reports.clone();
+            return Some(if *oid == DIR_AUTHENTICATION_TWO_WAY {
+                guls_exchanges::two_way(c)
+            } else {
+                guls_exchanges::one_way(c)
+            });
+        }
         None
+    }
+
+    /// Merges the certificate settings with a policy's `[trust]` and `[identity]` (the
+    /// command line's win; `--trust` keeps the policy's trust options, `--crl`
+    /// adds to whichever store applies) and prepares the certificate exchanges: with an
+    /// identity and a trust store, [`BuiltIns::auth`] is set (the private key is loaded with
+    /// the chosen provider and checked against the certificate). Errors never contain key
+    /// material.
+    pub fn resolve(
+        &self,
+        policy_trust: Option<&TrustStore>,
+        policy_identity: Option<&Identity>,
+    ) -> Result<BuiltIns, String> {
+        let mut out = self.clone();
+        let identity = self.cert.identity.as_ref().or(policy_identity);
+        let mut trust = match (&self.cert.trust, policy_trust) {
+            (Some(t), Some(p)) => Some(t.clone().with_options(p.options().clone())),
+            (Some(t), None) => Some(t.clone()),
+            (None, p) => p.cloned(),
+        };
+        if !self.cert.crls.is_empty() {
+            match &mut trust {
+                Some(t) => t
+                    .add_crls(&self.cert.crls)
+                    .map_err(|e| format!("--crl: {e}"))?,
+                None => return Err("--crl needs trust anchors (--trust or [trust])".into()),
+            }
+        }
+        out.auth = match (identity, trust) {
+            (Some(id), Some(trust)) => {
+                let provider = self.cert.provider.provider();
+                let key = id
+                    .signing_key(&provider)
+                    .map_err(|e| format!("identity {}: {e}", id.subject()))?;
+                let chain: Vec<Vec<u8>> = id.chain().iter().map(|c| c.to_vec()).collect();
+                let local = LocalIdentity::new(Arc::from(key), &chain)
+                    .map_err(|e| format!("identity {}: {e}", id.subject()))?;
+                Some(Arc::new(CertAuth {
+                    replay: guls_policy::replay_cache(&trust),
+                    provider,
+                    identity: local,
+                    subject: id.subject().to_string(),
+                    trust,
+                    clock: Arc::new(SystemClock),
+                }))
+            }
+            _ => None,
+        };
+        Ok(out)
+    }
+
+    fn for_association(
+        &self,
+        expected: Option<ApTitle>,
+        expected_qualifier: Option<AeQualifier>,
+        peer_name: Option<guls_acse::DistinguishedName>,
+        context: Vec<u8>,
+    ) -> BuiltIns {
+        let mut out = self.clone();
+        if let Some(auth) = &self.auth {
+            out.assoc = Some(Arc::new(AssocCert {
+                verifier: Arc::new(
+                    PolicyVerifier::new(auth.trust.clone(), auth.provider.clone())
+                        .expecting(expected, expected_qualifier),
+                ),
+                reports: Reports::new(),
+                context,
+                peer_name,
+            }));
+        }
+        out
+    }
+
+    /// The exchanges of one association as responder: the peer's certificate is bound to
+    /// the AARQ's calling AP-title and AE-qualifier.
+    pub fn for_responder(
+        &self,
+        ind: &guls_association::AssociateIndication,
+        sese_pcid: Option<Pcid>,
+    ) -> BuiltIns {
+        self.for_association(
+            ind.calling_ap_title.clone(),
+            ind.calling_ae_qualifier.clone(),
+            None,
+            association_context(
+                ind.calling_ap_title.as_ref(),
+                ind.called_ap_title.as_ref(),
+                sese_pcid,
+            ),
+        )
+    }
+
+    /// The exchanges of one association as initiator: the peer's certificate is bound to the
+    /// called AP-title and AE-qualifier; tokens are addressed to the called AP-title when it
+    /// is form 1.
+    pub fn for_initiator(
+        &self,
+        calling: Option<&ApTitle>,
+        called: Option<&ApTitle>,
+        called_qualifier: Option<&AeQualifier>,
+        sese_pcid: Option<Pcid>,
+    ) -> BuiltIns {
+        let peer_name = match called {
+            Some(ApTitle::Form1(dn)) => Some(dn.clone()),
+            _ => None,
+        };
+        self.for_association(
+            called.cloned(),
+            called_qualifier.cloned(),
+            peer_name,
+            association_context(calling, called, sese_pcid),
+        )
     }
 
     /// Whether this program can run `oid` with the settings given.
@@ -125,6 +455,11 @@ impl BuiltIns {
                 let name = label(o);
                 return Err(if *o == hmac_challenge_oid() {
                     format!("exchange {name} needs a pre-shared key (--psk-file)")
+                } else if is_cert_exchange(o) {
+                    format!(
+                        "exchange {name} needs a certificate, its key and trust anchors \
+                         (--cert, --key, --trust, or the policy's [identity] and [trust])"
+                    )
                 } else {
                     format!("exchange {name} is not available in this build")
                 });
@@ -243,6 +578,7 @@ mod tests {
                 identity: "alice".into(),
                 key: Zeroizing::new(b"k".to_vec()),
             }),
+            ..BuiltIns::default()
         };
         assert!(!format!("{b:?}").contains("\"k\""));
         let h = hmac_challenge_oid();
@@ -272,7 +608,7 @@ mod tests {
             BuiltIns::default()
                 .check(&["2.20.4.2".parse().unwrap()])
                 .unwrap_err()
-                .contains("not available")
+                .contains("--cert")
         );
     }
 }

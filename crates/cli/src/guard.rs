@@ -46,7 +46,10 @@ use guls_sese::{
     Step, Verdict,
 };
 
-use crate::exchanges::{BuiltIns, identifier_label};
+use crate::exchanges::{BuiltIns, identifier_label, key_id};
+use guls_exchanges::SessionKeys;
+use guls_policy::is_downgrade;
+use guls_policy::verifier::failure_reason;
 
 /// The `tracing` target of the guard's own log lines (the audit records themselves go to
 /// `guls::audit`).
@@ -591,6 +594,8 @@ impl Admission {
                 audit: a.audit,
                 identity: a.identity,
                 rule: a.rule,
+                session_keys: None,
+                key_id: None,
             }),
             Admission::Secure(s) => (*s).finish(params).await,
         }
@@ -635,12 +640,26 @@ pub struct SecureChecked {
     audit: AssociationAudit,
     rule: String,
     rejection: Option<UserDiagnostic>,
+    reason: String,
+    session_keys: Option<SessionKeys>,
+    key_id: Option<String>,
 }
 
 impl SecureChecked {
     /// The carriage examination (verdict, exchange, outcome).
     pub fn secure(&self) -> &SecureIncoming {
         &self.incoming
+    }
+
+    /// Why the association will be rejected (`downgrade`, `certificate-expired`,
+    /// `ap-title-mismatch`, ...; empty when it will be accepted).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The id of the keys a completed key agreement derived ([`key_id`]).
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
     }
 
     /// Accepts (the reply item in the AARE) or rejects with the diagnostic decided
@@ -652,10 +671,14 @@ impl SecureChecked {
             audit,
             rule,
             rejection,
+            session_keys,
+            key_id,
+            ..
         } = self;
         if let Some(diagnostic) = rejection {
             let r = match incoming.verdict() {
-                Verdict::Reject(_) => match incoming.finish(params).await {
+                // Carriage's own rejection (with the exchange's se-u-abort / se-p-abort).
+                Verdict::Reject(d) if *d == diagnostic => match incoming.finish(params).await {
                     Err(CarriageError::RejectedHere(_)) => Ok(()),
                     Err(e) => Err(carriage_to_association(e)),
                     Ok(_) => Ok(()),
@@ -684,6 +707,8 @@ impl SecureChecked {
                     audit,
                     identity,
                     rule,
+                    session_keys,
+                    key_id,
                 })
             }
             Err(e) => {
@@ -712,19 +737,24 @@ impl Guard {
         };
         let (rule, x) = self.policy.exchanges_for(&req);
         let (rule, x) = (rule.to_string(), x.clone());
-        let sese_proposed = incoming
+        let sese_pcid = incoming
             .contexts()
             .iter()
-            .any(|c| c.abstract_syntax == Registry::abstract_syntax());
+            .find(|c| c.abstract_syntax == Registry::abstract_syntax())
+            .map(|c| c.pcid);
         let asks = match &ind.mechanism_name {
             Some(m) => *m != known::PASSWORD_MECHANISM,
-            None => sese_proposed && !ind.user_information.is_empty(),
+            None => sese_pcid.is_some() && !ind.user_information.is_empty(),
         };
         if !(x.required || (x.is_active() && asks)) {
             return Admission::Plain(Box::new(self.decide(audit, incoming).await));
         }
         // Without an exchange, the rule's "none" decides (when no exchange is required).
         let open = self.policy.decide(&req);
+        let mechanism = ind.mechanism_name.clone();
+        // The certificate exchanges of this association (verifier bound to the calling
+        // AP-title, the key agreement's context, fresh reports).
+        let builtins = builtins.for_responder(ind, sese_pcid);
         let tap = audit_tap(&audit);
         let secure = SecureResponder::new(builtins.responder_config(&x, &tap)).examine(incoming);
         for i in secure.indications() {
@@ -733,29 +763,45 @@ impl Guard {
         for e in secure.events() {
             audit.exchange_event(e);
         }
-        let (rejection, reason) = match secure.verdict() {
-            Verdict::Proceed => (None, ""),
-            Verdict::Reject(d) => (
-                Some(*d),
-                match d {
-                    UserDiagnostic::AuthenticationMechanismNameNotRecognized => {
-                        "mechanism-not-accepted"
-                    }
-                    UserDiagnostic::AuthenticationMechanismNameRequired => {
-                        "mechanism-name-required"
-                    }
-                    UserDiagnostic::AuthenticationRequired => "exchange-required",
-                    _ => "exchange-failed",
-                },
-            ),
-            Verdict::NoExchange => match open {
-                Decision::Accept { .. } => (None, ""),
-                Decision::Reject { .. } => (
+        let offered = mechanism.or_else(|| secure.exchange().and_then(|e| e.as_global()).cloned());
+        let detail = builtins.assoc.as_ref().and_then(|a| {
+            a.reports
+                .last_failure()
+                .map(|f| failure_reason(&f, a.verifier.last_error().as_ref()))
+        });
+        let (rejection, reason): (Option<UserDiagnostic>, String) =
+            if is_downgrade(&x, offered.as_ref()) {
+                // The rule requires mutual certificate authentication: a password or the
+                // one-way exchange is refused without being examined further.
+                (
                     Some(UserDiagnostic::AuthenticationRequired),
-                    "authentication-required",
-                ),
-            },
-        };
+                    "downgrade".into(),
+                )
+            } else {
+                match secure.verdict() {
+                    Verdict::Proceed => (None, String::new()),
+                    Verdict::Reject(d) => (
+                        Some(*d),
+                        match d {
+                            UserDiagnostic::AuthenticationMechanismNameNotRecognized => {
+                                "mechanism-not-accepted".into()
+                            }
+                            UserDiagnostic::AuthenticationMechanismNameRequired => {
+                                "mechanism-name-required".into()
+                            }
+                            UserDiagnostic::AuthenticationRequired => "exchange-required".into(),
+                            _ => detail.unwrap_or_else(|| "exchange-failed".into()),
+                        },
+                    ),
+                    Verdict::NoExchange => match open {
+                        Decision::Accept { .. } => (None, String::new()),
+                        Decision::Reject { .. } => (
+                            Some(UserDiagnostic::AuthenticationRequired),
+                            "authentication-required".into(),
+                        ),
+                    },
+                }
+            };
         match rejection {
             None => audit.record(&AuditEvent::policy_decision(
                 rule.as_str(),
@@ -767,18 +813,34 @@ impl Guard {
                     guls_audit::Decision::Reject,
                 ));
                 let diag = AuthDiagnostic::from_value(d.value()).unwrap_or(AuthDiagnostic::Failure);
-                audit.record(&AuditEvent::authentication_failed(reason, diag));
+                audit.record(&AuditEvent::authentication_failed(reason.as_str(), diag));
             }
         }
+        let (session_keys, key_id) = match (&builtins.assoc, &builtins.auth, rejection) {
+            (Some(a), Some(auth), None) => match a.reports.take_session_keys() {
+                Some(k) => {
+                    let id = key_id(&k, auth.provider());
+                    (Some(k), Some(id))
+                }
+                None => (None, None),
+            },
+            _ => (None, None),
+        };
         tracing::info!(target: TARGET, assoc = audit.id, peer = %secure.peer_addr(),
             rule = rule.as_str(),
             exchange = secure.exchange().map(identifier_label).as_deref().unwrap_or("-"),
-            diagnostic = rejection.map(|d| d.value()), "security exchange examined");
+            diagnostic = rejection.map(|d| d.value()),
+            reason = reason.as_str(),
+            key_id = key_id.as_deref().unwrap_or("-"),
+            "security exchange examined");
         Admission::Secure(Box::new(SecureChecked {
             incoming: secure,
             audit,
             rule,
             rejection,
+            reason,
+            session_keys,
+            key_id,
         }))
     }
 }
@@ -795,6 +857,11 @@ pub struct Session {
     pub identity: Option<String>,
     /// The rule that admitted it.
     pub rule: String,
+    /// The keys of a completed signed key agreement (for the protecting transfer syntax;
+    /// `Debug` never shows them).
+    pub session_keys: Option<SessionKeys>,
+    /// Their id ([`key_id`]): the only thing about them ever logged or printed.
+    pub key_id: Option<String>,
 }
 
 /// A plain or a secure association.

@@ -29,9 +29,11 @@ enum Command {
     #[command(
         long_about = "Run a responder and an initiator in this process on loopback (port 0): \
             associate, send a value, get it echoed, release, and print each step. Needs no \
-            set-up. Exit status 0 when every step succeeded, 1 otherwise."
+            set-up. By default both ends authenticate by certificate (a fresh in-memory \
+            demo PKI) with the signed key agreement; --password runs the password demo. \
+            Exit status 0 when every step succeeded, 1 otherwise."
     )]
-    Demo,
+    Demo(DemoArgs),
     /// Accept associations, echo P-DATA back and answer releases, logging every event.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
@@ -167,6 +169,13 @@ impl From<ProfileArg> for Profile {
 }
 
 #[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// Run the password demo (mechanism 2.2.3.1, argon2id) instead of the certificate one.
+    #[arg(long)]
+    password: bool,
+}
+
+#[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:10102 (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
@@ -197,6 +206,8 @@ struct ServeArgs {
     audit: Option<PathBuf>,
     #[command(flatten)]
     psk: PskArgs,
+    #[command(flatten)]
+    cert: CertArgs,
 }
 
 /// The pre-shared key of the experimental `hmac-challenge` exchange.
@@ -217,7 +228,7 @@ struct PskArgs {
 }
 
 impl PskArgs {
-    fn builtins(&self) -> Result<guls::exchanges::BuiltIns, String> {
+    fn builtins(&self, cert: &CertArgs) -> Result<guls::exchanges::BuiltIns, String> {
         let psk = match &self.psk_file {
             Some(f) => Some(
                 guls::exchanges::Psk::load(&self.psk_identity, f)
@@ -225,7 +236,72 @@ impl PskArgs {
             ),
             None => None,
         };
-        Ok(guls::exchanges::BuiltIns { psk })
+        Ok(guls::exchanges::BuiltIns {
+            psk,
+            cert: cert.options()?,
+            ..Default::default()
+        })
+    }
+}
+
+/// Certificate-based authentication (dir-authentication-one-way / -two-way,
+/// signed-key-agreement).
+#[derive(Debug, clap::Args)]
+struct CertArgs {
+    /// Our certificate chain (PEM or DER, end entity first); overrides the policy's
+    /// [identity]. Needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Our private key (PKCS #8, PEM or DER; never printed). Needs --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Trust anchors (PEM or DER certificates); override the policy's [trust] anchors,
+    /// keeping its options (clock_skew_secs, key usage, ...).
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    /// A CRL (PEM or DER) checked on every path; repeatable.
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<PathBuf>,
+    /// The crypto provider of the certificate exchanges.
+    #[arg(long, value_enum, default_value = "ring")]
+    crypto_provider: ProviderArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProviderArg {
+    /// *ring*.
+    Ring,
+    /// The RustCrypto crates.
+    Rustcrypto,
+}
+
+impl CertArgs {
+    fn options(&self) -> Result<guls::exchanges::CertOptions, String> {
+        let mut o = guls::exchanges::CertOptions {
+            provider: match self.crypto_provider {
+                ProviderArg::Ring => guls::exchanges::ProviderChoice::Ring,
+                ProviderArg::Rustcrypto => guls::exchanges::ProviderChoice::RustCrypto,
+            },
+            ..Default::default()
+        };
+        if let (Some(c), Some(k)) = (&self.cert, &self.key) {
+            o.identity =
+                Some(guls_policy::Identity::load(c, k).map_err(|e| format!("--cert/--key: {e}"))?);
+        }
+        if let Some(t) = &self.trust {
+            let anchors = guls_policy::load_certificates(t)
+                .map_err(|e| format!("--trust {}: {e}", t.display()))?;
+            o.trust = Some(
+                guls_policy::TrustStore::new(&anchors)
+                    .map_err(|e| format!("--trust {}: {e}", t.display()))?,
+            );
+        }
+        for c in &self.crl {
+            o.crls.extend(
+                guls_policy::load_crls(c).map_err(|e| format!("--crl {}: {e}", c.display()))?,
+            );
+        }
+        Ok(o)
     }
 }
 
@@ -257,15 +333,18 @@ struct ConnectArgs {
     /// the first entry matching the peer's address and the called AP-title.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// Calling AP-title to send (form 2, a dotted object identifier).
-    #[arg(long, value_name = "OID")]
-    calling_ap_title: Option<guls_association::Oid>,
+    /// Calling AP-title to send: a dotted object identifier (form 2) or a Directory name
+    /// such as "CN=ied1,O=utility" (form 1). Default with a certificate: its subject.
+    #[arg(long, value_name = "TITLE", value_parser = guls_policy::parse_ap_title)]
+    calling_ap_title: Option<guls_association::ApTitle>,
     /// Calling AE-qualifier to send (form 2, an integer).
     #[arg(long, value_name = "N")]
     calling_ae_qualifier: Option<i64>,
-    /// Called AP-title to send (form 2, a dotted object identifier).
-    #[arg(long, value_name = "OID")]
-    called_ap_title: Option<guls_association::Oid>,
+    /// Called AP-title to send: a dotted object identifier (form 2) or a Directory name
+    /// (form 1; the certificate exchanges address the responder by it and bind it to its
+    /// certificate).
+    #[arg(long, value_name = "TITLE", value_parser = guls_policy::parse_ap_title)]
+    called_ap_title: Option<guls_association::ApTitle>,
     /// Bound, in seconds, of each step: TCP connect, establishment, the reply, the release.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
@@ -281,6 +360,8 @@ struct ConnectArgs {
     audit: Option<PathBuf>,
     #[command(flatten)]
     psk: PskArgs,
+    #[command(flatten)]
+    cert: CertArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -333,11 +414,16 @@ struct DecodeArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo => {
+        Command::Demo(args) => {
             init_tracing("warn");
-            run_async(async {
+            run_async(async move {
                 let mut out = std::io::stdout();
-                match guls::demo::run(&mut out).await {
+                let r = if args.password {
+                    guls::demo::run_password(&mut out).await
+                } else {
+                    guls::demo::run(&mut out).await
+                };
+                match r {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
                         eprintln!("guls demo: {e}");
@@ -438,7 +524,7 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         once: args.once,
         policy: args.policy,
         audit: args.audit,
-        builtins: match args.psk.builtins() {
+        builtins: match args.psk.builtins(&args.cert) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("guls serve: {e}");
@@ -511,7 +597,7 @@ fn run_connect(args: ConnectArgs) -> ExitCode {
             Err(e) => return usage(format!("--exchange: {e}")),
         }
     }
-    let builtins = match args.psk.builtins() {
+    let builtins = match args.psk.builtins(&args.cert) {
         Ok(b) => b,
         Err(e) => return usage(e),
     };
@@ -522,11 +608,11 @@ fn run_connect(args: ConnectArgs) -> ExitCode {
         payload,
         password,
         policy,
-        calling_ap_title: args.calling_ap_title.map(guls_association::ApTitle::Form2),
+        calling_ap_title: args.calling_ap_title,
         calling_ae_qualifier: args
             .calling_ae_qualifier
             .map(guls_association::AeQualifier::Form2),
-        called_ap_title: args.called_ap_title.map(guls_association::ApTitle::Form2),
+        called_ap_title: args.called_ap_title,
         timeout: Duration::from_secs(args.timeout),
         exchanges,
         carrier: args.carrier.map(|c| match c {

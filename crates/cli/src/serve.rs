@@ -91,10 +91,24 @@ pub fn load_policy(path: Option<&std::path::Path>) -> Result<ResponderPolicy, Se
 /// can be learnt); everything else goes to the `tracing` log.
 pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let policy = load_policy(opts.policy.as_deref())?;
-    opts.builtins
+    // Certificates: --cert/--key/--trust/--crl over the policy's [identity] and [trust].
+    let builtins = opts
+        .builtins
+        .resolve(policy.trust(), policy.identity())
+        .map_err(|m| ServeError::Usage(format!("{}: {m}", policy_name(&opts))))?;
+    builtins
         .check(&policy.exchanges_named())
         .map_err(|m| ServeError::Usage(format!("{}: {m}", policy_name(&opts))))?;
     let mut config = guls_sese::SecureResponder::configure(opts.profile.config());
+    if let Some(auth) = &builtins.auth {
+        // Answer with the form 1 AP-title the certificate binds (its subject).
+        if config.acse.responding_ap_title.is_none() {
+            config.acse.responding_ap_title = Some(auth.ap_title());
+        }
+        tracing::info!(target: TARGET, subject = auth.subject(),
+            provider = auth.provider().name, trust = %auth.trust().describe(),
+            "certificate authentication available");
+    }
     profile::add_supported(&mut config, &opts.contexts);
     // The policy's limits and timeouts, then the command line's (explicit options win).
     policy.apply_to(&mut config);
@@ -167,7 +181,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         tokio::select! {
             r = responder.accept() => match r {
                 Ok(inc) => {
-                    tasks.spawn(handle(inc, opts.profile, guard.clone(), opts.builtins.clone(),
+                    tasks.spawn(handle(inc, opts.profile, guard.clone(), builtins.clone(),
                         stop_rx.clone()));
                     if opts.once {
                         break;
@@ -369,7 +383,12 @@ async fn handle(
     };
     tracing::info!(target: TARGET, assoc = id, %peer,
         identity = admitted.identity.as_deref().unwrap_or("(not authenticated)"),
-        rule = admitted.rule.as_str(), "A-ASSOCIATE response: accepted");
+        rule = admitted.rule.as_str(), key_id = admitted.key_id.as_deref().unwrap_or("-"),
+        "A-ASSOCIATE response: accepted");
+    if let Some(k) = &admitted.key_id {
+        tracing::info!(target: TARGET, assoc = id, key_id = k.as_str(),
+            "keys derived by the signed key agreement (held for the protecting transfer syntax)");
+    }
     run(admitted, profile, id, stop).await;
 }
 

@@ -112,6 +112,7 @@ mod peer;
 mod responder;
 mod trust;
 mod trust_file;
+pub mod verifier;
 
 pub use certs::{
     CertError, MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN, MAX_FILE_LEN, SecurityProblem,
@@ -127,6 +128,7 @@ pub use trust::{
     VerifiedCertificate, parse_signature_algorithm, signature_algorithm_name,
 };
 pub use trust_file::MAX_CLOCK_SKEW_SECS;
+pub use verifier::{PolicyVerifier, is_downgrade, path_problem, replay_cache};
 
 /// Re-export of the rustls-pki-types crate (`UnixTime`, `CertificateDer`, ...) used in this
 /// crate's certificate API.
@@ -152,4 +154,16 @@ pub fn hash_password(password: &[u8]) -> Result<String, PolicyError> {
         .hash_password(password)
         .map(|h| h.to_string())
         .map_err(|e| PolicyError::Hash(e.to_string()))
+}
+
+/// Parses an AP-title as policies write it: a dotted object identifier (form 2, `1.3.9999.1`)
+/// or a Distinguished Name string (form 1, `CN=ied1,O=utility`: the most specific RDN first,
+/// values as UTF8Strings).
+pub fn parse_ap_title(text: &str) -> Result<guls_acse::ApTitle, String> {
+    match peer::TitlePattern::parse(text)? {
+        peer::TitlePattern::Oid(o) => Ok(guls_acse::ApTitle::Form2(o)),
+        d => Ok(guls_acse::ApTitle::Form1(
+            d.to_distinguished_name().expect("form 1"),
+        )),
+    }
 }
