@@ -260,6 +260,8 @@ pub struct ReplayCache {
     seen: BTreeSet<(u64, Vec<u8>, Vec<u8>)>,
     floor: u64,
     issued: BTreeMap<Vec<u8>, u64>,
+    /// The same randoms ordered by time, so expiry and eviction never scan the whole cache.
+    issued_by_time: BTreeSet<(u64, Vec<u8>)>,
 }
 
 impl ReplayCache {
@@ -271,6 +273,7 @@ impl ReplayCache {
             seen: BTreeSet::new(),
             floor: 0,
             issued: BTreeMap::new(),
+            issued_by_time: BTreeSet::new(),
         }
     }
 
@@ -297,7 +300,14 @@ impl ReplayCache {
             }
             self.seen.pop_first();
         }
-        self.issued.retain(|_, t| *t >= limit);
+        while let Some(first) = self.issued_by_time.first() {
+            if first.0 >= limit {
+                break;
+            }
+            if let Some((_, random)) = self.issued_by_time.pop_first() {
+                self.issued.remove(&random);
+            }
+        }
     }
 
     /// Checks a token's time against the window and, if fresh and new, remembers it.
@@ -337,17 +347,17 @@ impl ReplayCache {
     /// Remembers a random this side put into a token it sent.
     pub fn note_issued(&mut self, random: &[u8], now: u64) {
         self.expire(now);
-        if self.issued.len() >= self.capacity {
-            let oldest = self
-                .issued
-                .iter()
-                .min_by_key(|(_, t)| **t)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                self.issued.remove(&k);
-            }
+        if let Some(previous) = self.issued.remove(random) {
+            self.issued_by_time.remove(&(previous, random.to_vec()));
+        }
+        while self.issued.len() >= self.capacity {
+            let Some((_, oldest)) = self.issued_by_time.pop_first() else {
+                break;
+            };
+            self.issued.remove(&oldest);
         }
         self.issued.insert(random.to_vec(), now);
+        self.issued_by_time.insert((now, random.to_vec()));
     }
 
     /// Whether `random` is one this side issued (a reflected token).
@@ -471,5 +481,26 @@ mod tests {
         assert_eq!(c.len(), 1);
         c.note_issued(b"mine", 200);
         assert!(c.was_issued(b"mine"));
+    }
+
+    #[test]
+    fn issued_randoms_are_evicted_oldest_first_and_expire() {
+        let mut c = ReplayCache::new(10, 3);
+        for (i, r) in [b"a", b"b", b"c", b"d", b"e"].iter().enumerate() {
+            c.note_issued(*r, 100 + i as u64);
+        }
+        // Capacity 3: the two oldest are gone, the three newest remembered.
+        assert!(!c.was_issued(b"a") && !c.was_issued(b"b"));
+        assert!(c.was_issued(b"c") && c.was_issued(b"d") && c.was_issued(b"e"));
+        // Re-issuing a random refreshes its time instead of duplicating it.
+        c.note_issued(b"c", 110);
+        c.note_issued(b"f", 111);
+        assert!(c.was_issued(b"c") && !c.was_issued(b"d"));
+        assert_eq!(c.issued.len(), c.issued_by_time.len());
+        // Everything issued before now - skew expires.
+        c.note_issued(b"g", 125);
+        assert!(!c.was_issued(b"c") && !c.was_issued(b"e") && !c.was_issued(b"f"));
+        assert!(c.was_issued(b"g"));
+        assert_eq!(c.issued.len(), c.issued_by_time.len());
     }
 }
