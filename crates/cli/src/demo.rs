@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use guls_association::{
     AcceptParams, ApTitle, AssociateParams, AssociationConfig, AssociationEvent, Authentication,
-    Initiator, PdvValue, Responder,
+    DataIndication, DefinedContext, Initiator, PdvValue, Responder,
 };
 use guls_audit::{AuditSink, ShowFilter};
 use guls_policy::{Decision, ResponderPolicy};
@@ -121,6 +121,50 @@ fn join_contexts<'a>(it: impl Iterator<Item = (i64, &'a guls_association::Oid)>)
     it.map(|(pcid, a)| format!("pcid {pcid} {}", profile::oid_label(a)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Prints the defined context set and returns the demo context's identifier.
+fn demo_context(s: &mut Steps<'_>, contexts: &[DefinedContext]) -> Result<i64, DemoError> {
+    s.detail(&format!(
+        "defined context set: {}",
+        join_contexts(contexts.iter().map(|c| (c.pcid, &c.abstract_syntax)))
+    ));
+    contexts
+        .iter()
+        .find(|c| c.abstract_syntax == Profile::Demo.abstract_syntax())
+        .map(|c| c.pcid)
+        .ok_or_else(|| s.fail("the demo context was not accepted"))
+}
+
+fn data_sent(s: &mut Steps<'_>, pcid: i64) {
+    s.step(
+        "initiator",
+        &format!(
+            "P-DATA request sent in pcid {pcid}: \"{DEMO_TEXT}\" ({} octets)",
+            DEMO_TEXT.len()
+        ),
+    );
+}
+
+fn echo_indication(s: &mut Steps<'_>, d: &DataIndication) {
+    s.step(
+        "responder",
+        &format!(
+            "P-DATA indication in pcid {}, {}: echoing it back",
+            d.pcid,
+            profile::oid_label(&d.abstract_syntax)
+        ),
+    );
+}
+
+fn release_indication(s: &mut Steps<'_>, reason: Option<guls_acse::ReleaseRequestReason>) {
+    s.step(
+        "responder",
+        &format!(
+            "A-RELEASE indication (reason {})",
+            reason.map(|r| r.name()).unwrap_or("absent")
+        ),
+    );
 }
 
 /// Runs the password demo (`guls demo --password`), printing each step to `out`.
@@ -271,42 +315,15 @@ pub async fn run_password(out: &mut dyn Write) -> Result<(), DemoError> {
     };
     let mut client = client;
     s.step("initiator", "A-ASSOCIATE confirm: accepted");
-    s.detail(&format!(
-        "defined context set: {}",
-        join_contexts(
-            client
-                .contexts()
-                .iter()
-                .map(|c| (c.pcid, &c.abstract_syntax))
-        )
-    ));
-    let pcid = client
-        .contexts()
-        .iter()
-        .find(|c| c.abstract_syntax == Profile::Demo.abstract_syntax())
-        .map(|c| c.pcid)
-        .ok_or_else(|| s.fail("the demo context was not accepted"))?;
+    let pcid = demo_context(&mut s, client.contexts())?;
 
     let sent = PdvValue::OctetAligned(DEMO_TEXT.as_bytes().to_vec());
     bounded(&s, client.send(pcid, sent.clone())).await?;
-    s.step(
-        "initiator",
-        &format!(
-            "P-DATA request sent in pcid {pcid}: \"{DEMO_TEXT}\" ({} octets)",
-            DEMO_TEXT.len()
-        ),
-    );
+    data_sent(&mut s, pcid);
 
     match bounded(&s, server.recv()).await? {
         AssociationEvent::Data(d) => {
-            s.step(
-                "responder",
-                &format!(
-                    "P-DATA indication in pcid {}, {}: echoing it back",
-                    d.pcid,
-                    profile::oid_label(&d.abstract_syntax)
-                ),
-            );
+            echo_indication(&mut s, &d);
             bounded(&s, server.send(d.pcid, d.value)).await?;
         }
         other => return Err(s.fail(format!("expected P-DATA, got {other:?}"))),
@@ -329,13 +346,7 @@ pub async fn run_password(out: &mut dyn Write) -> Result<(), DemoError> {
     let releasing =
         tokio::spawn(async move { tokio::time::timeout(STEP_TIMEOUT, client.release()).await });
     match bounded(&s, server.recv()).await? {
-        AssociationEvent::ReleaseIndication { reason, .. } => s.step(
-            "responder",
-            &format!(
-                "A-RELEASE indication (reason {})",
-                reason.map(|r| r.name()).unwrap_or("absent")
-            ),
-        ),
+        AssociationEvent::ReleaseIndication { reason, .. } => release_indication(&mut s, reason),
         other => return Err(s.fail(format!("expected A-RELEASE indication, got {other:?}"))),
     }
     bounded(&s, server.release_response(Vec::new())).await?;
@@ -725,43 +736,14 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
     if client_key_id.is_none() || client_key_id != server_key_id {
         return Err(s.fail("the two sides did not derive the same keys"));
     }
-    s.detail(&format!(
-        "defined context set: {}",
-        join_contexts(
-            client
-                .association()
-                .contexts()
-                .iter()
-                .map(|c| (c.pcid, &c.abstract_syntax))
-        )
-    ));
-    let pcid = client
-        .association()
-        .contexts()
-        .iter()
-        .find(|c| c.abstract_syntax == Profile::Demo.abstract_syntax())
-        .map(|c| c.pcid)
-        .ok_or_else(|| s.fail("the demo context was not accepted"))?;
+    let pcid = demo_context(&mut s, client.association().contexts())?;
 
     let sent = PdvValue::OctetAligned(DEMO_TEXT.as_bytes().to_vec());
     bounded(&s, client.send(pcid, sent.clone())).await?;
-    s.step(
-        "initiator",
-        &format!(
-            "P-DATA request sent in pcid {pcid}: \"{DEMO_TEXT}\" ({} octets)",
-            DEMO_TEXT.len()
-        ),
-    );
+    data_sent(&mut s, pcid);
     match bounded(&s, server.recv()).await? {
         AssociationEvent::Data(d) => {
-            s.step(
-                "responder",
-                &format!(
-                    "P-DATA indication in pcid {}, {}: echoing it back",
-                    d.pcid,
-                    profile::oid_label(&d.abstract_syntax)
-                ),
-            );
+            echo_indication(&mut s, &d);
             bounded(&s, server.send(d.pcid, d.value)).await?;
         }
         other => return Err(s.fail(format!("expected P-DATA, got {other:?}"))),
@@ -784,13 +766,7 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
     let releasing =
         tokio::spawn(async move { tokio::time::timeout(STEP_TIMEOUT, client.release()).await });
     match bounded(&s, server.recv()).await? {
-        AssociationEvent::ReleaseIndication { reason, .. } => s.step(
-            "responder",
-            &format!(
-                "A-RELEASE indication (reason {})",
-                reason.map(|r| r.name()).unwrap_or("absent")
-            ),
-        ),
+        AssociationEvent::ReleaseIndication { reason, .. } => release_indication(&mut s, reason),
         other => return Err(s.fail(format!("expected A-RELEASE indication, got {other:?}"))),
     }
     bounded(&s, server.release_response()).await?;
