@@ -142,6 +142,16 @@ impl Source<'_> {
     }
 }
 
+/// Reads a policy file: its name as shown in errors, and its text.
+pub(crate) fn read_policy_file(path: &std::path::Path) -> Result<(String, String), PolicyError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Io {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
+    Ok((file, text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_col;

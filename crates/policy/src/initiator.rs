@@ -132,12 +132,7 @@ impl InitiatorPolicy {
     /// Reads and checks a policy file. Relative `password_file` paths are relative to the
     /// policy file's directory.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
-        let path = path.as_ref();
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Io {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        let (file, text) = crate::error::read_policy_file(path.as_ref())?;
         Self::parse(&text, &file)
     }
 
