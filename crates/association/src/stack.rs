@@ -44,12 +44,27 @@ use guls_session::{
     SessionMachine, SessionState, TransportDisconnect,
 };
 use guls_transport::{
-    DisconnectCause, TpduSize, TransportConfig, TransportConnection, TransportError,
+    DisconnectCause, HeadSplit, TpduSize, TransportConfig, TransportConnection, TransportError,
     TransportEvent, TransportState,
 };
 
 use crate::config::AssociationConfig;
 use crate::error::{AbortInfo, AbortLayer, AssociationError, ProviderAbortReason, Rejection};
+
+/// The transport's head splitter: a session data TSDU (GIVE TOKENS + DATA TRANSFER) whose
+/// User Information is a TD PPDU of one value, split where the value starts, so that the
+/// value is reassembled in a buffer of its own instead of being moved to the front of the
+/// TSDU's (a 64 KiB value is otherwise copied twice on receipt). Only the headers are read
+/// here; the session and presentation machines check the whole TSDU when it is complete.
+fn data_tsdu_split(first_segment: &[u8]) -> Option<HeadSplit> {
+    let prefix = guls_session::DATA_PREFIX.len();
+    let td = first_segment.strip_prefix(&guls_session::DATA_PREFIX)?;
+    let split = guls_presentation::td_value_split(td)?;
+    Some(HeadSplit {
+        head_len: prefix + split.value_start,
+        total_len: prefix.checked_add(split.total_len)?,
+    })
+}
 
 /// A value queued for sending without a copy: its octets are written from where they are.
 pub(crate) type Payload = Box<dyn AsRef<[u8]> + Send + Sync>;
@@ -354,7 +369,7 @@ impl Stack {
             .map_err(|e| AssociationError::Config(e.to_string()))?;
         let tcfg = transport_config(role, &cfg);
         let scfg = session_config(&cfg)?;
-        let (transport, session) = match role {
+        let (mut transport, session) = match role {
             Role::Initiator => (
                 TransportConnection::initiator(tcfg),
                 SessionMachine::initiator(scfg),
@@ -364,6 +379,7 @@ impl Stack {
                 SessionMachine::responder(scfg),
             ),
         };
+        transport.set_head_splitter(data_tsdu_split);
         Ok(Stack {
             role,
             phase: Phase::Connecting,
@@ -666,6 +682,21 @@ impl Stack {
                 },
                 None => self.on_tsdu(&tsdu),
             },
+            // A data TSDU split by `data_tsdu_split` while it was reassembled: the value is
+            // already at the start of `body`.
+            TransportEvent::SplitData { head, body } => {
+                match self.session.data_user_information_offset(&head) {
+                    Some(at) => match self.pres.on_data_split(head, at, body) {
+                        Ok(values) => vec![StackEvent::Data(values)],
+                        Err(f) => self.presentation_failure(f),
+                    },
+                    None => {
+                        let mut tsdu = head;
+                        tsdu.extend_from_slice(&body);
+                        self.on_tsdu(&tsdu)
+                    }
+                }
+            }
             TransportEvent::Disconnected(cause) => {
                 if self.released {
                     self.phase = Phase::Done;

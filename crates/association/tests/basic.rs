@@ -231,3 +231,52 @@ async fn queued_sends_keep_order_and_end_with_closed() {
         AssociationEvent::AbortIndication { .. }
     ));
 }
+
+#[tokio::test]
+async fn values_of_every_size_arrive_whole_both_ways() {
+    // Around the head split's threshold and the DT segment size, in one DT and in many.
+    let (mut client, mut server) = pair().await;
+    let sizes = [
+        0usize, 1, 300, 511, 512, 513, 8_000, 8_189, 8_192, 16_384, 65_536, 65_537, 300_000,
+    ];
+    for (i, &len) in sizes.iter().enumerate() {
+        let octets: Vec<u8> = (0..len)
+            .map(|k| (k as u8).wrapping_mul(11) ^ i as u8)
+            .collect();
+        let asn1 = {
+            let mut v = vec![0x04, 0x84];
+            v.extend((len as u32).to_be_bytes());
+            v.extend_from_slice(&octets);
+            v
+        };
+        for (from_client, value) in [
+            (true, PdvValue::OctetAligned(octets.clone())),
+            (false, PdvValue::OctetAligned(octets.clone())),
+            (true, PdvValue::SingleAsn1Type(asn1.clone())),
+            (false, PdvValue::SingleAsn1Type(asn1.clone())),
+        ] {
+            let (tx, rx) = if from_client {
+                (&mut client, &mut server)
+            } else {
+                (&mut server, &mut client)
+            };
+            tx.send(3, value.clone()).await.unwrap();
+            match timeout(NET, rx.recv()).await.unwrap().unwrap() {
+                AssociationEvent::Data(d) => {
+                    assert_eq!(d.pcid, 3);
+                    assert!(d.value == value, "{len} octets, from client {from_client}");
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    let srv = tokio::spawn(async move {
+        match timeout(NET, server.recv()).await.unwrap().unwrap() {
+            AssociationEvent::ReleaseIndication { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        server.release_response(Vec::new()).await.unwrap();
+    });
+    timeout(NET, client.release()).await.unwrap().unwrap();
+    timeout(NET, srv).await.unwrap().unwrap();
+}

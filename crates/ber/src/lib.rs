@@ -25,6 +25,7 @@ pub use external::{External, ExternalEncoding};
 pub use oid::{MAX_OID_OCTETS, Oid, OidError, known};
 pub use reader::{
     BitString, DEFAULT_MAX_DEPTH, Element, MAX_IDENTIFIER_OCTETS, Reader, decode_integer,
+    peek_header,
 };
 pub use tag::{Class, Tag};
 pub use writer::{LengthForm, Writer, encode_length, integer_contents, length_len};

@@ -503,6 +503,15 @@ fn parse_tag(data: &[u8], pos: usize) -> Result<(Tag, usize), ErrorKind> {
     ))
 }
 
+/// The identifier and length octets at the start of `data`, read without the contents
+/// (which may not have arrived yet): the tag, the number of header octets, and the contents
+/// length (`None` for the indefinite form). The same checks as [`Reader::read`] makes of a
+/// header; nothing is said about the contents.
+pub fn peek_header(data: &[u8], layer: Layer) -> DecodeResult<(Tag, usize, Option<usize>)> {
+    let h = parse_header(data, 0, layer, 0)?;
+    Ok((h.tag, h.header_len, h.length))
+}
+
 fn parse_header(data: &[u8], pos: usize, layer: Layer, base: usize) -> DecodeResult<Header> {
     let err = |kind| DecodeError::new(layer, base + pos, kind);
     let (tag, tag_len) = parse_tag(data, pos).map_err(err)?;

@@ -402,6 +402,134 @@ pub(crate) fn single_value(data: &[u8], opts: &DecodeOptions) -> Option<SingleVa
     }
 }
 
+/// Where the one value of a TD PPDU lies, read from the PPDU's first octets alone (see
+/// [`td_value_split`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TdValueSplit {
+    /// Offset of the value's first octet: an octet-aligned value's contents, or the
+    /// identifier of a single-ASN1-type value's encoding.
+    pub value_start: usize,
+    /// The whole TD PPDU's length, as its header declares it.
+    pub total_len: usize,
+}
+
+/// The layout [`td_value_split`] reads: offsets into the PPDU.
+#[derive(Debug, Clone, Copy)]
+struct TdLayout {
+    list_contents: usize,
+    value_header: usize,
+    value_start: usize,
+    total_len: usize,
+    single_asn1: bool,
+}
+
+fn td_layout(head: &[u8]) -> Option<TdLayout> {
+    // Definite lengths only: an indefinite form is left to the full decoder.
+    let header = |at: usize| match guls_ber::peek_header(head.get(at..)?, Layer::Presentation) {
+        Ok((tag, len, Some(contents))) => Some((tag, len, contents)),
+        _ => None,
+    };
+    let (td, h1, l1) = header(0)?;
+    if td.class != Class::Application || td.number != 1 || !td.constructed {
+        return None;
+    }
+    let total_len = h1.checked_add(l1)?;
+    let (list, h2, l2) = header(h1)?;
+    let list_contents = h1 + h2;
+    // The PDV-list is the TD's only element.
+    if list != Tag::SEQUENCE || list_contents.checked_add(l2)? != total_len {
+        return None;
+    }
+    let mut at = list_contents;
+    let (mut tag, mut h, mut l) = header(at)?;
+    if tag == Tag::OID {
+        at = at.checked_add(h)?.checked_add(l)?;
+        (tag, h, l) = header(at)?;
+    }
+    if tag != Tag::INTEGER {
+        return None;
+    }
+    let value_header = at.checked_add(h)?.checked_add(l)?;
+    let (value, h3, l3) = header(value_header)?;
+    let single_asn1 = match (value.class, value.number, value.constructed) {
+        (Class::Context, 1, false) => false,
+        (Class::Context, 0, true) => true,
+        _ => return None,
+    };
+    let value_start = value_header + h3;
+    // The value is the PDV-list's last element, so it runs to the end of the PPDU.
+    if value_start.checked_add(l3)? != total_len || value_start > head.len() {
+        return None;
+    }
+    Some(TdLayout {
+        list_contents,
+        value_header,
+        value_start,
+        total_len,
+        single_asn1,
+    })
+}
+
+/// For a TD PPDU of one PDV-list with one value (octet-aligned in the primitive form, or
+/// single-ASN1-type), all in the definite length form: where the value starts and how long
+/// the PPDU is, read from its first octets only (`head` may end anywhere after the value's
+/// header). A receiver that knows this before the rest arrives can put the value in a
+/// buffer of its own as it comes (see `PresentationMachine::on_data_split`). `None` for
+/// any other shape; nothing is checked beyond the headers.
+pub fn td_value_split(head: &[u8]) -> Option<TdValueSplit> {
+    td_layout(head).map(|l| TdValueSplit {
+        value_start: l.value_start,
+        total_len: l.total_len,
+    })
+}
+
+/// [`single_value`] for a TD PPDU given in two parts, `head ++ body`, where `head` ends
+/// exactly where the value starts: the same answer as `single_value` gives on the joined
+/// PPDU (with the range relative to it), but without joining. `None` for any other shape.
+pub(crate) fn single_value_split(
+    head: &[u8],
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> Option<SingleValue> {
+    // `single_value` reads the value's encoding three levels down.
+    if opts.max_depth < 3 {
+        return None;
+    }
+    let l = td_layout(head)?;
+    if l.value_start != head.len() || head.len().checked_add(body.len())? != l.total_len {
+        return None;
+    }
+    // The elements before the value are whole in `head`: read them as `single_value` does.
+    let mut lr = Reader::new(&head[l.list_contents..l.value_header], Layer::Presentation)
+        .with_max_depth(opts.max_depth);
+    if let Some(t) = lr.read_optional(Tag::OID).ok()? {
+        t.oid("transfer-syntax-name").ok()?;
+    }
+    let pcid = pci_int(
+        &lr.read_tagged(Tag::INTEGER, "presentation-context-identifier")
+            .ok()?,
+        "presentation-context-identifier",
+    )
+    .ok()?;
+    if !lr.is_empty() {
+        return None;
+    }
+    if l.single_asn1 {
+        // Exactly one element, kept whole; definite length (no nested scan) only.
+        let Ok((_, _, Some(_))) = guls_ber::peek_header(body, Layer::Presentation) else {
+            return None;
+        };
+        let mut vr = Reader::new(body, Layer::Presentation).with_max_depth(opts.max_depth);
+        vr.read().ok()?;
+        vr.finish("single-ASN1-type value").ok()?;
+    }
+    Some(SingleValue {
+        pcid,
+        single_asn1: l.single_asn1,
+        range: head.len()..l.total_len,
+    })
+}
+
 /// Decodes a CP-type PPDU (the user data of a CONNECT SPDU) with the default options.
 pub fn decode_cp(data: &[u8]) -> DecodeResult<Cp> {
     decode_cp_with(data, &DecodeOptions::default())

@@ -55,9 +55,9 @@ mod machine;
 mod types;
 
 pub use decode::{
-    DEFAULT_MAX_SELECTOR_LEN, DecodeOptions, MAX_PCI_INTEGER_OCTETS, decode_abort,
+    DEFAULT_MAX_SELECTOR_LEN, DecodeOptions, MAX_PCI_INTEGER_OCTETS, TdValueSplit, decode_abort,
     decode_abort_with, decode_cp, decode_cp_with, decode_cpa, decode_cpa_with, decode_cpr,
-    decode_cpr_with, decode_user_data, decode_user_data_with,
+    decode_cpr_with, decode_user_data, decode_user_data_with, td_value_split,
 };
 pub use encode::{
     EncodeStyle, encode_abort, encode_cp, encode_cpa, encode_cpr, encode_release_user_data,

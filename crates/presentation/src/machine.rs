@@ -1321,6 +1321,49 @@ impl PresentationMachine {
         }])
     }
 
+    /// [`Self::on_data_owned`] for a TSDU received in two parts (a transport head split):
+    /// `head[offset..]` is the start of a TD PPDU up to where its one value starts, and
+    /// `body` the rest (see [`crate::td_value_split`]). The same result as
+    /// `on_data_owned(head ++ body, offset)`; the value is handed out in `body`'s own
+    /// allocation. A PPDU of any other shape is joined and decoded as usual.
+    pub fn on_data_split(
+        &mut self,
+        head: Vec<u8>,
+        offset: usize,
+        body: Vec<u8>,
+    ) -> Result<Vec<DataValue>, ProtocolFailure> {
+        let open = matches!(
+            self.state,
+            PresentationState::Connected | PresentationState::ReleaseRequested
+        );
+        let fast = if open {
+            let td = head.get(offset..).unwrap_or_default();
+            crate::decode::single_value_split(td, &body, &self.config.decode_options).and_then(
+                |v| {
+                    let c = self.context(v.pcid)?;
+                    Some((v, c.abstract_syntax.clone(), c.transfer_syntax.clone()))
+                },
+            )
+        } else {
+            None
+        };
+        let Some((v, abstract_syntax, transfer_syntax)) = fast else {
+            let mut whole = head;
+            whole.extend_from_slice(&body);
+            return self.on_data_owned(whole, offset);
+        };
+        Ok(vec![DataValue {
+            pcid: v.pcid,
+            abstract_syntax,
+            transfer_syntax,
+            value: if v.single_asn1 {
+                PdvValue::SingleAsn1Type(body)
+            } else {
+                PdvValue::OctetAligned(body)
+            },
+        }])
+    }
+
     /// A TD PPDU arrived: its values with their contexts. An undecodable TD, simply-encoded
     /// data or a PDV outside the DCS gives an ARP and Aborted.
     pub fn on_data(&mut self, td_bytes: &[u8]) -> Result<Vec<DataValue>, ProtocolFailure> {

@@ -149,3 +149,119 @@ proptest! {
         }
     }
 }
+
+/// `on_data_split` on `prefix ++ td` cut at `at` (as a transport head split would give it).
+fn split_at(r: &mut PresentationMachine, td: &[u8], offset: usize, at: usize) -> String {
+    let mut head = vec![0xEE; offset];
+    head.extend_from_slice(&td[..at]);
+    format!("{:?}", r.on_data_split(head, offset, td[at..].to_vec()))
+}
+
+#[test]
+fn split_value_is_handed_out_in_the_body_allocation() {
+    for single_asn1 in [false, true] {
+        let (mut i, mut r) = connected_pair(EncodeStyle::Canonical);
+        let v = value(70_000, single_asn1, 9);
+        let td = i.send_data(vec![(3, pdv(single_asn1, v.clone()))]).unwrap();
+        let split = td_value_split(&td[..40]).expect("a single-value TD splits");
+        assert_eq!(split.total_len, td.len());
+        assert_eq!(&td[split.value_start..], &v[..]);
+        let body = td[split.value_start..].to_vec();
+        let at = body.as_ptr();
+        let values = r
+            .on_data_split(td[..split.value_start].to_vec(), 0, body)
+            .unwrap();
+        let [value] = &values[..] else {
+            panic!("one value")
+        };
+        assert_eq!(value.pcid, 3);
+        let got = match &value.value {
+            PdvValue::OctetAligned(b) if !single_asn1 => b,
+            PdvValue::SingleAsn1Type(b) if single_asn1 => b,
+            other => panic!("wrong kind {other:?}"),
+        };
+        assert_eq!(got, &v);
+        assert_eq!(got.as_ptr(), at, "the value was copied");
+    }
+}
+
+#[test]
+fn split_reads_only_definite_single_value_headers() {
+    let (mut i, _) = connected_pair(EncodeStyle::Canonical);
+    let td = i
+        .send_data(vec![
+            (3, PdvValue::OctetAligned(vec![1; 600])),
+            (1, PdvValue::OctetAligned(vec![2; 3])),
+        ])
+        .unwrap();
+    assert_eq!(td_value_split(&td), None, "two values");
+    let (mut i, _) = connected_pair(EncodeStyle::Rfc1698);
+    let td = i
+        .send_data(vec![(3, PdvValue::OctetAligned(vec![1; 600]))])
+        .unwrap();
+    if td[1] == 0x80 {
+        assert_eq!(td_value_split(&td), None, "indefinite length");
+    }
+    assert_eq!(td_value_split(&[0x61, 0x84]), None);
+    assert_eq!(td_value_split(&[]), None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn split_decode_matches(
+        len in prop_oneof![0usize..300, 0usize..100_000],
+        single_asn1: bool,
+        rfc1698: bool,
+        pcid in prop_oneof![Just(1i64), Just(3i64)],
+        offset in 0usize..8,
+        seed: u8,
+        two: bool,
+        cut: prop::sample::Index,
+    ) {
+        // Cut where the value starts (the fast path) or anywhere (joined, decoded as usual).
+        let (mut i, mut r1) = connected_pair(style(rfc1698));
+        let (_, mut r2) = connected_pair(style(rfc1698));
+        let (_, mut r3) = connected_pair(style(rfc1698));
+        let v = value(len, single_asn1, seed);
+        let mut values = vec![(pcid, pdv(single_asn1, v))];
+        if two {
+            values.push((1, PdvValue::OctetAligned(vec![seed; 3])));
+        }
+        let td = i.send_data(values).unwrap();
+        let slow = format!("{:?}", r1.on_data(&td));
+        if let Some(s) = td_value_split(&td) {
+            prop_assert_eq!(s.total_len, td.len());
+            prop_assert_eq!(&split_at(&mut r2, &td, offset, s.value_start), &slow);
+        }
+        prop_assert_eq!(split_at(&mut r3, &td, offset, cut.index(td.len() + 1)), slow);
+        prop_assert_eq!(r1.state(), r3.state());
+    }
+
+    #[test]
+    fn split_decode_matches_on_any_input(
+        bytes in prop::collection::vec(any::<u8>(), 0..64),
+        // Mostly in the headers, where the split reads.
+        mutate in prop::collection::vec((prop_oneof![0usize..10, 0usize..64], any::<u8>()), 0..3),
+        cut: prop::sample::Index,
+    ) {
+        let (mut i, mut r1) = connected_pair(EncodeStyle::Canonical);
+        let (_, mut r2) = connected_pair(EncodeStyle::Canonical);
+        let mut td = i.send_data(vec![(3, PdvValue::OctetAligned(bytes.clone()))]).unwrap();
+        for (at, b) in mutate {
+            if let Some(x) = td.get_mut(at) {
+                *x = b;
+            }
+        }
+        for input in [td, bytes] {
+            let slow = format!("{:?}", r1.on_data(&input));
+            let at = td_value_split(&input)
+                .map(|s| s.value_start)
+                .filter(|&s| s <= input.len())
+                .unwrap_or_else(|| cut.index(input.len() + 1));
+            prop_assert_eq!(split_at(&mut r2, &input, 0, at), slow);
+            prop_assert_eq!(r1.state(), r2.state());
+        }
+    }
+}

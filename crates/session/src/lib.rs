@@ -28,7 +28,7 @@ mod wire;
 pub use error::EncodeError;
 pub use guls_ber::{DecodeError, DecodeResult, ErrorKind, Layer};
 pub use machine::{
-    AbortIndication, AbortOrigin, ConnectConfirm, ConnectIndication, ConnectRejection,
+    AbortIndication, AbortOrigin, ConnectConfirm, ConnectIndication, ConnectRejection, DATA_PREFIX,
     DEFAULT_MAX_CONNECT_USER_DATA, ProtocolError, RefuseIndication, SessionConfig, SessionError,
     SessionEvent, SessionMachine, SessionPrimitive, SessionRole, SessionState,
 };

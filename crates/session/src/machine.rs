@@ -15,8 +15,10 @@ use crate::spdu::{
 };
 use crate::tsdu::{decode_tsdu, encode_data_tsdu};
 
-/// GIVE TOKENS and DATA TRANSFER without parameters: the start of every data TSDU sent.
-const DATA_PREFIX: [u8; 4] = [1, 0, 1, 0];
+/// GIVE TOKENS and DATA TRANSFER without parameters: the start of every data TSDU sent,
+/// and of the received ones that [`SessionMachine::data_user_information_offset`] accepts
+/// (their User Information follows it).
+pub const DATA_PREFIX: [u8; 4] = [1, 0, 1, 0];
 use guls_ber::DecodeError;
 
 /// Default for [`SessionConfig::max_connect_user_data`]: 64 KiB.

@@ -14,6 +14,31 @@ use guls_ber::DecodeError;
 /// Default for [`TransportConfig::max_tsdu_size`]: 1 MiB.
 pub const DEFAULT_MAX_TSDU_SIZE: usize = 1 << 20;
 
+/// Where a TSDU's header ends and the value that runs to its end begins, as a
+/// [`HeadSplitter`] reads them from the TSDU's first DT segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadSplit {
+    /// Octets of header at the start of the TSDU (at least one, all in the first segment).
+    pub head_len: usize,
+    /// The whole TSDU's length, as that header declares it.
+    pub total_len: usize,
+}
+
+/// Reads a [`HeadSplit`] from the first DT segment of a TSDU, or `None` for a TSDU of any
+/// other shape. Installed with [`TransportConnection::set_head_splitter`] by the layers
+/// above, which know what a data TSDU's header looks like; the transport only trusts it as
+/// far as the octets that then arrive agree (see [`TransportEvent::SplitData`]).
+pub type HeadSplitter = fn(&[u8]) -> Option<HeadSplit>;
+
+/// The smallest value worth a split: below it, moving the value within one buffer later
+/// costs less than the second allocation.
+const MIN_SPLIT_BODY: usize = 512;
+
+/// The most reserved for a split value before its octets arrive, unless the last TSDU was
+/// larger: a header may claim up to [`TransportConfig::max_tsdu_size`], and reservations stay
+/// in proportion to what was received.
+const SPLIT_RESERVE: usize = 64 * 1024;
+
 /// Configuration of a [`TransportConnection`] (both roles; each uses the fields it needs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportConfig {
@@ -154,6 +179,17 @@ pub enum TransportEvent {
     Connected(ConnectConfirm),
     /// A complete TSDU (DT segments up to EOT).
     Data(Vec<u8>),
+    /// A complete TSDU in two parts, given only when a [`HeadSplitter`] is installed: its
+    /// header (`head`, what the splitter measured in the first segment) and the rest
+    /// (`body`), reassembled into a buffer of its own so that the value lands at offset 0
+    /// without being moved. `head.len() + body.len()` is the length the header declared; a
+    /// TSDU that turns out otherwise is given whole, as [`TransportEvent::Data`].
+    SplitData {
+        /// The first `head_len` octets of the TSDU.
+        head: Vec<u8>,
+        /// The remaining octets.
+        body: Vec<u8>,
+    },
     /// The connection ended; the machine is [`TransportState::Closed`].
     Disconnected(DisconnectCause),
 }
@@ -247,8 +283,14 @@ pub struct TransportConnection {
     state: TransportState,
     /// Octets of the TPKT being received (never more than one TPKT).
     rx: Vec<u8>,
-    /// DT user data of the TSDU being reassembled.
+    /// DT user data of the TSDU being reassembled (after `head`, when it is split).
     tsdu: Vec<u8>,
+    /// The header of the TSDU being reassembled in two parts; empty otherwise.
+    head: Vec<u8>,
+    /// The declared length of the TSDU being reassembled in two parts.
+    split_total: usize,
+    /// Splits data TSDUs into header and value while reassembling them.
+    splitter: Option<HeadSplitter>,
     /// Length of the last TSDU reassembled from several DTs: the reassembly buffer of the
     /// next one is reserved that large at its first DT (at most
     /// [`TransportConfig::max_tsdu_size`]), so that it does not grow by doubling.
@@ -270,6 +312,9 @@ impl TransportConnection {
             state,
             rx: Vec::new(),
             tsdu: Vec::new(),
+            head: Vec::new(),
+            split_total: 0,
+            splitter: None,
             tsdu_hint: 0,
             tpdu_size: TpduSize::DEFAULT,
             remote_ref: 0,
@@ -331,13 +376,20 @@ impl TransportConnection {
     /// Octets of a partly reassembled TSDU (DT segments without EOT yet) held by the
     /// machine (at most [`TransportConfig::max_tsdu_size`]).
     pub fn buffered_tsdu_len(&self) -> usize {
-        self.tsdu.len()
+        self.head.len() + self.tsdu.len()
+    }
+
+    /// Installs `splitter`: from now on, a TSDU whose first segment it recognises is
+    /// delivered as [`TransportEvent::SplitData`] (when its value is at least 512 octets).
+    pub fn set_head_splitter(&mut self, splitter: HeadSplitter) {
+        self.splitter = Some(splitter);
     }
 
     fn close(&mut self) {
         self.state = TransportState::Closed;
         self.rx = Vec::new();
         self.tsdu = Vec::new();
+        self.head = Vec::new();
         self.pending_cr = None;
         self.final_tsdu_allowed = false;
     }
@@ -622,7 +674,7 @@ impl TransportConnection {
                 }));
             }
             (TransportState::Connected, Tpdu::Dt(dt)) => {
-                if dt.eot && self.tsdu.is_empty() {
+                if dt.eot && self.buffered_tsdu_len() == 0 && self.splitter.is_none() {
                     let limit = self.config.max_tsdu_size;
                     if dt.user_data.len() > limit {
                         return Err(TransportError::TsduTooLarge { limit });
@@ -668,14 +720,32 @@ impl TransportConnection {
         events: &mut Vec<TransportEvent>,
     ) -> Result<(), TransportError> {
         let limit = self.config.max_tsdu_size;
-        if self.tsdu.len().saturating_add(user_data.len()) > limit {
+        let held = self.head.len() + self.tsdu.len();
+        if held.saturating_add(user_data.len()) > limit {
             return Err(TransportError::TsduTooLarge { limit });
         }
-        if eot && self.tsdu.is_empty() {
-            events.push(TransportEvent::Data(user_data.to_vec()));
-            return Ok(());
-        }
-        if self.tsdu.is_empty() {
+        if held == 0 {
+            if let Some(split) = self.head_split(user_data, eot) {
+                let (head, rest) = user_data.split_at(split.head_len);
+                if eot {
+                    events.push(TransportEvent::SplitData {
+                        head: head.to_vec(),
+                        body: rest.to_vec(),
+                    });
+                    return Ok(());
+                }
+                self.head.extend_from_slice(head);
+                self.split_total = split.total_len;
+                let body = split.total_len - split.head_len;
+                self.tsdu
+                    .reserve_exact(body.min(SPLIT_RESERVE.max(self.tsdu_hint)));
+                self.tsdu.extend_from_slice(rest);
+                return Ok(());
+            }
+            if eot {
+                events.push(TransportEvent::Data(user_data.to_vec()));
+                return Ok(());
+            }
             // Reserve the size of the last multi-DT TSDU up front (no growth by doubling).
             let hint = self.tsdu_hint.min(limit);
             if hint > user_data.len() {
@@ -685,9 +755,34 @@ impl TransportConnection {
         self.tsdu.extend_from_slice(user_data);
         if eot {
             self.tsdu_hint = self.tsdu.len();
-            events.push(TransportEvent::Data(std::mem::take(&mut self.tsdu)));
+            let body = std::mem::take(&mut self.tsdu);
+            if self.head.is_empty() {
+                events.push(TransportEvent::Data(body));
+            } else {
+                let mut head = std::mem::take(&mut self.head);
+                if head.len() + body.len() == self.split_total {
+                    events.push(TransportEvent::SplitData { head, body });
+                } else {
+                    // Not what the header declared: the layers above judge the TSDU whole.
+                    head.extend_from_slice(&body);
+                    events.push(TransportEvent::Data(head));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The installed splitter's reading of a TSDU's first segment, when it is consistent
+    /// with the segment and worth a split.
+    fn head_split(&self, first: &[u8], eot: bool) -> Option<HeadSplit> {
+        let split = (self.splitter?)(first)?;
+        let fits = split.head_len >= 1
+            && split.head_len <= first.len()
+            && split.total_len >= first.len()
+            && split.total_len <= self.config.max_tsdu_size
+            && split.total_len - split.head_len >= MIN_SPLIT_BODY
+            && (!eot || split.total_len == first.len());
+        fits.then_some(split)
     }
 }
 
