@@ -64,7 +64,11 @@ async fn associate_data_both_ways_release() {
         AssociationEvent::Data(d) => assert_eq!(d.value, PdvValue::SingleAsn1Type(big)),
         other => panic!("unexpected {other:?}"),
     }
+    release_pair(client, server).await;
+}
 
+/// The client releases; the server answers; both end closed.
+async fn release_pair(mut client: Association, mut server: Association) {
     let srv = tokio::spawn(async move {
         match timeout(NET, server.recv()).await.unwrap().unwrap() {
             AssociationEvent::ReleaseIndication { .. } => {}
@@ -270,13 +274,5 @@ async fn values_of_every_size_arrive_whole_both_ways() {
             }
         }
     }
-    let srv = tokio::spawn(async move {
-        match timeout(NET, server.recv()).await.unwrap().unwrap() {
-            AssociationEvent::ReleaseIndication { .. } => {}
-            other => panic!("unexpected {other:?}"),
-        }
-        server.release_response(Vec::new()).await.unwrap();
-    });
-    timeout(NET, client.release()).await.unwrap().unwrap();
-    timeout(NET, srv).await.unwrap().unwrap();
+    release_pair(client, server).await;
 }

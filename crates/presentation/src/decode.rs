@@ -351,6 +351,18 @@ pub(crate) struct SingleValue {
     pub(crate) range: std::ops::Range<usize>,
 }
 
+/// A PDV-list's optional transfer-syntax-name and its presentation-context-identifier, as
+/// the value fast paths read them.
+fn read_list_head(lr: &mut Reader<'_>) -> Option<Pcid> {
+    if let Some(t) = lr.read_optional(Tag::OID).ok()? {
+        t.oid("transfer-syntax-name").ok()?;
+    }
+    let pcid = lr
+        .read_tagged(Tag::INTEGER, "presentation-context-identifier")
+        .ok()?;
+    pci_int(&pcid, "presentation-context-identifier").ok()
+}
+
 /// For a TD PPDU of one PDV-list with one value, octet-aligned in the primitive form or
 /// single-ASN1-type, where that value lies: when this gives `Some`,
 /// [`decode_user_data_with`] succeeds with one [`PdvList`] of that context whose value's
@@ -368,15 +380,7 @@ pub(crate) fn single_value(data: &[u8], opts: &DecodeOptions) -> Option<SingleVa
         return None;
     }
     let mut lr = list.reader().ok()?;
-    if let Some(t) = lr.read_optional(Tag::OID).ok()? {
-        t.oid("transfer-syntax-name").ok()?;
-    }
-    let pcid = pci_int(
-        &lr.read_tagged(Tag::INTEGER, "presentation-context-identifier")
-            .ok()?,
-        "presentation-context-identifier",
-    )
-    .ok()?;
+    let pcid = read_list_head(&mut lr)?;
     let v = lr.read().ok()?;
     if !lr.is_empty() || v.tag.class != Class::Context {
         return None;
@@ -502,15 +506,7 @@ pub(crate) fn single_value_split(
     // The elements before the value are whole in `head`: read them as `single_value` does.
     let mut lr = Reader::new(&head[l.list_contents..l.value_header], Layer::Presentation)
         .with_max_depth(opts.max_depth);
-    if let Some(t) = lr.read_optional(Tag::OID).ok()? {
-        t.oid("transfer-syntax-name").ok()?;
-    }
-    let pcid = pci_int(
-        &lr.read_tagged(Tag::INTEGER, "presentation-context-identifier")
-            .ok()?,
-        "presentation-context-identifier",
-    )
-    .ok()?;
+    let pcid = read_list_head(&mut lr)?;
     if !lr.is_empty() {
         return None;
     }

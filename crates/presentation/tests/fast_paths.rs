@@ -62,6 +62,24 @@ fn value(len: usize, single_asn1: bool, seed: u8) -> Vec<u8> {
     v
 }
 
+/// Two receivers and a TD of one octet-aligned value `bytes`, its octets then `mutate`d.
+fn mutated_td(
+    bytes: &[u8],
+    mutate: &[(usize, u8)],
+) -> (PresentationMachine, PresentationMachine, Vec<u8>) {
+    let (mut i, r1) = connected_pair(EncodeStyle::Canonical);
+    let (_, r2) = connected_pair(EncodeStyle::Canonical);
+    let mut td = i
+        .send_data(vec![(3, PdvValue::OctetAligned(bytes.to_vec()))])
+        .unwrap();
+    for &(at, b) in mutate {
+        if let Some(x) = td.get_mut(at) {
+            *x = b;
+        }
+    }
+    (r1, r2, td)
+}
+
 fn pdv(single_asn1: bool, v: Vec<u8>) -> PdvValue {
     if single_asn1 {
         PdvValue::SingleAsn1Type(v)
@@ -133,15 +151,8 @@ proptest! {
         mutate in prop::collection::vec((0usize..64, any::<u8>()), 0..3),
     ) {
         // Mostly-valid TDs, mutated, and noise: the same outcome either way.
-        let (mut i, mut r1) = connected_pair(EncodeStyle::Canonical);
-        let (_, mut r2) = connected_pair(EncodeStyle::Canonical);
-        let mut td = i.send_data(vec![(3, PdvValue::OctetAligned(bytes.clone()))]).unwrap();
-        for (at, b) in mutate {
-            if let Some(x) = td.get_mut(at) {
-                *x = b;
-            }
-        }
-        for input in [td, bytes] {
+        let (mut r1, mut r2, td) = mutated_td(&bytes, &mutate);
+        for input in [td, bytes.clone()] {
             let slow = format!("{:?}", r1.on_data(&input));
             let fast = format!("{:?}", r2.on_data_owned(input.clone(), 0));
             prop_assert_eq!(slow, fast);
@@ -246,15 +257,8 @@ proptest! {
         mutate in prop::collection::vec((prop_oneof![0usize..10, 0usize..64], any::<u8>()), 0..3),
         cut: prop::sample::Index,
     ) {
-        let (mut i, mut r1) = connected_pair(EncodeStyle::Canonical);
-        let (_, mut r2) = connected_pair(EncodeStyle::Canonical);
-        let mut td = i.send_data(vec![(3, PdvValue::OctetAligned(bytes.clone()))]).unwrap();
-        for (at, b) in mutate {
-            if let Some(x) = td.get_mut(at) {
-                *x = b;
-            }
-        }
-        for input in [td, bytes] {
+        let (mut r1, mut r2, td) = mutated_td(&bytes, &mutate);
+        for input in [td, bytes.clone()] {
             let slow = format!("{:?}", r1.on_data(&input));
             let at = td_value_split(&input)
                 .map(|s| s.value_start)
