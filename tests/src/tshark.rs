@@ -540,3 +540,31 @@ impl Drop for LiveCapture {
         let _ = fs::remove_file(&self.stderr_path);
     }
 }
+
+/// `tshark -T fields` over a capture file: one tab-joined line of `fields` per frame that
+/// matches `filter`, with TCP port `port` decoded as TPKT (RFC 1006). Panics when tshark
+/// fails: callers have checked it is there.
+pub fn capture_fields(pcap: &Path, port: u16, filter: &str, fields: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-2")
+        .arg("-r")
+        .arg(pcap)
+        .arg("-d")
+        .arg(format!("tcp.port=={port},tpkt"))
+        .arg("-Y")
+        .arg(filter)
+        .args(["-T", "fields"]);
+    for f in fields {
+        cmd.arg("-e").arg(f);
+    }
+    let out = cmd.output().expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

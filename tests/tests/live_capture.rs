@@ -10,11 +10,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use guls_association::{AssociateParams, AssociationEvent, External, Initiator, Responder};
-use guls_tests::tshark::{FrameVerdict, LiveCapture, TempDir, require_tool, skip_or_fail};
+use guls_tests::tshark::{
+    FrameVerdict, LiveCapture, TempDir, capture_fields, require_tool, skip_or_fail,
+};
 use guls_tests::vectors::hex;
 use support::*;
 use tokio::time::timeout;
@@ -139,7 +140,7 @@ fn live_capture_of_our_initiator_and_responder_is_clean() {
         "SPDU types as tshark reads them"
     );
     // The AB carries an ARU with an ABRT from the service-user (0) and our user information.
-    let abort = tshark_fields(
+    let abort = capture_fields(
         &path,
         port,
         "ses.type == 25",
@@ -148,35 +149,9 @@ fn live_capture_of_our_initiator_and_responder_is_clean() {
     assert_eq!(abort, ["0\t3"], "ABRT fields");
 }
 
-/// `-T fields` lines of the TPKT frames of the capture that match `filter`, tab-joined.
-fn tshark_fields(pcap: &Path, port: u16, filter: &str, fields: &[&str]) -> Vec<String> {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-2")
-        .arg("-r")
-        .arg(pcap)
-        .arg("-d")
-        .arg(format!("tcp.port=={port},tpkt"))
-        .arg("-Y")
-        .arg(filter)
-        .args(["-T", "fields"]);
-    for f in fields {
-        cmd.arg("-e").arg(f);
-    }
-    let out = cmd.output().expect("tshark runs");
-    assert!(
-        out.status.success(),
-        "tshark: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 /// The SPDU types (`ses.type`, comma-joined within a TSDU) of every TSDU frame, in order.
 fn spdu_types(pcap: &Path, port: u16) -> Vec<String> {
-    tshark_fields(pcap, port, "ses", &["ses.type"])
+    capture_fields(pcap, port, "ses", &["ses.type"])
 }
 
 /// The per-frame verdicts; see the module docs.

@@ -14,12 +14,11 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::Arc;
 
 use guls_association::{AcceptParams, AssociateParams, AssociationEvent, Responder};
 use guls_sese::{CarriageConfig, Registry, SecureEvent, SecureInitiator, SecureResponder};
-use guls_tests::tshark::{LiveCapture, TempDir, require_tool, skip_or_fail};
+use guls_tests::tshark::{LiveCapture, TempDir, capture_fields, require_tool, skip_or_fail};
 use support::{NET, runtime};
 use tokio::time::timeout;
 
@@ -83,31 +82,6 @@ async fn traffic(responder: Arc<Responder>) {
     timeout(NET, server).await.unwrap().unwrap();
 }
 
-fn fields(pcap: &std::path::Path, port: u16, filter: &str, fields: &[&str]) -> Vec<String> {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-2")
-        .arg("-r")
-        .arg(pcap)
-        .arg("-d")
-        .arg(format!("tcp.port=={port},tpkt"))
-        .arg("-Y")
-        .arg(filter)
-        .args(["-T", "fields"]);
-    for f in fields {
-        cmd.arg("-e").arg(f);
-    }
-    let out = cmd.output().expect("tshark runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn sese_carriage_capture_is_clean() {
     if !require_tool("tshark") {
@@ -165,7 +139,7 @@ fn sese_carriage_capture_is_clean() {
     assert_eq!(acse, 4, "ACSE frames: AARQ, AARE, RLRQ, RLRE");
     // The AARQ proposes the authentication functional unit and its EXTERNAL names the SESE
     // context (5); the AARE answers in the same context.
-    let aarq = fields(
+    let aarq = capture_fields(
         &path,
         port,
         "acse.aarq_element",
@@ -181,7 +155,7 @@ fn sese_carriage_capture_is_clean() {
         "{aarq:?}"
     );
     assert_eq!(pcid, "5", "{aarq:?}");
-    let aare = fields(
+    let aare = capture_fields(
         &path,
         port,
         "acse.aare_element",
