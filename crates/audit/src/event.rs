@@ -258,7 +258,9 @@ pub enum AuditEvent {
         end: bool,
         /// Octets of the item's encoding.
         item_length: u64,
-        /// Lower-case hex SHA-256 of the item's encoding.
+        /// Lower-case hex SHA-256 of the item's encoding, or [`DIGEST_WITHHELD`] for an item
+        /// that carries a secret of low entropy (a password in the clear), whose fast digest
+        /// could be searched with a dictionary.
         item_sha256: String,
     },
     /// A security exchange was aborted by its user (SE-U-ABORT), sent or received.
@@ -294,6 +296,13 @@ pub enum AuditEvent {
         exchange: String,
         /// The identity it established, if any (certificate subject, AP title).
         identity: Option<String>,
+        /// When the exchange derived keys (the signed key agreement): their *id*, a public
+        /// digest that names them so that both sides' records can be matched (for guls, the
+        /// first 8 octets of SHA-256 over the exchange's transcript hash, in hex). Never a key
+        /// or anything a key can be computed from. Absent from the JSON when `None`, so
+        /// records written before the field existed read (and hash) the same.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_id: Option<String>,
     },
     /// A security exchange failed (an abort, a verification failure, a timeout).
     #[non_exhaustive]
@@ -306,6 +315,10 @@ pub enum AuditEvent {
         problem: Option<String>,
     },
 }
+
+/// The `item_sha256` of an `se_transfer` record whose item carries a password in the clear
+/// ([`AuditEvent::se_transfer_digest_withheld`]).
+pub const DIGEST_WITHHELD: &str = "withheld";
 
 /// The `kind` tags of all variants, in declaration order.
 pub const EVENT_KINDS: &[&str] = &[
@@ -443,6 +456,30 @@ impl AuditEvent {
         }
     }
 
+    /// An SE-TRANSFER of an item that carries a password in the clear (X.511 simple
+    /// credentials): as [`AuditEvent::se_transfer`], with the length only and `item_sha256`
+    /// [`DIGEST_WITHHELD`], since a digest of a password is open to a dictionary search.
+    pub fn se_transfer_digest_withheld(
+        direction: Direction,
+        exchange: impl Into<String>,
+        item: i64,
+        invocation: Option<i64>,
+        start: bool,
+        end: bool,
+        item_length: usize,
+    ) -> Self {
+        AuditEvent::SeTransfer {
+            direction,
+            exchange: exchange.into(),
+            item,
+            invocation,
+            start,
+            end,
+            item_length: item_length as u64,
+            item_sha256: DIGEST_WITHHELD.to_owned(),
+        }
+    }
+
     /// An SE-U-ABORT; `error_codes` are the codes of its errors (never their parameters).
     pub fn se_u_abort<I, S>(
         direction: Direction,
@@ -479,11 +516,18 @@ impl AuditEvent {
         }
     }
 
-    /// `exchange` completed, establishing `identity` if it names one.
-    pub fn exchange_completed(exchange: impl Into<String>, identity: Option<&str>) -> Self {
+    /// `exchange` completed, establishing `identity` if it names one, and the keys named
+    /// `key_id` if it derived keys (their id only, see [`AuditEvent::ExchangeCompleted`];
+    /// never pass key material).
+    pub fn exchange_completed(
+        exchange: impl Into<String>,
+        identity: Option<&str>,
+        key_id: Option<&str>,
+    ) -> Self {
         AuditEvent::ExchangeCompleted {
             exchange: exchange.into(),
             identity: identity.map(str::to_owned),
+            key_id: key_id.map(str::to_owned),
         }
     }
 
@@ -571,7 +615,7 @@ mod tests {
             ),
             AuditEvent::se_u_abort(Direction::Received, None, Some(3), Some(1), ["local:1"]),
             AuditEvent::se_p_abort(Direction::Sent, None, Some(2), "transfer.mistypedItem"),
-            AuditEvent::exchange_completed("2.20.4.2", Some("CN=x")),
+            AuditEvent::exchange_completed("2.20.4.2", Some("CN=x"), None),
             AuditEvent::exchange_failed("2.20.4.2", "se-p-abort", Some("transfer.mistypedItem")),
         ];
         assert_eq!(all.len(), EVENT_KINDS.len());
@@ -586,6 +630,32 @@ mod tests {
             assert_eq!(i64::from(AuthDiagnostic::from_value(v).unwrap().value()), v);
         }
         assert!(AuthDiagnostic::from_value(10).is_none());
+    }
+
+    #[test]
+    fn exchange_completed_key_id_is_optional_and_backward_compatible() {
+        // Without a key id the record is exactly what it was before the field existed (so
+        // the hash chain of old and new logs is computed over the same bytes) ...
+        let plain = AuditEvent::exchange_completed("2.20.4.2", Some("CN=x"), None);
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"kind":"exchange_completed","exchange":"2.20.4.2","identity":"CN=x"}"#
+        );
+        // ... and such an old record still reads.
+        let old: AuditEvent = serde_json::from_str(
+            r#"{"kind":"exchange_completed","exchange":"2.20.4.2","identity":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old, AuditEvent::exchange_completed("2.20.4.2", None, None));
+        // With one, it comes last.
+        let keyed = AuditEvent::exchange_completed("ska", Some("CN=x"), Some("0011223344556677"));
+        assert_eq!(
+            serde_json::to_string(&keyed).unwrap(),
+            r#"{"kind":"exchange_completed","exchange":"ska","identity":"CN=x","key_id":"0011223344556677"}"#
+        );
+        let back: AuditEvent =
+            serde_json::from_str(&serde_json::to_string(&keyed).unwrap()).unwrap();
+        assert_eq!(back, keyed);
     }
 
     #[test]
@@ -608,6 +678,18 @@ mod tests {
         assert_eq!(v["direction"], "received");
         assert_eq!(v["invocation"], 5);
         assert!(!v.to_string().contains("abc"));
+        let w = AuditEvent::se_transfer_digest_withheld(
+            Direction::Received,
+            "2.20.4.2",
+            1,
+            None,
+            true,
+            false,
+            3,
+        );
+        let v = serde_json::to_value(&w).unwrap();
+        assert_eq!(v["item_length"], 3);
+        assert_eq!(v["item_sha256"], DIGEST_WITHHELD);
         assert!(AuditEvent::exchange_failed("x", "y", None).is_failure());
         assert!(!AuditEvent::se_p_abort(Direction::Sent, None, None, "p").is_failure());
     }

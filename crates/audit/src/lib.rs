@@ -38,8 +38,8 @@
 //! constructors, which take names, addresses, identifiers, numbers and reasons only. Callers
 //! must not put secret material in the free-text arguments either (`reason`, `rule`,
 //! `identity`): name what failed, never the value that was compared. Security exchange items
-//! (SE-TRANSFER) are recorded by length and SHA-256 only, error parameters not at all. A test
-//! serialises every
+//! (SE-TRANSFER) are recorded by length and SHA-256 only (by length only when the item
+//! carries a password in the clear), error parameters not at all. A test serialises every
 //! variant and checks that no field name looks like a secret's.
 
 #![forbid(unsafe_code)]
@@ -50,7 +50,9 @@ mod sink;
 mod time;
 mod verify;
 
-pub use event::{AuditEvent, AuthDiagnostic, Decision, Direction, EVENT_KINDS, Side};
+pub use event::{
+    AuditEvent, AuthDiagnostic, DIGEST_WITHHELD, Decision, Direction, EVENT_KINDS, Side,
+};
 pub use show::{ShowFilter, show};
 pub use sink::{AuditSink, GENESIS_PREV};
 pub use time::{TIMESTAMP_LEN, is_rfc3339_millis, rfc3339_millis};
@@ -216,12 +218,17 @@ pub fn emit(association_id: u64, event: &AuditEvent) {
             problem = problem.as_str(),
             "security exchange provider abort"
         ),
-        AuditEvent::ExchangeCompleted { exchange, identity } => tracing::info!(
+        AuditEvent::ExchangeCompleted {
+            exchange,
+            identity,
+            key_id,
+        } => tracing::info!(
             target: TARGET,
             assoc,
             kind,
             exchange = exchange.as_str(),
             identity = identity.as_deref(),
+            key_id = key_id.as_deref(),
             "security exchange completed"
         ),
         AuditEvent::ExchangeFailed {

@@ -195,9 +195,12 @@ fn details(kind: &str, e: &Map<String, Value>) -> String {
             num(e, "item"),
         ),
         "exchange_completed" => format!(
-            "exchange {} completed, identity {}",
+            "exchange {} completed, identity {}{}",
             or_dash(s(e, "exchange")),
             s(e, "identity").unwrap_or("(none)"),
+            s(e, "key_id")
+                .map(|k| format!(", key id {k}"))
+                .unwrap_or_default(),
         ),
         "exchange_failed" => {
             let problem = s(e, "problem")

@@ -215,7 +215,7 @@ fn security_exchange_events_render_and_verify() {
             true,
             b"\x05\x00",
         ),
-        AuditEvent::exchange_completed("2.20.4.2", Some("CN=ied1")),
+        AuditEvent::exchange_completed("2.20.4.2", Some("CN=ied1"), Some("00112233aabbccdd")),
         AuditEvent::se_u_abort(
             guls_audit::Direction::Received,
             Some("local:9"),
@@ -253,7 +253,7 @@ fn security_exchange_events_render_and_verify() {
         "{t}"
     );
     assert!(
-        t.contains("exchange 2.20.4.2 completed, identity CN=ied1"),
+        t.contains("exchange 2.20.4.2 completed, identity CN=ied1, key id 00112233aabbccdd"),
         "{t}"
     );
     assert!(

@@ -37,7 +37,8 @@
 //!   ([`guls_policy::replay_cache`]), shared by every association;
 //! * a fresh [`Reports`] handle, from which the detail of a rejection (for the audit reason)
 //!   and the [`SessionKeys`] of a completed key agreement are taken. Only a key id
-//!   ([`key_id`]) is ever logged or printed.
+//!   ([`key_id`]) is ever logged or printed; the `exchange_completed` audit record of a key
+//!   agreement carries it on both sides ([`completed_key_id`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -59,7 +60,8 @@ use guls_policy::rustls_pki_types::CertificateRevocationListDer;
 use guls_policy::{Identity, PolicyVerifier, TrustStore};
 use guls_sese::negotiation::simple_negotiation_se;
 use guls_sese::{
-    AbortPolicy, CarriageConfig, Carrier, ExchangeDefinition, Identifier, Registry, SeseConfig,
+    AbortPolicy, CarriageConfig, Carrier, ExchangeDefinition, Identifier, Outcome, Registry,
+    SeseConfig,
 };
 use zeroize::Zeroizing;
 
@@ -268,9 +270,25 @@ pub fn association_context(
 /// hash, in hex. Never the keys.
 pub fn key_id(keys: &SessionKeys, provider: &CryptoProvider) -> String {
     match provider.hash(HashAlgorithm::Sha256) {
-        Some(h) => guls_ber::to_hex(&h.hash(keys.transcript_hash()).as_ref()[..8]),
+        Some(h) => transcript_key_id(h, keys.transcript_hash()),
         None => "-".into(),
     }
+}
+
+fn transcript_key_id(sha256: &dyn guls_crypto::Hash, transcript_hash: &[u8]) -> String {
+    guls_ber::to_hex(&sha256.hash(transcript_hash).as_ref()[..8])
+}
+
+/// The [`key_id`] of the keys a completed signed key agreement derived, computed from its
+/// outcome (which reports the public transcript hash), so that the `exchange_completed` audit
+/// records of both sides name the same keys without the keys being at hand. `None` for other
+/// exchanges (and for an outcome without a well-formed transcript hash).
+pub fn completed_key_id(exchange: &Identifier, outcome: &Outcome) -> Option<String> {
+    if exchange.as_global() != Some(&SIGNED_KEY_AGREEMENT) {
+        return None;
+    }
+    let th = guls_ber::parse_hex(outcome.details.get("transcript_hash")?).ok()?;
+    (!th.is_empty()).then(|| transcript_key_id(&guls_crypto::ring::SHA256, &th))
 }
 
 fn is_cert_exchange(oid: &Oid) -> bool {
@@ -570,6 +588,21 @@ pub fn identifier_label(id: &Identifier) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn completed_key_id_only_for_the_key_agreement() {
+        let mut o = Outcome::default();
+        let ska = Identifier::Global(SIGNED_KEY_AGREEMENT);
+        assert_eq!(completed_key_id(&ska, &o), None);
+        o.details.insert("transcript_hash".into(), "zz".into());
+        assert_eq!(completed_key_id(&ska, &o), None);
+        o.details.insert("transcript_hash".into(), "00".repeat(32));
+        let id = completed_key_id(&ska, &o).unwrap();
+        // SHA-256 of 32 zero octets, first 8 octets.
+        assert_eq!(id, "66687aadf862bd77");
+        let two_way = Identifier::Global(DIR_AUTHENTICATION_TWO_WAY);
+        assert_eq!(completed_key_id(&two_way, &o), None);
+    }
 
     #[test]
     fn registries_follow_the_policy() {

@@ -46,7 +46,7 @@ use guls_sese::{
     Step, Verdict,
 };
 
-use crate::exchanges::{BuiltIns, identifier_label, key_id};
+use crate::exchanges::{BuiltIns, completed_key_id, identifier_label, key_id};
 use guls_exchanges::SessionKeys;
 use guls_policy::is_downgrade;
 use guls_policy::verifier::failure_reason;
@@ -761,7 +761,20 @@ impl Guard {
             audit.sese_indication(i);
         }
         for e in secure.events() {
-            audit.exchange_event(e);
+            match e {
+                // An item refused before any role ran (it did not decode, or was no value of
+                // its type) names no exchange instance: record the exchange the AARQ named.
+                ExchangeEvent::Failed {
+                    exchange: None,
+                    invocation_id,
+                    failure,
+                } if secure.exchange().is_some() => audit.exchange_event(&ExchangeEvent::Failed {
+                    exchange: secure.exchange().cloned(),
+                    invocation_id: *invocation_id,
+                    failure: failure.clone(),
+                }),
+                _ => audit.exchange_event(e),
+            }
         }
         let offered = mechanism.or_else(|| secure.exchange().and_then(|e| e.as_global()).cloned());
         let detail = builtins.assoc.as_ref().and_then(|a| {
@@ -1012,7 +1025,8 @@ impl AssociationAudit {
         }
     }
 
-    /// Records an exchange's end: `exchange_completed` with the authenticated identity, or
+    /// Records an exchange's end: `exchange_completed` with the authenticated identity (and,
+    /// for the signed key agreement, the id of the derived keys, [`completed_key_id`]), or
     /// the SE-U-ABORT this side sent and `exchange_failed` with the problem code.
     pub fn exchange_event(&self, ev: &ExchangeEvent) {
         match ev {
@@ -1021,6 +1035,7 @@ impl AssociationAudit {
             } => self.record(&AuditEvent::exchange_completed(
                 identifier_label(exchange),
                 outcome.peer_identity.as_deref(),
+                completed_key_id(exchange, outcome).as_deref(),
             )),
             ExchangeEvent::Failed {
                 exchange,
@@ -1073,9 +1088,12 @@ impl AssociationAudit {
 
 /// Wraps an exchange definition so that its role machines record every item they send and
 /// receive as `se_transfer` (exchange, item id, invocation, start/end flags, item length and
-/// SHA-256, never the value) to `audit`. The flags are those carriage puts on the wire: the
-/// initiator's first item starts, the item after which a side is done ends. Invocation ids are
-/// recorded as absent (this program runs one exchange at a time, `noInvocationId`).
+/// SHA-256, never the value) to `audit`. The SHA-256 of an item that carries a password in
+/// the clear (simple credentials of the directory exchanges) is withheld: a fast unsalted
+/// digest of it could be searched with a dictionary. The flags are those carriage puts on the
+/// wire: the initiator's first item starts, the item after which a side is done ends.
+/// Invocation ids are recorded as absent (this program runs one exchange at a time,
+/// `noInvocationId`).
 pub fn audit_tap(
     audit: &AssociationAudit,
 ) -> impl Fn(ExchangeDefinition) -> ExchangeDefinition + use<> {
@@ -1092,6 +1110,7 @@ pub fn audit_tap(
                     inner: ii.new_initiator().expect("checked"),
                     audit: ia.clone(),
                     exchange: identifier_label(&ii.identifier),
+                    directory: is_directory_exchange(&ii.identifier),
                     initiator: true,
                     received: false,
                 })
@@ -1101,6 +1120,7 @@ pub fn audit_tap(
                     inner: ri.new_responder().expect("checked"),
                     audit: ra.clone(),
                     exchange: identifier_label(&ri.identifier),
+                    directory: is_directory_exchange(&ri.identifier),
                     initiator: false,
                     received: false,
                 })
@@ -1109,30 +1129,62 @@ pub fn audit_tap(
     }
 }
 
+fn is_directory_exchange(id: &guls_sese::Identifier) -> bool {
+    id.as_global().is_some_and(|o| {
+        *o == guls_exchanges::DIR_AUTHENTICATION_ONE_WAY
+            || *o == guls_exchanges::DIR_AUTHENTICATION_TWO_WAY
+    })
+}
+
+/// Whether `value`, an item of a directory exchange, is simple credentials with a password in
+/// the clear.
+fn carries_password(value: &[u8]) -> bool {
+    use guls_exchanges::{Credentials, Password};
+    use guls_sese::ItemType;
+    // `simple [0]` (A0): only then is the item decoded again.
+    value.first() == Some(&0xa0)
+        && matches!(
+            Credentials::decode(value),
+            Ok(Credentials::Simple(s)) if matches!(s.password, Some(Password::Unprotected(_)))
+        )
+}
+
 struct AuditedRole {
     inner: Box<dyn ExchangeRole>,
     audit: AssociationAudit,
     exchange: String,
+    /// A directory exchange, whose items may carry a password (see [`audit_tap`]).
+    directory: bool,
     initiator: bool,
     received: bool,
 }
 
 impl AuditedRole {
+    fn transfer(&self, direction: Direction, item: &Item, start: bool, end: bool) {
+        let exchange = self.exchange.as_str();
+        self.audit
+            .record(&if self.directory && carries_password(&item.value) {
+                AuditEvent::se_transfer_digest_withheld(
+                    direction,
+                    exchange,
+                    item.id,
+                    None,
+                    start,
+                    end,
+                    item.value.len(),
+                )
+            } else {
+                AuditEvent::se_transfer(direction, exchange, item.id, None, start, end, &item.value)
+            });
+    }
+
     fn sent(&self, step: &Step, start: bool) {
         let (item, end) = match step {
             Step::Send(i) => (i, false),
             Step::SendLast(i, _) => (i, true),
             Step::Done(_) | Step::Fail(_) => return,
         };
-        self.audit.record(&AuditEvent::se_transfer(
-            Direction::Sent,
-            self.exchange.as_str(),
-            item.id,
-            None,
-            start,
-            end,
-            &item.value,
-        ));
+        self.transfer(Direction::Sent, item, start, end);
     }
 }
 
@@ -1147,15 +1199,12 @@ impl ExchangeRole for AuditedRole {
         let start = !self.initiator && !self.received;
         self.received = true;
         let step = self.inner.on_item(item);
-        self.audit.record(&AuditEvent::se_transfer(
+        self.transfer(
             Direction::Received,
-            self.exchange.as_str(),
-            item.id,
-            None,
+            item,
             start,
             matches!(step, Step::Done(_)),
-            &item.value,
-        ));
+        );
         self.sent(&step, false);
         step
     }
