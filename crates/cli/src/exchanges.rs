@@ -65,10 +65,7 @@ use guls_sese::{
 };
 use zeroize::Zeroizing;
 
-/// The example's exchange definition, compiled from the example file itself.
-#[allow(dead_code)]
-#[path = "../../sese/examples/hmac_challenge.rs"]
-mod hmac_challenge;
+use guls_sese::hmac_challenge;
 
 /// The identifier of the experimental pre-shared-key exchange (ARC.9.1).
 pub fn hmac_challenge_oid() -> Oid {

@@ -41,6 +41,19 @@
 //! ```
 #![forbid(unsafe_code)]
 
+// The example exchange is written against `guls_sese::`, as any other crate would write it;
+// this name lets the same file compile inside this crate too.
+#[cfg(feature = "hmac-challenge")]
+extern crate self as guls_sese;
+
+/// The pre-shared-key challenge-response exchange (ARC.9.1, experimental) of
+/// `examples/hmac_challenge.rs`, compiled from that very file (feature `hmac-challenge`): a
+/// new exchange written through this crate's public API alone.
+#[cfg(feature = "hmac-challenge")]
+#[allow(dead_code)] // the example's own `main`
+#[path = "../examples/hmac_challenge.rs"]
+pub mod hmac_challenge;
+
 mod apdu;
 pub mod carriage;
 mod endpoint;
