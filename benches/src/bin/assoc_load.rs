@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo run --release -p guls-benches --bin assoc_load -- [--quick]
 //! [--only memory|rate|throughput] [--rounds N] [--idle N] [--values N] [--split] [--shared]
-//! [--max-read N] [--side guls|tcp] [--owned-anchor]`
+//! [--max-read N] [--side guls|tcp] [--owned-anchor] [--anchor-read N]`
 //!
 //! Everything runs in one tokio multi-thread runtime (one worker per CPU); with `--split` the
 //! throughput section instead runs its sending side and its receiving side in two runtimes of
@@ -37,7 +37,8 @@
 //!   ratios are then given). `--owned-anchor` makes the TCP sink read each 64 KiB message
 //!   into a new `Vec` of its own (reads then end at message boundaries) instead of reading
 //!   up to 64 KiB at a time into one reused buffer, as the guls sink receives each value as
-//!   an owned `Vec`.
+//!   an owned `Vec`. `--anchor-read N` sets the TCP sink's read size (default 64 KiB, the
+//!   guls default `max_read`).
 //!
 //! Every count and every wait is bounded; the program stops by itself. Nothing is asserted
 //! about time: a measurement that fails is reported as such.
@@ -86,6 +87,7 @@ struct Opts {
     side: Option<&'static str>,
     /// `--owned-anchor`: the TCP sink reads each message into a new `Vec`.
     owned_anchor: bool,
+    anchor_read: usize,
     max_read: Option<usize>,
     only: Option<Section>,
     rounds: usize,
@@ -105,6 +107,7 @@ impl Opts {
             shared: false,
             side: None,
             owned_anchor: false,
+            anchor_read: PAYLOAD,
             max_read: None,
             only: None,
             rounds: if quick { 2 } else { 5 },
@@ -126,6 +129,7 @@ impl Opts {
                 "--split" => o.split = true,
                 "--shared" => o.shared = true,
                 "--owned-anchor" => o.owned_anchor = true,
+                "--anchor-read" => o.anchor_read = num("--anchor-read")?.max(1),
                 "--rounds" => o.rounds = num("--rounds")?,
                 "--idle" => o.idle = num("--idle")?,
                 "--values" => o.values = num("--values")?,
@@ -672,10 +676,15 @@ async fn guls_sink(mut a: Association, per_round: usize) -> Result<u64, Associat
 /// octet, until the end of stream. With `owned`, it instead reads each PAYLOAD-octet
 /// message into a new `Vec` of its own (what the guls sink gets: one owned value per
 /// message), so that both sinks allocate and fill one buffer per value.
-async fn tcp_sink(listener: TcpListener, per_round: usize, owned: bool) -> std::io::Result<u64> {
+async fn tcp_sink(
+    listener: TcpListener,
+    per_round: usize,
+    owned: bool,
+    read_size: usize,
+) -> std::io::Result<u64> {
     let (mut s, _) = listener.accept().await?;
     s.set_nodelay(true)?;
-    let mut buf = vec![0u8; PAYLOAD];
+    let mut buf = vec![0u8; read_size];
     let (mut got, mut total) = (0usize, 0u64);
     loop {
         let n = if owned {
@@ -767,6 +776,7 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
     }
     let sink_cfg = cfg.clone();
     let owned_anchor = opts.owned_anchor;
+    let anchor_read = opts.anchor_read;
 
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let sink = receiver.spawn(async move {
@@ -788,7 +798,7 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
     let tcp_sink = receiver.spawn(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let _ = addr_tx.send(listener.local_addr()?);
-        tcp_sink(listener, n, owned_anchor).await
+        tcp_sink(listener, n, owned_anchor, anchor_read).await
     });
     let tcp_addr = timeout(SAFETY, addr_rx).await??;
     let mut tcp = TcpStream::connect(tcp_addr).await?;
