@@ -62,6 +62,8 @@ const MIN_READ: usize = 4 * 1024;
 const SMALL_TAIL: usize = 512;
 /// Most IO slices given to one vectored write (the usual `IOV_MAX`).
 const MAX_IO_SLICES: usize = 1024;
+/// Outputs of at most this many slices are written from a stack array.
+const FEW_IO_SLICES: usize = 16;
 
 /// [`SharedStats::data`]: data may be sent.
 const DATA_OPEN: u8 = 0;
@@ -106,25 +108,70 @@ pub(crate) struct Conn {
     pub(crate) stats: Arc<SharedStats>,
 }
 
-/// Writes every slice of `out`, with vectored writes.
-async fn write_all_vectored(stream: &mut TcpStream, out: &Output) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = out
-        .slices()
-        .filter(|s| !s.is_empty())
-        .map(IoSlice::new)
-        .collect();
-    let mut bufs = &mut slices[..];
+/// Why [`write_all_vectored`] stopped.
+enum WriteError {
+    Io(std::io::Error),
+    /// The socket took nothing for `limit`.
+    Timeout,
+}
+
+/// Writes every slice of `out`, with vectored writes. What the socket takes at once is
+/// written without arming a timer (the usual case: the whole output fits in the send
+/// buffer); only waiting for room is bounded by `limit`.
+async fn write_all_vectored(
+    stream: &mut TcpStream,
+    out: &Output,
+    limit: Duration,
+) -> Result<(), WriteError> {
+    // The usual output (a PDU or a few) fits in a stack array: no allocation per write.
+    let mut few = [IoSlice::new(&[]); FEW_IO_SLICES];
+    let mut many: Vec<IoSlice<'_>> = Vec::new();
+    let mut n = 0;
+    for s in out.slices().filter(|s| !s.is_empty()) {
+        if n < FEW_IO_SLICES {
+            few[n] = IoSlice::new(s);
+        } else {
+            if many.is_empty() {
+                many.extend_from_slice(&few);
+            }
+            many.push(IoSlice::new(s));
+        }
+        n += 1;
+    }
+    let mut bufs = if n <= FEW_IO_SLICES {
+        &mut few[..n]
+    } else {
+        &mut many[..]
+    };
     while !bufs.is_empty() {
         let n = bufs.len().min(MAX_IO_SLICES);
-        let written = stream
-            .write_vectored(bufs.get(..n).unwrap_or_default())
-            .await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
+        match stream.try_write_vectored(bufs.get(..n).unwrap_or_default()) {
+            Ok(0) => return Err(WriteError::Io(std::io::ErrorKind::WriteZero.into())),
+            Ok(written) => IoSlice::advance_slices(&mut bufs, written),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(WriteError::Io(e)),
         }
-        IoSlice::advance_slices(&mut bufs, written);
     }
-    Ok(())
+    if bufs.is_empty() {
+        return Ok(());
+    }
+    let rest = async {
+        while !bufs.is_empty() {
+            let n = bufs.len().min(MAX_IO_SLICES);
+            let written = stream
+                .write_vectored(bufs.get(..n).unwrap_or_default())
+                .await?;
+            if written == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            IoSlice::advance_slices(&mut bufs, written);
+        }
+        Ok(())
+    };
+    match timeout(limit, rest).await {
+        Ok(r) => r.map_err(WriteError::Io),
+        Err(_) => Err(WriteError::Timeout),
+    }
 }
 
 impl Conn {
@@ -152,12 +199,12 @@ impl Conn {
             return Ok(());
         }
         tracing::trace!(target: "guls::association", peer = %self.peer, len = self.wout.len(), "write");
-        let r = timeout(limit, write_all_vectored(&mut self.stream, &self.wout)).await;
+        let r = write_all_vectored(&mut self.stream, &self.wout, limit).await;
         self.wout.clear();
         match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ProviderAbortReason::Io(e.to_string())),
-            Err(_) => Err(ProviderAbortReason::Timeout(TimeoutKind::Idle)),
+            Ok(()) => Ok(()),
+            Err(WriteError::Io(e)) => Err(ProviderAbortReason::Io(e.to_string())),
+            Err(WriteError::Timeout) => Err(ProviderAbortReason::Timeout(TimeoutKind::Idle)),
         }
     }
 
@@ -178,7 +225,11 @@ impl Conn {
             };
             let (used, ev) = self.stack.on_bytes(input);
             self.pos += used.min(input.len());
-            events.extend(ev);
+            if events.is_empty() {
+                events = ev;
+            } else {
+                events.extend(ev);
+            }
         }
         if self.stack.is_done() || self.pos >= self.buf.len() {
             self.buf.clear();
@@ -354,11 +405,9 @@ pub(crate) fn spawn(
         _permit: permit,
         cfg: cfg.clone(),
     };
-    let peer = info.peer;
-    tokio::spawn(async move {
-        actor.run().await;
-        tracing::debug!(target: "guls::association", %peer, "association task ended");
-    });
+    // The run future itself is the task (not an async block holding the actor besides it,
+    // which would store the actor twice and make every move of the task larger).
+    tokio::spawn(actor.run());
     Association {
         commands: cmd_tx,
         events: ev_rx,
@@ -445,6 +494,12 @@ impl Actor {
     /// for that answer (bounded by the release timeout): a release response completes the
     /// release ([`AssociationEvent::Released`]); the timeout reports the close once.
     async fn run(mut self) {
+        let peer = self.conn.peer;
+        // One timer for the idle and release deadlines: moved earlier when a deadline comes
+        // before it, re-armed when it fires before the deadline in force (octets arrived
+        // meanwhile); not registered anew on every wake-up.
+        let timer = sleep_until(self.last_rx + self.idle());
+        tokio::pin!(timer);
         loop {
             self.write_output().await;
             self.publish_data_state();
@@ -465,6 +520,30 @@ impl Actor {
                 .pending
                 .store(self.pending.len(), Ordering::Relaxed);
             if !self.pending.is_empty() {
+                // Hand over what the event queue takes now, without a wake-up per event.
+                let mut delivered = false;
+                while let Some(ev) = self.pending.pop_front() {
+                    match self.events.try_reserve() {
+                        Ok(p) => {
+                            p.send(ev);
+                            delivered = true;
+                        }
+                        Err(mpsc::error::TrySendError::Full(())) => {
+                            self.pending.push_front(ev);
+                            break;
+                        }
+                        Err(mpsc::error::TrySendError::Closed(())) => {
+                            self.pending.clear();
+                            break;
+                        }
+                    }
+                }
+                if delivered {
+                    self.last_rx = Instant::now();
+                }
+                if self.pending.is_empty() {
+                    continue;
+                }
                 enum Step {
                     Cmd(Option<Command>),
                     Delivered,
@@ -531,10 +610,13 @@ impl Actor {
                 Read(std::io::Result<usize>),
                 Timer,
             }
+            if deadline < timer.deadline() {
+                timer.as_mut().reset(deadline);
+            }
             let wake = tokio::select! {
                 cmd = self.commands.recv() => Wake::Cmd(cmd),
                 r = self.conn.read_more() => Wake::Read(r),
-                _ = sleep_until(deadline) => Wake::Timer,
+                _ = &mut timer => Wake::Timer,
             };
             match wake {
                 Wake::Cmd(c) => {
@@ -547,6 +629,10 @@ impl Actor {
                 Wake::Read(Ok(0)) => self.rx_gone = Some(RxGone::Eof),
                 Wake::Read(Ok(_)) => self.last_rx = Instant::now(),
                 Wake::Read(Err(e)) => self.rx_gone = Some(RxGone::Io(e.to_string())),
+                Wake::Timer if Instant::now() < deadline => {
+                    // Armed for an earlier deadline, since moved on.
+                    timer.as_mut().reset(deadline);
+                }
                 Wake::Timer => {
                     if kind == TimeoutKind::Release && self.conn.stack.is_released() {
                         tracing::debug!(target: "guls::association",
@@ -570,7 +656,15 @@ impl Actor {
         if self.tx_gone.is_none() {
             let _ = self.conn.flush(self.idle()).await;
         }
-        let _ = timeout(Duration::from_secs(1), self.conn.stream.shutdown()).await;
+        // A TCP shutdown completes at once; the bound (and its timer) is for the odd case.
+        let mut shutdown = std::pin::pin!(self.conn.stream.shutdown());
+        let done = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(shutdown.as_mut().poll(cx).is_ready())
+        })
+        .await;
+        if !done {
+            let _ = timeout(Duration::from_secs(1), shutdown).await;
+        }
         if self.conn.stack.is_released() && !self.release_confirmed {
             self.pending.push_back(AssociationEvent::Released);
         }
@@ -598,6 +692,7 @@ impl Actor {
                 },
             }
         }
+        tracing::debug!(target: "guls::association", %peer, "association task ended");
     }
 
     fn on_command(&mut self, cmd: Option<Command>) {
