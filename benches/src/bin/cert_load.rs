@@ -68,7 +68,7 @@ use guls_exchanges::dirauth::{DEFAULT_REPLAY_CAPACITY, DEFAULT_SKEW_SECS};
 use guls_exchanges::{
     DIR_AUTHENTICATION_TWO_WAY, DirAuthConfig, KeyAgreementConfig, LocalIdentity, OwnCredentials,
     PathProblem, PeerVerifier, ReplayCache, SIGNED_KEY_AGREEMENT, SystemClock, VerifiedPeer,
-    dn_from_der, dn_to_der, signed_key_agreement, two_way,
+    dn_from_der, signed_key_agreement, two_way,
 };
 use guls_policy::{CertError, TrustStore};
 use guls_sese::{
@@ -299,9 +299,13 @@ impl PeerVerifier for StoreVerifier {
         at: UnixTime,
     ) -> Result<VerifiedPeer, PathProblem> {
         let chain: Vec<&[u8]> = chain_ders.iter().map(Vec::as_slice).collect();
+        self.verify_chain(&chain, at)
+    }
+
+    fn verify_chain(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedPeer, PathProblem> {
         let v = self
             .store
-            .verify_path(&self.provider, &chain, at)
+            .verify_path(&self.provider, chain, at)
             .map_err(|e| match e {
                 CertError::Expired { .. } => PathProblem::Expired,
                 CertError::NotYetValid { .. } => PathProblem::NotYetValid,
@@ -311,7 +315,7 @@ impl PeerVerifier for StoreVerifier {
                 other => PathProblem::Other(other.to_string()),
             })?;
         Ok(VerifiedPeer {
-            subject_dn_der: dn_to_der(&v.subject),
+            subject_dn_der: v.subject_der,
             public_key: v.public_key,
             key_type: v.key_type,
         })

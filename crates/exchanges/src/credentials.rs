@@ -14,7 +14,8 @@ use std::fmt;
 
 use guls_acse::{DistinguishedName, NameDecoding};
 use guls_ber::{
-    BitString, Class, DecodeError, DecodeResult, Element, ErrorKind, Layer, Reader, Tag, Writer,
+    BitString, Class, DecodeError, DecodeResult, Element, ErrorKind, Layer, LengthForm, Reader,
+    Tag, Writer,
 };
 use guls_crypto::SecretBytes;
 use guls_sese::ItemType;
@@ -95,7 +96,9 @@ pub(crate) fn read_dn(e: &Element<'_>) -> DecodeResult<DistinguishedName> {
 
 /// Whether two names are the same (compared by their DER encodings).
 pub fn same_name(a: &DistinguishedName, b: &DistinguishedName) -> bool {
-    a.to_der() == b.to_der()
+    // Equal values have equal encodings; only unequal ones (which may still differ only in
+    // the order of an RDN's attributes, which DER sorts) are encoded to compare.
+    a == b || a.to_der() == b.to_der()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,6 +348,32 @@ impl CertificationPath {
         out
     }
 
+    /// [`CertificationPath::chain`] without copying the certificates.
+    pub fn chain_refs(&self) -> Vec<&[u8]> {
+        let mut out = Vec::with_capacity(1 + self.ca_certificates.as_ref().map_or(0, Vec::len));
+        out.push(self.user_certificate.as_slice());
+        for pair in self.ca_certificates.iter().flatten() {
+            out.extend(pair.forward.as_deref());
+        }
+        out
+    }
+
+    /// The encoded length of the path's contents (for sizing buffers).
+    pub(crate) fn contents_len_hint(&self) -> usize {
+        self.user_certificate.len()
+            + self
+                .ca_certificates
+                .iter()
+                .flatten()
+                .map(|p| {
+                    p.forward.as_ref().map_or(0, |c| c.len() + 8)
+                        + p.reverse.as_ref().map_or(0, |c| c.len() + 8)
+                        + 8
+                })
+                .sum::<usize>()
+            + 8
+    }
+
     /// Writes the path under `tag` (`Tag::SEQUENCE` or an implicit context tag).
     pub fn write(&self, w: &mut Writer, tag: Tag) {
         w.constructed(tag, |w| {
@@ -433,27 +462,46 @@ pub struct TokenContent {
     pub extensions: Vec<Vec<u8>>,
 }
 
+/// The DER of a `TokenContent` from borrowed parts (what [`TokenContent::encode`] writes).
+pub(crate) fn encode_token_content(
+    algorithm: &AlgorithmIdentifier,
+    name: &DistinguishedName,
+    time: u64,
+    random: &BitString,
+    response: Option<&BitString>,
+    extensions: &[Vec<u8>],
+) -> Vec<u8> {
+    let mut w = Writer::from_vec(Vec::with_capacity(256), LengthForm::Definite);
+    w.constructed(Tag::SEQUENCE, |w| {
+        algorithm.write(w, Tag::context(0));
+        name.encode_der_implicit(w, Tag::context(1));
+        if time <= time::UTC_TIME_MAX {
+            w.primitive(Tag::context(2), time::utc_time_string(time).as_bytes());
+        } else {
+            w.constructed(Tag::context(2), |w| Time::Generalized(time).write(w));
+        }
+        w.bit_string(Tag::context(3), random);
+        if let Some(r) = response {
+            w.bit_string(Tag::context(4), r);
+        }
+        for x in extensions {
+            w.raw(x);
+        }
+    });
+    w.into_bytes()
+}
+
 impl TokenContent {
     /// The DER of `SEQUENCE { algorithm [0], name [1], time [2], random [3], response [4] … }`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.constructed(Tag::SEQUENCE, |w| {
-            self.algorithm.write(w, Tag::context(0));
-            self.name.encode_der_implicit(w, Tag::context(1));
-            if self.time <= time::UTC_TIME_MAX {
-                w.primitive(Tag::context(2), time::utc_time_string(self.time).as_bytes());
-            } else {
-                w.constructed(Tag::context(2), |w| Time::Generalized(self.time).write(w));
-            }
-            w.bit_string(Tag::context(3), &self.random);
-            if let Some(r) = &self.response {
-                w.bit_string(Tag::context(4), r);
-            }
-            for x in &self.extensions {
-                w.raw(x);
-            }
-        });
-        w.into_bytes()
+        encode_token_content(
+            &self.algorithm,
+            &self.name,
+            self.time,
+            &self.random,
+            self.response.as_ref(),
+            &self.extensions,
+        )
     }
 
     fn read(e: &Element<'_>) -> DecodeResult<Self> {
@@ -543,11 +591,7 @@ impl Token {
     }
 
     fn write(&self, w: &mut Writer, tag: Tag) {
-        w.constructed(tag, |w| {
-            w.raw(&self.tbs_der);
-            self.algorithm.write(w, Tag::SEQUENCE);
-            w.bit_string(Tag::BIT_STRING, &self.signature);
-        });
+        write_token(w, tag, &self.tbs_der, &self.algorithm, &self.signature);
     }
 
     fn read(e: &Element<'_>) -> DecodeResult<Self> {
@@ -577,6 +621,48 @@ impl Token {
             signature,
         })
     }
+}
+
+/// Writes a `Token` from its signed octets, algorithm and signature under `tag`.
+fn write_token(
+    w: &mut Writer,
+    tag: Tag,
+    tbs_der: &[u8],
+    algorithm: &AlgorithmIdentifier,
+    signature: &BitString,
+) {
+    w.constructed(tag, |w| {
+        w.raw(tbs_der);
+        algorithm.write(w, Tag::SEQUENCE);
+        w.bit_string(Tag::BIT_STRING, signature);
+    });
+}
+
+/// The DER of `Credentials` `strong [1]` from borrowed parts (what [`Credentials::encode`]
+/// writes for [`Credentials::Strong`] without extensions): a role's own path and name are
+/// written where its identity holds them, not copied into a [`StrongCredentials`] first.
+pub(crate) fn encode_strong_credentials(
+    certification_path: Option<&CertificationPath>,
+    tbs_der: &[u8],
+    algorithm: &AlgorithmIdentifier,
+    signature: &BitString,
+    name: Option<&DistinguishedName>,
+) -> Vec<u8> {
+    let size = certification_path.map_or(0, CertificationPath::contents_len_hint)
+        + tbs_der.len()
+        + signature.bytes.len()
+        + 256;
+    let mut w = Writer::from_vec(Vec::with_capacity(size), LengthForm::Definite);
+    w.constructed(Tag::context(1), |w| {
+        if let Some(p) = certification_path {
+            p.write(w, Tag::context(0));
+        }
+        write_token(w, Tag::context(1), tbs_der, algorithm, signature);
+        if let Some(n) = name {
+            n.encode_der_implicit(w, Tag::context(2));
+        }
+    });
+    w.into_bytes()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,18 +31,18 @@ use guls_ber::BitString;
 use guls_crypto::CryptoProvider;
 use guls_crypto::rustls_pki_types::UnixTime;
 use guls_sese::{
-    ErrorDef, ExchangeDefinition, ExchangeRole, Identifier, Item, ItemDef, ItemType, Oid, Outcome,
-    SeError, Sequencing, Step,
+    DecodedItem, ErrorDef, ExchangeDefinition, ExchangeRole, Identifier, Item, ItemDef, ItemType,
+    Oid, Outcome, SeError, Sequencing, Step,
 };
 
 use crate::credentials::{
-    AlgorithmIdentifier, Credentials, SecurityProblem, SimpleCredentials, StrongCredentials, Token,
-    TokenContent, dn_to_der, same_name,
+    AlgorithmIdentifier, Credentials, SecurityProblem, SimpleCredentials, StrongCredentials,
+    dn_to_der, encode_strong_credentials, encode_token_content, same_name,
 };
 use crate::time::{Clock, secs};
 use crate::verify::{
-    AuthFailure, LocalIdentity, PeerVerifier, ReplayCache, Report, Reports, SharedReplayCache,
-    VerifiedPeer, lock,
+    AuthFailure, LocalIdentity, NameTexts, PeerVerifier, ReplayCache, Report, Reports,
+    SharedReplayCache, VerifiedPeer, lock,
 };
 
 /// dirAuthenticationOneWay, `{securityExchanges dir-authent-one-way(1)}` = 2.20.4.1.
@@ -181,11 +181,14 @@ impl DirAuthConfig {
 /// dirAuthenticationOneWay with role machines: the initiator sends `credentials` (item 1, last),
 /// the responder verifies it.
 pub fn one_way(config: DirAuthConfig) -> ExchangeDefinition {
-    let mut item = ItemDef::new::<Credentials>(1, "credentials");
+    let mut item = ItemDef::decoded::<Credentials>(1, "credentials");
     if config.errors == ErrorSignalling::Extended {
         item = item.error(authentication_failure());
     }
+    let config = Arc::new(config);
+    let names = Arc::new(NameTexts::default());
     let (ci, cr) = (config.clone(), config);
+    let (ni, nr) = (names.clone(), names);
     ExchangeDefinition::new(
         Identifier::Global(DIR_AUTHENTICATION_ONE_WAY),
         "dirAuthenticationOneWay",
@@ -193,8 +196,8 @@ pub fn one_way(config: DirAuthConfig) -> ExchangeDefinition {
     )
     .item(item)
     .roles(
-        move || Box::new(Role::new(ci.clone(), Kind::OneWayInitiator)),
-        move || Box::new(Role::new(cr.clone(), Kind::OneWayResponder)),
+        move || Box::new(Role::new(ci.clone(), ni.clone(), Kind::OneWayInitiator)),
+        move || Box::new(Role::new(cr.clone(), nr.clone(), Kind::OneWayResponder)),
     )
 }
 
@@ -202,21 +205,27 @@ pub fn one_way(config: DirAuthConfig) -> ExchangeDefinition {
 /// authenticationFailure), responderCredentials (item 2, last; its token answers the
 /// initiator's random).
 pub fn two_way(config: DirAuthConfig) -> ExchangeDefinition {
-    let mut second = ItemDef::new::<Credentials>(2, "responderCredentials");
+    let mut second = ItemDef::decoded::<Credentials>(2, "responderCredentials");
     if config.errors == ErrorSignalling::Extended {
         second = second.error(authentication_failure());
     }
+    // One configuration shared by every role machine (a role is made per exchange).
+    let config = Arc::new(config);
+    let names = Arc::new(NameTexts::default());
     let (ci, cr) = (config.clone(), config);
+    let (ni, nr) = (names.clone(), names);
     ExchangeDefinition::new(
         Identifier::Global(DIR_AUTHENTICATION_TWO_WAY),
         "dirAuthenticationTwoWay",
         Sequencing::Alternating,
     )
-    .item(ItemDef::new::<Credentials>(1, "initiatorCredentials").error(authentication_failure()))
+    .item(
+        ItemDef::decoded::<Credentials>(1, "initiatorCredentials").error(authentication_failure()),
+    )
     .item(second)
     .roles(
-        move || Box::new(Role::new(ci.clone(), Kind::TwoWayInitiator)),
-        move || Box::new(Role::new(cr.clone(), Kind::TwoWayResponder)),
+        move || Box::new(Role::new(ci.clone(), ni.clone(), Kind::TwoWayInitiator)),
+        move || Box::new(Role::new(cr.clone(), nr.clone(), Kind::TwoWayResponder)),
     )
 }
 
@@ -238,7 +247,8 @@ impl Kind {
 }
 
 struct Role {
-    config: DirAuthConfig,
+    config: Arc<DirAuthConfig>,
+    names: Arc<NameTexts>,
     kind: Kind,
     /// The random of the token this side sent (two-way initiator).
     own_random: Option<Vec<u8>>,
@@ -253,21 +263,23 @@ struct Authenticated {
 }
 
 impl Role {
-    fn new(config: DirAuthConfig, kind: Kind) -> Self {
+    fn new(config: Arc<DirAuthConfig>, names: Arc<NameTexts>, kind: Kind) -> Self {
         Role {
             config,
+            names,
             kind,
             own_random: None,
         }
     }
 
+    /// This side's credentials, encoded (the item value).
     fn make_credentials(
         &mut self,
         peer: Option<&DistinguishedName>,
         response: Option<BitString>,
-    ) -> Result<Credentials, AuthFailure> {
+    ) -> Result<Vec<u8>, AuthFailure> {
         let identity = match &self.config.credentials {
-            OwnCredentials::Simple(s) => return Ok(Credentials::Simple(s.clone())),
+            OwnCredentials::Simple(s) => return Ok(Credentials::Simple(s.clone()).encode()),
             OwnCredentials::Strong(i) => i,
         };
         let peer = peer.ok_or(AuthFailure::Internal(
@@ -281,31 +293,36 @@ impl Role {
             .map_err(|_| AuthFailure::Internal("random source failed"))?;
         let now = secs(self.config.clock.now());
         let algorithm = AlgorithmIdentifier::of(identity.algorithm());
-        let content = TokenContent {
-            algorithm: algorithm.clone(),
-            name: peer.clone(),
-            time: now,
-            random: BitString::from_bytes(random.clone()),
-            response,
-            extensions: Vec::new(),
-        };
-        let signature = identity.sign(&content.encode())?;
-        let token = Token::new(content, algorithm, BitString::from_bytes(signature));
-        lock(&self.config.replay).note_issued(&random, now);
-        self.own_random = Some(random);
-        Ok(Credentials::Strong(StrongCredentials {
-            certification_path: Some(identity.path().clone()),
-            bind_token: token,
-            name: Some(identity.name().clone()),
-            extensions: Vec::new(),
-        }))
+        let random = BitString::from_bytes(random);
+        // The token is encoded once, signed, and written with the identity's own path and
+        // name (what a `StrongCredentials` holding copies of them would encode).
+        let tbs_der = encode_token_content(&algorithm, peer, now, &random, response.as_ref(), &[]);
+        let signature = BitString::from_bytes(identity.sign(&tbs_der)?);
+        lock(&self.config.replay).note_issued(&random.bytes, now);
+        let item = encode_strong_credentials(
+            Some(identity.path()),
+            &tbs_der,
+            &algorithm,
+            &signature,
+            Some(identity.name()),
+        );
+        self.own_random = Some(random.bytes);
+        Ok(item)
     }
 
-    fn verify(&self, item: &Item, expect_response: bool) -> Result<Authenticated, AuthFailure> {
-        // The machine already checked that the item decodes.
-        let credentials = item
-            .decode::<Credentials>()
-            .map_err(|_| AuthFailure::UnsupportedCredentials)?;
+    fn verify(
+        &self,
+        item: &Item,
+        decoded: Option<Credentials>,
+        expect_response: bool,
+    ) -> Result<Authenticated, AuthFailure> {
+        // The machine already checked that the item decodes (and may have kept the value).
+        let credentials = match decoded {
+            Some(c) => c,
+            None => item
+                .decode::<Credentials>()
+                .map_err(|_| AuthFailure::UnsupportedCredentials)?,
+        };
         match credentials {
             Credentials::Strong(s) => self.verify_strong(&s, expect_response),
             Credentials::Simple(s) => {
@@ -345,7 +362,7 @@ impl Role {
         let peer = self
             .config
             .verifier
-            .verify_path(&path.chain(), now)
+            .verify_chain(&path.chain_refs(), now)
             .map_err(AuthFailure::Path)?;
         if let OwnCredentials::Strong(own) = &self.config.credentials {
             if own.public_key() == peer.public_key.as_slice() {
@@ -391,7 +408,14 @@ impl Role {
     }
 
     fn outcome(&self, peer: &Authenticated) -> Outcome {
-        let mut o = Outcome::authenticated(peer.name.to_string());
+        // A certified name was decoded from its DER: its text is kept per DER. A simple
+        // credentials' name is shown as sent.
+        let identity = if peer.kind == "strong" {
+            self.names.text(&peer.name_der, &peer.name)
+        } else {
+            peer.name.to_string()
+        };
+        let mut o = Outcome::authenticated(identity);
         o.details
             .insert("peer_dn_der".into(), guls_ber::to_hex(&peer.name_der));
         o.details.insert("credentials".into(), peer.kind.into());
@@ -454,11 +478,11 @@ impl ExchangeRole for Role {
         let peer = self.config.peer_name.clone();
         match self.kind {
             Kind::OneWayInitiator => match self.make_credentials(peer.as_ref(), None) {
-                Ok(c) => Step::SendLast(Item::new(1, &c), Outcome::default()),
+                Ok(value) => Step::SendLast(Item { id: 1, value }, Outcome::default()),
                 Err(_) => Step::Fail(Vec::new()),
             },
             Kind::TwoWayInitiator => match self.make_credentials(peer.as_ref(), None) {
-                Ok(c) => Step::Send(Item::new(1, &c)),
+                Ok(value) => Step::Send(Item { id: 1, value }),
                 Err(_) => Step::Fail(Vec::new()),
             },
             Kind::OneWayResponder | Kind::TwoWayResponder => Step::Fail(Vec::new()),
@@ -466,8 +490,13 @@ impl ExchangeRole for Role {
     }
 
     fn on_item(&mut self, item: &Item) -> Step {
+        self.on_decoded_item(item, None)
+    }
+
+    fn on_decoded_item(&mut self, item: &Item, decoded: Option<DecodedItem>) -> Step {
+        let decoded = decoded.and_then(DecodedItem::downcast::<Credentials>);
         match (self.kind, item.id) {
-            (Kind::OneWayResponder, 1) => match self.verify(item, false) {
+            (Kind::OneWayResponder, 1) => match self.verify(item, decoded, false) {
                 Ok(peer) => {
                     self.succeed(&peer);
                     Step::Done(self.outcome(&peer))
@@ -475,21 +504,21 @@ impl ExchangeRole for Role {
                 Err(f) => self.fail(false, f),
             },
             (Kind::TwoWayResponder, 1) => {
-                let peer = match self.verify(item, false) {
+                let peer = match self.verify(item, decoded, false) {
                     Ok(p) => p,
                     Err(f) => return self.fail(true, f),
                 };
                 match self.make_credentials(Some(&peer.name), peer.random.clone()) {
-                    Ok(c) => {
+                    Ok(value) => {
                         self.succeed(&peer);
-                        Step::SendLast(Item::new(2, &c), self.outcome(&peer))
+                        Step::SendLast(Item { id: 2, value }, self.outcome(&peer))
                     }
                     Err(f) => self.fail(true, f),
                 }
             }
             (Kind::TwoWayInitiator, 2) => {
                 let expect_response = matches!(self.config.credentials, OwnCredentials::Strong(_));
-                match self.verify(item, expect_response) {
+                match self.verify(item, decoded, expect_response) {
                     Ok(peer) => {
                         self.succeed(&peer);
                         Step::Done(self.outcome(&peer))

@@ -18,14 +18,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use guls_acse::DistinguishedName;
-use guls_ber::{BitString, Class, DecodeResult, ErrorKind, Tag, Writer};
+use guls_ber::{BitString, Class, DecodeResult, ErrorKind, LengthForm, Tag, Writer};
 use guls_crypto::{
-    ActiveKeyExchange, CryptoProvider, HashAlgorithm, HkdfAlgorithm, HmacAlgorithm,
+    ActiveKeyExchange, CryptoProvider, HashAlgorithm, HashContext, HkdfAlgorithm, HmacAlgorithm,
     KeyExchangeAlgorithm, SecretBytes,
 };
 use guls_sese::{
-    ErrorDef, ExchangeDefinition, ExchangeRole, Identifier, Item, ItemDef, ItemType, Oid, Outcome,
-    Sequencing, Step,
+    DecodedItem, ErrorDef, ExchangeDefinition, ExchangeRole, Identifier, Item, ItemDef, ItemType,
+    Oid, Outcome, Sequencing, Step,
 };
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -38,7 +38,8 @@ use crate::dirauth::{
 };
 use crate::time::{self, Clock, secs};
 use crate::verify::{
-    AuthFailure, LocalIdentity, PeerVerifier, ReplayCache, Report, Reports, SharedReplayCache, lock,
+    AuthFailure, LocalIdentity, NameTexts, PeerVerifier, ReplayCache, Report, Reports,
+    SharedReplayCache, lock,
 };
 
 /// ARC.2.1 = 2.25.36238538382872986225690784931241271656.2.1, the exchange identifier.
@@ -93,10 +94,24 @@ pub struct KeyAgreementTbs {
     pub signature_algorithm: AlgorithmIdentifier,
 }
 
-impl KeyAgreementTbs {
-    /// DER.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+/// The parts of a `KeyAgreementTbs`, borrowed: what a role encodes and signs without
+/// building (and copying its certification path into) a [`KeyAgreementTbs`].
+struct TbsParts<'a> {
+    role: KaRole,
+    certification_path: &'a CertificationPath,
+    key_exchange_algorithm: &'a [u8],
+    ephemeral_public_key: &'a [u8],
+    nonce: &'a [u8],
+    time: u64,
+    peer_name: Option<&'a DistinguishedName>,
+    signature_algorithm: &'a AlgorithmIdentifier,
+}
+
+impl TbsParts<'_> {
+    /// DER (what [`KeyAgreementTbs::encode`] writes).
+    fn encode(&self) -> Vec<u8> {
+        let size = self.certification_path.contents_len_hint() + 256;
+        let mut w = Writer::from_vec(Vec::with_capacity(size), LengthForm::Definite);
         w.constructed(Tag::SEQUENCE, |w| {
             let role = match self.role {
                 KaRole::Initiator => 0,
@@ -104,19 +119,79 @@ impl KeyAgreementTbs {
             };
             w.integer(Tag::context(0), role);
             self.certification_path.write(w, Tag::context(1));
-            w.primitive(Tag::context(2), &self.key_exchange_algorithm);
-            w.primitive(Tag::context(3), &self.ephemeral_public_key);
-            w.primitive(Tag::context(4), &self.nonce);
+            w.primitive(Tag::context(2), self.key_exchange_algorithm);
+            w.primitive(Tag::context(3), self.ephemeral_public_key);
+            w.primitive(Tag::context(4), self.nonce);
             w.primitive(
                 Tag::context(5),
                 time::generalized_time_string(self.time).as_bytes(),
             );
-            if let Some(n) = &self.peer_name {
+            if let Some(n) = self.peer_name {
                 n.encode_der_implicit(w, Tag::context(6));
             }
             self.signature_algorithm.write(w, Tag::context(7));
         });
         w.into_bytes()
+    }
+}
+
+/// The DER of a `KeyAgreementItem` from its signed octets, signature and confirmation.
+fn encode_item(tbs_der: &[u8], signature: &BitString, confirmation: Option<&[u8]>) -> Vec<u8> {
+    let size = tbs_der.len() + signature.bytes.len() + confirmation.map_or(0, <[u8]>::len) + 16;
+    let mut w = Writer::from_vec(Vec::with_capacity(size), LengthForm::Definite);
+    w.constructed(Tag::SEQUENCE, |w| {
+        w.raw(tbs_der);
+        w.bit_string(Tag::BIT_STRING, signature);
+        if let Some(c) = confirmation {
+            w.primitive(Tag::context(0), c);
+        }
+    });
+    w.into_bytes()
+}
+
+/// Hashes the DER of `BIT STRING signature` (tag, length, unused bits, octets) without
+/// building it.
+fn hash_signature_tlv(ctx: &mut dyn HashContext, signature: &BitString) {
+    // DER definite length of the contents (unused-bits octet + octets); signatures are far
+    // shorter than 2^32 octets.
+    let len = signature.bytes.len() + 1;
+    let octets = (usize::BITS - len.leading_zeros()).div_ceil(8) as usize;
+    let mut header = [0u8; 8];
+    header[0] = 0x03;
+    let mut n = 1;
+    if len < 0x80 {
+        header[1] = len as u8;
+        n += 1;
+    } else {
+        header[1] = 0x80 | octets as u8;
+        n += 1;
+        for i in (0..octets).rev() {
+            header[n] = (len >> (8 * i)) as u8;
+            n += 1;
+        }
+    }
+    header[n] = signature.unused_bits;
+    ctx.update(&header[..=n]);
+    ctx.update(&signature.bytes);
+}
+
+impl KeyAgreementTbs {
+    fn parts(&self) -> TbsParts<'_> {
+        TbsParts {
+            role: self.role,
+            certification_path: &self.certification_path,
+            key_exchange_algorithm: &self.key_exchange_algorithm,
+            ephemeral_public_key: &self.ephemeral_public_key,
+            nonce: &self.nonce,
+            time: self.time,
+            peer_name: self.peer_name.as_ref(),
+            signature_algorithm: &self.signature_algorithm,
+        }
+    }
+
+    /// DER.
+    pub fn encode(&self) -> Vec<u8> {
+        self.parts().encode()
     }
 
     fn read(e: &guls_ber::Element<'_>) -> DecodeResult<Self> {
@@ -211,12 +286,6 @@ impl KeyAgreementItem {
     pub fn tbs_der(&self) -> &[u8] {
         &self.tbs_der
     }
-
-    fn signature_tlv(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.bit_string(Tag::BIT_STRING, &self.signature);
-        w.into_bytes()
-    }
 }
 
 impl ItemType for KeyAgreementItem {
@@ -256,15 +325,7 @@ impl ItemType for KeyAgreementItem {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.constructed(Tag::SEQUENCE, |w| {
-            w.raw(&self.tbs_der);
-            w.bit_string(Tag::BIT_STRING, &self.signature);
-            if let Some(c) = &self.confirmation {
-                w.primitive(Tag::context(0), c);
-            }
-        });
-        w.into_bytes()
+        encode_item(&self.tbs_der, &self.signature, self.confirmation.as_deref())
     }
 }
 
@@ -446,22 +507,39 @@ impl KeyAgreementConfig {
 /// SecurityProblem).
 pub fn signed_key_agreement(config: KeyAgreementConfig) -> ExchangeDefinition {
     let failure: ErrorDef = authentication_failure();
+    // One configuration shared by every role machine (a role is made per exchange).
+    let config = Arc::new(config);
+    let names = Arc::new(NameTexts::default());
     let (ci, cr) = (config.clone(), config);
+    let (ni, nr) = (names.clone(), names);
     ExchangeDefinition::new(
         Identifier::Global(SIGNED_KEY_AGREEMENT),
         "signedKeyAgreement",
         Sequencing::Alternating,
     )
-    .item(ItemDef::new::<KeyAgreementItem>(1, "initiatorKeyAgreement").error(failure.clone()))
-    .item(ItemDef::new::<KeyAgreementItem>(2, "responderKeyAgreement").error(failure))
+    .item(ItemDef::decoded::<KeyAgreementItem>(1, "initiatorKeyAgreement").error(failure.clone()))
+    .item(ItemDef::decoded::<KeyAgreementItem>(2, "responderKeyAgreement").error(failure))
     .roles(
-        move || Box::new(KaRoleMachine::new(ci.clone(), KaRole::Initiator)),
-        move || Box::new(KaRoleMachine::new(cr.clone(), KaRole::Responder)),
+        move || {
+            Box::new(KaRoleMachine::new(
+                ci.clone(),
+                ni.clone(),
+                KaRole::Initiator,
+            ))
+        },
+        move || {
+            Box::new(KaRoleMachine::new(
+                cr.clone(),
+                nr.clone(),
+                KaRole::Responder,
+            ))
+        },
     )
 }
 
 struct KaRoleMachine {
-    config: KeyAgreementConfig,
+    config: Arc<KeyAgreementConfig>,
+    names: Arc<NameTexts>,
     role: KaRole,
     ephemeral: Option<Box<dyn ActiveKeyExchange>>,
     item1: Vec<u8>,
@@ -477,9 +555,10 @@ struct Derived {
 }
 
 impl KaRoleMachine {
-    fn new(config: KeyAgreementConfig, role: KaRole) -> Self {
+    fn new(config: Arc<KeyAgreementConfig>, names: Arc<NameTexts>, role: KaRole) -> Self {
         KaRoleMachine {
             config,
+            names,
             role,
             ephemeral: None,
             item1: Vec::new(),
@@ -515,26 +594,6 @@ impl KaRoleMachine {
         Ok((eph, nonce, now))
     }
 
-    fn tbs(
-        &self,
-        eph: &dyn ActiveKeyExchange,
-        nonce: Vec<u8>,
-        now: u64,
-        peer_name: Option<DistinguishedName>,
-    ) -> KeyAgreementTbs {
-        let id = &self.config.identity;
-        KeyAgreementTbs {
-            role: self.role,
-            certification_path: id.path().clone(),
-            key_exchange_algorithm: X25519_OID.to_vec(),
-            ephemeral_public_key: eph.public_key().to_vec(),
-            nonce,
-            time: now,
-            peer_name,
-            signature_algorithm: AlgorithmIdentifier::of(id.algorithm()),
-        }
-    }
-
     /// Checks the peer's item: role, reflection, path, signature over `signed`, names, group,
     /// time and replay. Returns the peer's certified subject (DER) and name.
     fn check_peer(
@@ -551,7 +610,7 @@ impl KaRoleMachine {
         let peer = self
             .config
             .verifier
-            .verify_path(&tbs.certification_path.chain(), now)
+            .verify_chain(&tbs.certification_path.chain_refs(), now)
             .map_err(AuthFailure::Path)?;
         if peer.public_key == self.config.identity.public_key() {
             return Err(AuthFailure::Reflection);
@@ -596,13 +655,14 @@ impl KaRoleMachine {
         Ok((peer.subject_dn_der, name))
     }
 
-    /// The key schedule (ASN1.md, "Key schedule").
+    /// The key schedule (ASN1.md, "Key schedule"); item 2 is given by its signed octets and
+    /// its signature.
     fn derive(
         &self,
         ephemeral: Box<dyn ActiveKeyExchange>,
         peer_public: &[u8],
         item1: &[u8],
-        item2: &KeyAgreementItem,
+        item2: (&[u8], &BitString),
         peer_dn_der: Vec<u8>,
     ) -> Result<Derived, AuthFailure> {
         let p = &self.config.provider;
@@ -623,8 +683,8 @@ impl KaRoleMachine {
         ctx.update(&(self.config.context.len() as u64).to_be_bytes());
         ctx.update(&self.config.context);
         ctx.update(item1);
-        ctx.update(item2.tbs_der());
-        ctx.update(&item2.signature_tlv());
+        ctx.update(item2.0);
+        hash_signature_tlv(ctx.as_mut(), item2.1);
         let th = ctx.finish().as_bytes().to_vec();
         let prk = hkdf.extract(&th, shared.as_bytes());
         let expand = |label: &[u8], len: usize| -> Result<SecretBytes, AuthFailure> {
@@ -662,20 +722,44 @@ impl KaRoleMachine {
     }
 
     fn sign(&self, label: &[u8], parts: &[&[u8]]) -> Result<BitString, AuthFailure> {
-        let mut msg = label.to_vec();
+        let mut msg =
+            Vec::with_capacity(label.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+        msg.extend_from_slice(label);
         for p in parts {
             msg.extend_from_slice(p);
         }
         self.config.identity.sign(&msg).map(BitString::from_bytes)
     }
 
+    /// The DER of this side's `KeyAgreementTbs` (its certification path written where the
+    /// identity holds it).
+    fn tbs_der(
+        &self,
+        eph: &dyn ActiveKeyExchange,
+        nonce: &[u8],
+        now: u64,
+        peer_name: Option<&DistinguishedName>,
+    ) -> Vec<u8> {
+        let id = &self.config.identity;
+        let signature_algorithm = AlgorithmIdentifier::of(id.algorithm());
+        TbsParts {
+            role: self.role,
+            certification_path: id.path(),
+            key_exchange_algorithm: X25519_OID,
+            ephemeral_public_key: eph.public_key(),
+            nonce,
+            time: now,
+            peer_name,
+            signature_algorithm: &signature_algorithm,
+        }
+        .encode()
+    }
+
     fn start_initiator(&mut self) -> Result<Item, AuthFailure> {
         let (eph, nonce, now) = self.fresh()?;
-        let tbs = self.tbs(eph.as_ref(), nonce, now, self.config.peer_name.clone());
-        let tbs_der = tbs.encode();
+        let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, self.config.peer_name.as_ref());
         let signature = self.sign(SIG_LABEL_I, &[&tbs_der])?;
-        let item = KeyAgreementItem::new(tbs, signature, None);
-        self.item1 = item.encode();
+        self.item1 = encode_item(&tbs_der, &signature, None);
         self.ephemeral = Some(eph);
         Ok(Item {
             id: 1,
@@ -683,34 +767,55 @@ impl KaRoleMachine {
         })
     }
 
-    fn respond(&mut self, item: &Item) -> Result<(Item, Outcome), AuthFailure> {
-        let received = item
-            .decode::<KeyAgreementItem>()
-            .map_err(|_| AuthFailure::KeyAgreement("malformed item"))?;
+    /// The peer's item: as the machine decoded it, or decoded here.
+    fn received(
+        item: &Item,
+        decoded: Option<KeyAgreementItem>,
+    ) -> Result<KeyAgreementItem, AuthFailure> {
+        match decoded {
+            Some(v) => Ok(v),
+            None => item
+                .decode::<KeyAgreementItem>()
+                .map_err(|_| AuthFailure::KeyAgreement("malformed item")),
+        }
+    }
+
+    fn respond(
+        &mut self,
+        item: &Item,
+        decoded: Option<KeyAgreementItem>,
+    ) -> Result<(Item, Outcome), AuthFailure> {
+        let received = Self::received(item, decoded)?;
         let signed = [SIG_LABEL_I, received.tbs_der()].concat();
         let (peer_dn_der, peer_name) = self.check_peer(&received, KaRole::Initiator, &signed)?;
         let (eph, nonce, now) = self.fresh()?;
-        let tbs = self.tbs(eph.as_ref(), nonce, now, Some(peer_name.clone()));
-        let tbs_der = tbs.encode();
+        let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, Some(&peer_name));
         let signature = self.sign(SIG_LABEL_R, &[&item.value, &tbs_der])?;
-        let mut reply = KeyAgreementItem::new(tbs, signature, None);
         let derived = self.derive(
             eph,
             &received.tbs().ephemeral_public_key,
             &item.value,
-            &reply,
+            (&tbs_der, &signature),
             peer_dn_der.clone(),
         )?;
-        reply.confirmation = Some(derived.responder_confirmation);
+        let reply = encode_item(&tbs_der, &signature, Some(&derived.responder_confirmation));
         let outcome = self.outcome(&peer_name, &peer_dn_der, &derived.keys);
         self.succeed(peer_dn_der, derived.keys);
-        Ok((Item::new(2, &reply), outcome))
+        Ok((
+            Item {
+                id: 2,
+                value: reply,
+            },
+            outcome,
+        ))
     }
 
-    fn finish(&mut self, item: &Item) -> Result<Outcome, AuthFailure> {
-        let received = item
-            .decode::<KeyAgreementItem>()
-            .map_err(|_| AuthFailure::KeyAgreement("malformed item"))?;
+    fn finish(
+        &mut self,
+        item: &Item,
+        decoded: Option<KeyAgreementItem>,
+    ) -> Result<Outcome, AuthFailure> {
+        let received = Self::received(item, decoded)?;
         let signed = [SIG_LABEL_R, &self.item1, received.tbs_der()].concat();
         let (peer_dn_der, peer_name) = self.check_peer(&received, KaRole::Responder, &signed)?;
         let eph = self
@@ -722,7 +827,7 @@ impl KaRoleMachine {
             eph,
             &received.tbs().ephemeral_public_key,
             &item1,
-            &received,
+            (received.tbs_der(), &received.signature),
             peer_dn_der.clone(),
         )?;
         let hmac_ok = received.confirmation.as_deref().is_some_and(|c| {
@@ -736,8 +841,9 @@ impl KaRoleMachine {
         Ok(outcome)
     }
 
+    /// The outcome for the peer `name`, decoded from `dn_der` (its certified subject).
     fn outcome(&self, name: &DistinguishedName, dn_der: &[u8], keys: &SessionKeys) -> Outcome {
-        let mut o = Outcome::authenticated(name.to_string());
+        let mut o = Outcome::authenticated(self.names.text(dn_der, name));
         o.details
             .insert("peer_dn_der".into(), guls_ber::to_hex(dn_der));
         o.details.insert(
@@ -774,12 +880,17 @@ impl ExchangeRole for KaRoleMachine {
     }
 
     fn on_item(&mut self, item: &Item) -> Step {
+        self.on_decoded_item(item, None)
+    }
+
+    fn on_decoded_item(&mut self, item: &Item, decoded: Option<DecodedItem>) -> Step {
+        let decoded = decoded.and_then(DecodedItem::downcast::<KeyAgreementItem>);
         match (self.role, item.id) {
-            (KaRole::Responder, 1) => match self.respond(item) {
+            (KaRole::Responder, 1) => match self.respond(item, decoded) {
                 Ok((reply, outcome)) => Step::SendLast(reply, outcome),
                 Err(f) => self.fail(f),
             },
-            (KaRole::Initiator, 2) => match self.finish(item) {
+            (KaRole::Initiator, 2) => match self.finish(item, decoded) {
                 Ok(outcome) => Step::Done(outcome),
                 Err(f) => self.fail(f),
             },

@@ -2,7 +2,7 @@
 //! implemented by the policy crate), the local identity ([`LocalIdentity`]), the replay cache
 //! ([`ReplayCache`]), and where results go ([`Reports`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -81,6 +81,15 @@ pub trait PeerVerifier: Send + Sync {
         chain_ders: &[Vec<u8>],
         at: UnixTime,
     ) -> Result<VerifiedPeer, PathProblem>;
+
+    /// Validates a chain of borrowed certificates (end-entity first) at `at`: what the
+    /// exchanges call, with the certificates where the received item holds them. The default
+    /// copies them for [`PeerVerifier::verify_path`]; a verifier that works on borrowed octets
+    /// overrides it to skip the copy. Both must decide alike.
+    fn verify_chain(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedPeer, PathProblem> {
+        let owned: Vec<Vec<u8>> = chain.iter().map(|c| c.to_vec()).collect();
+        self.verify_path(&owned, at)
+    }
 }
 
 /// Why an exchange role rejected its peer (the detail behind the X.511 [`SecurityProblem`]
@@ -169,8 +178,9 @@ impl AuthFailure {
 pub struct LocalIdentity {
     key: Arc<dyn SigningKey>,
     algorithm: SignatureAlgorithm,
-    path: CertificationPath,
-    name: DistinguishedName,
+    // Shared: every role machine of a configuration holds the identity.
+    path: Arc<CertificationPath>,
+    name: Arc<DistinguishedName>,
 }
 
 impl fmt::Debug for LocalIdentity {
@@ -194,8 +204,8 @@ impl LocalIdentity {
         Ok(LocalIdentity {
             key,
             algorithm,
-            path: CertificationPath::from_chain(chain),
-            name,
+            path: Arc::new(CertificationPath::from_chain(chain)),
+            name: Arc::new(name),
         })
     }
 
@@ -369,6 +379,30 @@ impl ReplayCache {
 /// A replay cache shared by every role of a configuration.
 pub type SharedReplayCache = Arc<Mutex<ReplayCache>>;
 
+/// Most names [`NameTexts`] keeps; when full it starts again empty.
+const NAME_TEXTS: usize = 64;
+
+/// The text (`Display`) of peer names decoded from their DER, kept per DER: an exchange
+/// outcome names its peer, the same peers come back, and the text is a function of the DER.
+#[derive(Default)]
+pub(crate) struct NameTexts(Mutex<std::collections::HashMap<Vec<u8>, String>>);
+
+impl NameTexts {
+    /// `name.to_string()`, for a `name` decoded from `der` ([`dn_from_der`]).
+    pub(crate) fn text(&self, der: &[u8], name: &DistinguishedName) -> String {
+        if let Some(t) = lock(&self.0).get(der) {
+            return t.clone();
+        }
+        let text = name.to_string();
+        let mut texts = lock(&self.0);
+        if texts.len() >= NAME_TEXTS {
+            texts.clear();
+        }
+        texts.insert(der.to_vec(), text.clone());
+        text
+    }
+}
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -394,7 +428,7 @@ pub enum Report {
 
 #[derive(Default)]
 struct ReportsInner {
-    reports: Vec<Report>,
+    reports: VecDeque<Report>,
     keys: Option<SessionKeys>,
 }
 
@@ -424,9 +458,9 @@ impl Reports {
     pub(crate) fn push(&self, r: Report) {
         let mut inner = lock(&self.0);
         if inner.reports.len() >= 64 {
-            inner.reports.remove(0);
+            inner.reports.pop_front();
         }
-        inner.reports.push(r);
+        inner.reports.push_back(r);
     }
 
     pub(crate) fn set_keys(&self, keys: SessionKeys) {
@@ -435,7 +469,7 @@ impl Reports {
 
     /// The reports so far (the 64 most recent).
     pub fn reports(&self) -> Vec<Report> {
-        lock(&self.0).reports.clone()
+        lock(&self.0).reports.iter().cloned().collect()
     }
 
     /// The most recent rejection, if any.

@@ -197,6 +197,9 @@ pub struct VerifiedCertificate {
     pub subject: DistinguishedName,
     /// The subject as text ([`crate::format_dn`]).
     pub subject_text: String,
+    /// The subject's DER as [`DistinguishedName::to_der`] writes it (the form exchanges
+    /// compare and report).
+    pub subject_der: Vec<u8>,
     /// The directoryName entries of its subjectAltName.
     pub alt_directory_names: Vec<DistinguishedName>,
     /// The end-entity certificate (DER).
@@ -272,6 +275,8 @@ pub struct TrustStore {
     crls: Arc<Vec<CertRevocationList<'static>>>,
     options: TrustOptions,
     bindings: Vec<TitleBinding>,
+    /// Shared by clones: what it holds depends on certificate octets only.
+    cache: Arc<CertCache>,
 }
 
 impl fmt::Debug for TrustStore {
@@ -295,6 +300,7 @@ impl TrustStore {
             crls: Arc::new(Vec::new()),
             options: TrustOptions::default(),
             bindings: Vec::new(),
+            cache: Arc::default(),
         };
         s.add_anchors(anchors)?;
         Ok(s)
@@ -478,10 +484,10 @@ impl TrustStore {
                 });
             }
         }
-        let ee = parse_certificate(chain[0])?;
-        for c in &chain[1..] {
-            parse_certificate(c)?;
-        }
+        // What x509-parser reads from the certificates depends on their octets alone: read
+        // once per certificate and kept (see `CertCache`); every check below still runs.
+        let ee = self.cache.end_entity(chain[0])?;
+        self.cache.check_intermediates(&chain[1..])?;
         if self.anchors.is_empty() {
             return Err(CertError::NoTrustAnchors);
         }
@@ -504,11 +510,9 @@ impl TrustStore {
                 provider.name
             )));
         }
-        let spki = ee.public_key();
-        let key_type = key_type_of_spki(spki).ok_or_else(|| {
+        let key_type = ee.key_type.clone().map_err(|alg| {
             CertError::AlgorithmNotAccepted(format!(
-                "end-entity key algorithm {} is not supported",
-                spki.algorithm.algorithm.to_id_string()
+                "end-entity key algorithm {alg} is not supported"
             ))
         })?;
         if !verifiers
@@ -557,9 +561,7 @@ impl TrustStore {
         let eku = EkuValidator {
             accepted: match &self.options.extended_key_usage {
                 ExtendedKeyUsageCheck::Any => None,
-                ExtendedKeyUsageCheck::IfPresent(p) | ExtendedKeyUsageCheck::Required(p) => {
-                    Some(p.iter().map(Oid::arcs).collect())
-                }
+                ExtendedKeyUsageCheck::IfPresent(p) | ExtendedKeyUsageCheck::Required(p) => Some(p),
             },
         };
         let run = |t: UnixTime| -> Result<Vec<Vec<u8>>, webpki::Error> {
@@ -593,9 +595,11 @@ impl TrustStore {
         };
 
         // End-entity extensions.
-        let malformed = |e: x509_parser::error::X509Error| CertError::Malformed(e.to_string());
-        match (ee.key_usage().map_err(malformed)?, self.options.key_usage) {
-            (Some(ku), _) if !ku.value.digital_signature() => {
+        match (
+            ee.key_usage.clone().map_err(CertError::Malformed)?,
+            self.options.key_usage,
+        ) {
+            (Some(false), _) => {
                 return Err(CertError::KeyUsage(
                     "the end-entity certificate's keyUsage does not assert digitalSignature".into(),
                 ));
@@ -608,31 +612,31 @@ impl TrustStore {
             _ => {}
         }
         if let ExtendedKeyUsageCheck::Required(p) = &self.options.extended_key_usage {
-            if ee.extended_key_usage().map_err(malformed)?.is_none() {
+            if !ee.eku_present.clone().map_err(CertError::Malformed)? {
                 return Err(CertError::ExtendedKeyUsage(format!(
                     "the end-entity certificate has no extendedKeyUsage extension (the policy requires one of {})",
                     oids(p)
                 )));
             }
         }
-        let subject = dn_from_x509(ee.subject()).map_err(CertError::Malformed)?;
-        let mut alt_directory_names = Vec::new();
-        if let Some(san) = ee.subject_alternative_name().map_err(malformed)? {
-            for name in &san.value.general_names {
-                if let x509_parser::extensions::GeneralName::DirectoryName(n) = name {
-                    alt_directory_names.push(dn_from_x509(n).map_err(CertError::Malformed)?);
-                }
-            }
-        }
+        let subject = ee
+            .subject
+            .as_ref()
+            .map_err(|e| CertError::Malformed(e.clone()))?;
+        let alt_directory_names = ee
+            .alt_directory_names
+            .clone()
+            .map_err(CertError::Malformed)?;
         Ok(VerifiedCertificate {
-            subject_text: format_dn(&subject),
-            subject,
+            subject_text: subject.text.clone(),
+            subject: subject.name.clone(),
+            subject_der: subject.der.clone(),
             alt_directory_names,
             certificate_der: chain[0].to_vec(),
             chain_ders,
             key_type,
-            public_key: spki.subject_public_key.data.to_vec(),
-            spki_der: spki.raw.to_vec(),
+            public_key: ee.public_key.clone(),
+            spki_der: ee.spki_der.clone(),
         })
     }
 
@@ -756,6 +760,130 @@ impl TrustStore {
     }
 }
 
+/// Most certificates of each kind [`CertCache`] holds; when full it starts again empty.
+const CERT_CACHE_ENTRIES: usize = 64;
+
+/// A subject read from a certificate: the name, its text and its DER.
+#[derive(Debug)]
+struct Subject {
+    name: DistinguishedName,
+    text: String,
+    der: Vec<u8>,
+}
+
+/// What [`TrustStore::verify_path`] reads from an end-entity certificate with x509-parser,
+/// each piece with the error its reading gave (reported where the check needs the piece).
+#[derive(Debug)]
+struct EeFacts {
+    /// The key type, or the SPKI algorithm's OID when it is none this project signs with.
+    key_type: Result<KeyType, String>,
+    /// keyUsage: absent, or whether it asserts digitalSignature.
+    key_usage: Result<Option<bool>, String>,
+    /// Whether extendedKeyUsage is present.
+    eku_present: Result<bool, String>,
+    subject: Result<Subject, String>,
+    alt_directory_names: Result<Vec<DistinguishedName>, String>,
+    /// The `subjectPublicKey` contents.
+    public_key: Vec<u8>,
+    /// The DER `SubjectPublicKeyInfo`.
+    spki_der: Vec<u8>,
+}
+
+impl EeFacts {
+    fn read(der: &[u8]) -> Result<EeFacts, CertError> {
+        let ee = parse_certificate(der)?;
+        let spki = ee.public_key();
+        let x509 = |e: x509_parser::error::X509Error| e.to_string();
+        let subject = dn_from_x509(ee.subject()).map(|name| Subject {
+            text: format_dn(&name),
+            der: name.to_der(),
+            name,
+        });
+        let alt_directory_names = ee.subject_alternative_name().map_err(x509).and_then(|san| {
+            let mut out = Vec::new();
+            for name in san.iter().flat_map(|s| s.value.general_names.iter()) {
+                if let x509_parser::extensions::GeneralName::DirectoryName(n) = name {
+                    out.push(dn_from_x509(n)?);
+                }
+            }
+            Ok(out)
+        });
+        Ok(EeFacts {
+            key_type: key_type_of_spki(spki).ok_or_else(|| spki.algorithm.algorithm.to_id_string()),
+            key_usage: ee
+                .key_usage()
+                .map(|ku| ku.map(|k| k.value.digital_signature()))
+                .map_err(x509),
+            eku_present: ee.extended_key_usage().map(|e| e.is_some()).map_err(x509),
+            subject,
+            alt_directory_names,
+            public_key: spki.subject_public_key.data.to_vec(),
+            spki_der: spki.raw.to_vec(),
+        })
+    }
+}
+
+/// Certificates already read with x509-parser, by their exact octets: the facts of end
+/// entities, and the intermediates that parsed. Reading is a function of the octets, so a
+/// certificate seen again (the same peer, the same CA) is not parsed again; path validation
+/// (signatures, validity, constraints, revocation) runs every time. Bounded by
+/// [`CERT_CACHE_ENTRIES`] per kind; a failed parse is not kept.
+#[derive(Default)]
+struct CertCache {
+    inner: std::sync::Mutex<CertCacheInner>,
+}
+
+#[derive(Default)]
+struct CertCacheInner {
+    end_entities: std::collections::HashMap<Vec<u8>, Arc<EeFacts>>,
+    intermediates: std::collections::HashSet<Vec<u8>>,
+}
+
+impl CertCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CertCacheInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The facts of end-entity certificate `der` (parse errors as [`parse_certificate`]'s).
+    fn end_entity(&self, der: &[u8]) -> Result<Arc<EeFacts>, CertError> {
+        if let Some(f) = self.lock().end_entities.get(der) {
+            return Ok(f.clone());
+        }
+        let facts = Arc::new(EeFacts::read(der)?);
+        let mut inner = self.lock();
+        if inner.end_entities.len() >= CERT_CACHE_ENTRIES {
+            inner.end_entities.clear();
+        }
+        inner.end_entities.insert(der.to_vec(), facts.clone());
+        Ok(facts)
+    }
+
+    /// Checks that each intermediate parses (the first error, as [`parse_certificate`]'s).
+    fn check_intermediates(&self, certs: &[&[u8]]) -> Result<(), CertError> {
+        let unseen: Vec<&[u8]> = {
+            let inner = self.lock();
+            certs
+                .iter()
+                .copied()
+                .filter(|c| !inner.intermediates.contains(*c))
+                .collect()
+        };
+        for c in &unseen {
+            parse_certificate(c)?;
+        }
+        if !unseen.is_empty() {
+            let mut inner = self.lock();
+            if inner.intermediates.len() + unseen.len() > CERT_CACHE_ENTRIES {
+                inner.intermediates.clear();
+            }
+            inner
+                .intermediates
+                .extend(unseen.iter().map(|c| c.to_vec()));
+        }
+        Ok(())
+    }
+}
+
 fn with_rdn(dn: &DistinguishedName, rdn: &RelativeDistinguishedName) -> DistinguishedName {
     let mut out = dn.clone();
     out.0.push(rdn.clone());
@@ -777,24 +905,29 @@ fn oids(p: &[Oid]) -> String {
 /// rustls-webpki's EKU hook: `None` accepts everything; otherwise a certificate with the
 /// extension must list one of the purposes (one without it passes; the end entity's presence
 /// is checked separately).
-struct EkuValidator {
-    accepted: Option<Vec<Vec<u128>>>,
+struct EkuValidator<'a> {
+    accepted: Option<&'a [Oid]>,
 }
 
-impl ExtendedKeyUsageValidator for EkuValidator {
+impl ExtendedKeyUsageValidator for EkuValidator<'_> {
     fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
-        let Some(accepted) = &self.accepted else {
+        let Some(accepted) = self.accepted else {
             return Ok(());
         };
         let mut empty = true;
         for id in iter {
             empty = false;
-            let arcs: Vec<u128> = id?
-                .to_decoded_oid()
-                .into_iter()
-                .map(|a| a as u128)
-                .collect();
-            if accepted.contains(&arcs) {
+            let id = id?;
+            // Equal encodings first (no allocation); then by arcs, as a purpose encoded in
+            // another (non-minimal) form still names the same OID.
+            if accepted
+                .iter()
+                .any(|o| id == webpki::KeyPurposeId::new(o.as_bytes()))
+            {
+                return Ok(());
+            }
+            let arcs: Vec<u128> = id.to_decoded_oid().into_iter().map(|a| a as u128).collect();
+            if accepted.iter().any(|o| o.arcs() == arcs) {
                 return Ok(());
             }
         }

@@ -217,13 +217,8 @@ impl PolicyVerifier {
         r
     }
 
-    fn check(
-        &self,
-        chain_ders: &[Vec<u8>],
-        at: UnixTime,
-    ) -> Result<VerifiedCertificate, CertError> {
-        let chain: Vec<&[u8]> = chain_ders.iter().map(Vec::as_slice).collect();
-        let v = self.trust.verify_path(&self.provider, &chain, at)?;
+    fn check(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedCertificate, CertError> {
+        let v = self.trust.verify_path(&self.provider, chain, at)?;
         if let Some((title, qualifier)) = &self.expected {
             self.trust
                 .bind(&self.provider, &v, Some(title), qualifier.as_ref())?;
@@ -238,10 +233,15 @@ impl PeerVerifier for PolicyVerifier {
         chain_ders: &[Vec<u8>],
         at: UnixTime,
     ) -> Result<VerifiedPeer, PathProblem> {
-        match self.check(chain_ders, at) {
+        let chain: Vec<&[u8]> = chain_ders.iter().map(Vec::as_slice).collect();
+        self.verify_chain(&chain, at)
+    }
+
+    fn verify_chain(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedPeer, PathProblem> {
+        match self.check(chain, at) {
             Ok(v) => {
                 let peer = VerifiedPeer {
-                    subject_dn_der: guls_exchanges::dn_to_der(&v.subject),
+                    subject_dn_der: v.subject_der.clone(),
                     public_key: v.public_key.clone(),
                     key_type: v.key_type,
                 };

@@ -14,7 +14,9 @@
 
 use std::fmt;
 
-use guls_ber::{Class, DecodeResult, Element, ErrorKind, Layer, Oid, Reader, Tag, Writer};
+use guls_ber::{
+    Class, DecodeResult, Element, ErrorKind, Layer, LengthForm, Oid, Reader, Tag, Writer,
+};
 
 /// Most contents octets of an INTEGER field (an `i64`).
 const MAX_INT_OCTETS: usize = 8;
@@ -351,7 +353,19 @@ impl SeseApdu {
 
     /// The canonical encoding: definite minimal lengths, DEFAULT values omitted.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        // Sized for the open-type contents plus the headers around them, so that the
+        // buffer is not regrown while a certificate-bearing item is written.
+        let open = match self {
+            SeseApdu::Transfer(t) => t.item.len(),
+            SeseApdu::UAbort(a) => a
+                .errors
+                .iter()
+                .flatten()
+                .map(|e| e.parameter.as_ref().map_or(0, Vec::len) + 32)
+                .sum(),
+            SeseApdu::PAbort(_) => 0,
+        };
+        let mut w = Writer::from_vec(Vec::with_capacity(open + 64), LengthForm::Definite);
         self.write(&mut w);
         w.into_bytes()
     }

@@ -245,22 +245,22 @@ pub fn sese_syntax() -> SupportedSyntax {
     SupportedSyntax::ber(Registry::abstract_syntax())
 }
 
-/// The SESE APDU in an EXTERNAL of presentation context `pcid`.
-fn external_apdu(x: &External, pcid: Option<Pcid>) -> Option<Vec<u8>> {
+/// The SESE APDU in an EXTERNAL of presentation context `pcid`, where it is.
+fn external_apdu(x: &External, pcid: Option<Pcid>) -> Option<&[u8]> {
     let pcid = pcid?;
     if x.indirect_reference != Some(pcid) {
         return None;
     }
     match &x.encoding {
-        ExternalEncoding::SingleAsn1Type(v) | ExternalEncoding::OctetAligned(v) => Some(v.clone()),
+        ExternalEncoding::SingleAsn1Type(v) | ExternalEncoding::OctetAligned(v) => Some(v),
         // Not a BER value: handed on as nothing, which the machine answers with
         // general.invalidAPDU.
-        ExternalEncoding::Arbitrary(_) => Some(Vec::new()),
+        ExternalEncoding::Arbitrary(_) => Some(&[]),
     }
 }
 
 /// The SESE APDU in an authentication value (`external` in the SESE context).
-fn auth_apdu(v: Option<&AuthenticationValue>, pcid: Option<Pcid>) -> Option<Vec<u8>> {
+fn auth_apdu(v: Option<&AuthenticationValue>, pcid: Option<Pcid>) -> Option<&[u8]> {
     match v? {
         AuthenticationValue::External(x) => external_apdu(x.external(), pcid),
         _ => None,
@@ -268,7 +268,7 @@ fn auth_apdu(v: Option<&AuthenticationValue>, pcid: Option<Pcid>) -> Option<Vec<
 }
 
 /// The first SESE APDU in a user-information list.
-fn user_info_apdu(ui: &[External], pcid: Option<Pcid>) -> Option<Vec<u8>> {
+fn user_info_apdu(ui: &[External], pcid: Option<Pcid>) -> Option<&[u8]> {
     ui.iter().find_map(|x| external_apdu(x, pcid))
 }
 
@@ -408,7 +408,7 @@ impl SecureInitiator {
                     .or_else(|| user_info_apdu(&rejection.user_information, pcid));
                 let (mut failure, mut indications) = (None, Vec::new());
                 if let Some(bytes) = apdu {
-                    let out = endpoint.receive(&bytes);
+                    let out = endpoint.receive(bytes);
                     indications = out.indications;
                     failure = out.events.into_iter().find_map(|e| match e {
                         ExchangeEvent::Failed { failure, .. } => Some(failure),
@@ -434,6 +434,7 @@ impl SecureInitiator {
         let reply = assoc.associate_confirm().and_then(|c| {
             auth_apdu(c.authentication_value.as_ref(), Some(self.sese_pcid))
                 .or_else(|| user_info_apdu(&c.user_information, Some(self.sese_pcid)))
+                .map(<[u8]>::to_vec)
         });
         let mut secure = SecureAssociation::new(
             assoc,
@@ -477,7 +478,9 @@ pub enum Verdict {
 /// An A-ASSOCIATE indication whose SESE item has been run through the responder role.
 #[derive(Debug)]
 pub struct SecureIncoming {
-    incoming: IncomingAssociation,
+    // Boxed: the indication holds the connection (a few KiB), and this value moves into
+    // every future that answers it.
+    incoming: Box<IncomingAssociation>,
     endpoint: Endpoint,
     carriage: Arc<CarriageConfig>,
     sese_pcid: Option<Pcid>,
@@ -524,7 +527,7 @@ impl SecureResponder {
         let mut endpoint = Endpoint::new(self.carriage.registry.clone(), self.carriage.sese);
         let sese_pcid = sese_pcid_of(&incoming.contexts());
         let mut s = SecureIncoming {
-            incoming,
+            incoming: Box::new(incoming),
             endpoint: Endpoint::new(self.carriage.registry.clone(), self.carriage.sese),
             carriage: self.carriage.clone(),
             sese_pcid,
@@ -566,11 +569,10 @@ impl SecureResponder {
             },
         };
         s.carrier = Some(carrier);
-        let out = match (&mechanism, SeseApdu::decode(&apdu)) {
+        let decoded = SeseApdu::decode(apdu);
+        let mut out = match (&mechanism, decoded) {
             // The item names another exchange than the mechanism name.
-            (Some(m), Ok(SeseApdu::Transfer(t)))
-                if t.se_identifier != Identifier::Global(m.clone()) =>
-            {
+            (Some(m), Ok(SeseApdu::Transfer(t))) if t.se_identifier.as_global() != Some(m) => {
                 let problem = ProblemCode::Transfer(TransferProblem::UnrecognizedSecurityExchange);
                 let p = SePAbort {
                     invocation_id: None,
@@ -598,13 +600,18 @@ impl SecureResponder {
                 out.indications.push(Indication::PAbort(pind));
                 out
             }
-            _ => endpoint.receive(&apdu),
+            // Decoded once, here; what does not decode the machine reports (invalid APDU).
+            (_, Ok(a)) => endpoint.receive_apdu(a),
+            (_, Err(_)) => endpoint.receive(apdu),
         };
         if let Some(Indication::Transfer(t)) = out.indications.first() {
             s.exchange = Some(t.se_identifier.clone());
             s.gate = Gate::Running(t.invocation_id);
         }
-        s.reply = out.send.first().map(|a| a.bytes.clone());
+        s.reply = std::mem::take(&mut out.send)
+            .into_iter()
+            .next()
+            .map(|a| a.bytes);
         s.verdict = Verdict::Proceed;
         for ev in &out.events {
             match ev {
@@ -694,19 +701,19 @@ impl SecureIncoming {
         &self.indications
     }
 
-    fn reply_external(&self) -> Option<External> {
-        Some(External::single_asn1(self.sese_pcid?, self.reply.clone()?))
+    fn take_reply_external(&mut self) -> Option<External> {
+        Some(External::single_asn1(self.sese_pcid?, self.reply.take()?))
     }
 
     /// Answers as the [`Verdict`] says: accepts with `params` plus the reply item (in the
     /// carrier the item came in), or rejects with the diagnostic (and, for 13, the
     /// se-u-abort / se-p-abort) and returns [`CarriageError::RejectedHere`].
     pub async fn finish(
-        self,
+        mut self,
         mut params: AcceptParams,
     ) -> Result<SecureAssociation, CarriageError> {
         let auth_fu = self.incoming.indication().proposes_authentication();
-        let reply = self.reply_external();
+        let reply = self.take_reply_external();
         if let Verdict::Reject(diagnostic) = self.verdict {
             let mut rp = RejectParams::new(diagnostic);
             if let Some(x) = reply {
@@ -977,7 +984,9 @@ impl SecureAssociation {
                 ref user_information,
                 ..
             } => {
-                if let Some(bytes) = user_info_apdu(user_information, Some(self.sese_pcid)) {
+                if let Some(bytes) =
+                    user_info_apdu(user_information, Some(self.sese_pcid)).map(<[u8]>::to_vec)
+                {
                     // The SESE APDU coinciding with the A-ABORT / A-RELEASE: indications
                     // only; nothing can be answered.
                     let out = self.endpoint_mut().receive(&bytes);

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::apdu::{Identifier, InvocationId, SeError, SeTransfer, SeUAbort};
-use crate::exchange::{ExchangeRole, Item, Outcome, Registry, Step};
+use crate::exchange::{DecodedItem, ExchangeRole, Item, Outcome, Registry, Step};
 use crate::machine::{
-    Indication, OutgoingApdu, PAbortIndication, RequestError, SeseConfig, SeseMachine,
+    Indication, OutgoingApdu, PAbortIndication, Received, RequestError, SeseConfig, SeseMachine,
 };
 
 /// Why an exchange ended without completing.
@@ -171,11 +171,24 @@ impl Endpoint {
 
     /// Receives one APDU from the peer and runs the role machine it concerns.
     pub fn receive(&mut self, bytes: &[u8]) -> EndpointOutput {
+        let received = self.machine.receive_decoding(bytes);
+        self.on_received(received)
+    }
+
+    /// [`Endpoint::receive`] for an APDU the caller already decoded.
+    pub(crate) fn receive_apdu(&mut self, apdu: crate::SeseApdu) -> EndpointOutput {
+        let received = self.machine.receive_apdu(apdu);
+        self.on_received(received)
+    }
+
+    fn on_received(
+        &mut self,
+        (mut received, decoded): (Received, Option<DecodedItem>),
+    ) -> EndpointOutput {
         let mut out = EndpointOutput::default();
-        let received = self.machine.receive(bytes);
-        out.send.extend(received.reply);
-        match &received.indication {
-            Indication::Transfer(t) => self.on_transfer(t, &mut out),
+        out.send.extend(received.reply.take());
+        match &mut received.indication {
+            Indication::Transfer(t) => self.on_transfer(t, decoded, &mut out),
             Indication::UAbort(a) => {
                 let exchange = self.running.remove(&a.invocation_id).map(|r| r.exchange);
                 out.events.push(ExchangeEvent::Failed {
@@ -200,7 +213,12 @@ impl Endpoint {
         out
     }
 
-    fn on_transfer(&mut self, t: &SeTransfer, out: &mut EndpointOutput) {
+    fn on_transfer(
+        &mut self,
+        t: &mut SeTransfer,
+        decoded: Option<DecodedItem>,
+        out: &mut EndpointOutput,
+    ) {
         let id = t.invocation_id;
         if t.start {
             let role = self
@@ -227,17 +245,21 @@ impl Endpoint {
         let Some(mut running) = self.running.remove(&id) else {
             return;
         };
+        // The item is lent to the role and put back into the indication afterwards.
         let item = Item {
             id: t.item_identifier,
-            value: t.item.clone(),
+            value: std::mem::take(&mut t.item),
         };
+        let step = running.role.on_decoded_item(&item, decoded);
+        t.item = item.value;
+        let t = &*t;
         let exchange = running.exchange.clone();
         let failed = |failure| ExchangeEvent::Failed {
             exchange: Some(exchange.clone()),
             invocation_id: Some(id),
             failure,
         };
-        match running.role.on_item(&item) {
+        match step {
             Step::Send(_) | Step::SendLast(..) if t.end => {
                 self.abort_plain(t, out);
                 out.events.push(failed(Failure::RoleError(

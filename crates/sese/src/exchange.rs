@@ -21,8 +21,29 @@ pub trait ItemType: Sized {
 /// A validating function: `Ok` when the TLV is a value of the registered type.
 pub type Validator = Arc<dyn Fn(&[u8]) -> DecodeResult<()> + Send + Sync>;
 
+/// A decoding function: the value the TLV decodes to (a validation that keeps its result).
+type Decoder = Arc<dyn Fn(&[u8]) -> DecodeResult<DecodedItem> + Send + Sync>;
+
 fn validator<T: ItemType>() -> Validator {
     Arc::new(|b: &[u8]| T::decode(b).map(|_| ()))
+}
+
+/// The value a received item decoded to when the SESE machine checked its type (items
+/// registered with [`ItemDef::decoded`]), handed to [`ExchangeRole::on_decoded_item`] so that
+/// the role does not decode the same octets again.
+pub struct DecodedItem(Box<dyn std::any::Any + Send>);
+
+impl DecodedItem {
+    /// The value, when it is a `T`.
+    pub fn downcast<T: 'static>(self) -> Option<T> {
+        self.0.downcast::<T>().ok().map(|b| *b)
+    }
+}
+
+impl fmt::Debug for DecodedItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DecodedItem")
+    }
 }
 
 /// One item carried by the machine and handed to role machines: its identifier and value TLV.
@@ -109,6 +130,8 @@ pub struct ItemDef {
     pub validate: Validator,
     /// `&Errors`: the errors a receiver of this item may signal.
     pub errors: Vec<ErrorDef>,
+    /// The same type check keeping the decoded value ([`ItemDef::decoded`]).
+    decode: Option<Decoder>,
 }
 
 impl ItemDef {
@@ -119,6 +142,29 @@ impl ItemDef {
             name,
             validate: validator::<T>(),
             errors: Vec::new(),
+            decode: None,
+        }
+    }
+
+    /// An item of type `T` whose received values are handed to the role decoded
+    /// ([`ExchangeRole::on_decoded_item`]): the machine's type check of a received value is
+    /// the decoding, done once (a [`ItemDef::validate`] replaced afterwards is used for sent
+    /// values only).
+    pub fn decoded<T: ItemType + Send + 'static>(id: i64, name: &'static str) -> Self {
+        ItemDef {
+            decode: Some(Arc::new(|b: &[u8]| {
+                T::decode(b).map(|v| DecodedItem(Box::new(v)))
+            })),
+            ..ItemDef::new::<T>(id, name)
+        }
+    }
+
+    /// Checks that `value` is of the item's type; for an item registered with
+    /// [`ItemDef::decoded`] and `keep`, returns the decoded value.
+    pub(crate) fn check(&self, value: &[u8], keep: bool) -> DecodeResult<Option<DecodedItem>> {
+        match (&self.decode, keep) {
+            (Some(d), true) => d(value).map(Some),
+            _ => (self.validate)(value).map(|()| None),
         }
     }
 
@@ -133,6 +179,7 @@ impl ItemDef {
             name,
             validate: Arc::new(validate),
             errors: Vec::new(),
+            decode: None,
         }
     }
 
@@ -208,6 +255,14 @@ pub trait ExchangeRole: Send {
 
     /// Consumes an item from the peer and says what to do next.
     fn on_item(&mut self, item: &Item) -> Step;
+
+    /// [`ExchangeRole::on_item`] with the value the item decoded to when the machine checked
+    /// its type (items registered with [`ItemDef::decoded`]; `None` otherwise). The default
+    /// ignores it; a role overriding this must decide exactly as `on_item` would.
+    fn on_decoded_item(&mut self, item: &Item, decoded: Option<DecodedItem>) -> Step {
+        let _ = decoded;
+        self.on_item(item)
+    }
 }
 
 /// A factory for role machines (each exchange instance gets a fresh one).

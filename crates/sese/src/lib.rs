@@ -72,8 +72,8 @@ pub use carriage::{
 };
 pub use endpoint::{Endpoint, EndpointOutput, ExchangeEvent, Failure, InitiateError};
 pub use exchange::{
-    ErrorDef, ExchangeDefinition, ExchangeRole, Item, ItemDef, ItemType, Outcome, Registry,
-    RegistryError, RoleFactory, Sequencing, Step, Validator,
+    DecodedItem, ErrorDef, ExchangeDefinition, ExchangeRole, Item, ItemDef, ItemType, Outcome,
+    Registry, RegistryError, RoleFactory, Sequencing, Step, Validator,
 };
 pub use machine::{
     AbortSource, Indication, InvocationIdSet, OutgoingApdu, PAbortIndication, Received,

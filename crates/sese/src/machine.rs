@@ -42,7 +42,7 @@ use crate::apdu::{
     AbortProblem, GeneralProblem, Identifier, InvocationId, ProblemCode, SePAbort, SeTransfer,
     SeUAbort, SeseApdu, TransferProblem,
 };
-use crate::exchange::{ExchangeDefinition, Registry, Sequencing};
+use crate::exchange::{DecodedItem, ExchangeDefinition, Registry, Sequencing};
 
 /// The `InvocationIdSet` parameter of the SESE abstract syntax: which invocation ids this
 /// context allows.
@@ -360,7 +360,7 @@ impl SeseMachine {
 
     /// SE-TRANSFER request: checks the rules, updates the state and returns the APDU.
     pub fn transfer_request(&mut self, t: SeTransfer) -> Result<OutgoingApdu, RequestError> {
-        let def = self.check_transfer(&t, Side::Local)?;
+        let (def, _) = self.check_transfer(&t, Side::Local, false)?;
         self.apply_transfer(&t, def, Side::Local);
         Ok(OutgoingApdu::new(SeseApdu::Transfer(t)))
     }
@@ -374,20 +374,33 @@ impl SeseMachine {
 
     /// Receives one APDU (the value of one PDV of the SESE context).
     pub fn receive(&mut self, bytes: &[u8]) -> Received {
-        let apdu = match SeseApdu::decode(bytes) {
-            Ok(a) => a,
-            Err(e) => {
-                return self.violation(
+        self.receive_decoding(bytes).0
+    }
+
+    /// [`SeseMachine::receive`], also giving the value an SE-TRANSFER's item decoded to when
+    /// its type check decodes ([`crate::ItemDef::decoded`]).
+    pub(crate) fn receive_decoding(&mut self, bytes: &[u8]) -> (Received, Option<DecodedItem>) {
+        match SeseApdu::decode(bytes) {
+            Ok(a) => self.receive_apdu(a),
+            Err(e) => (
+                self.violation(
                     None,
                     None,
                     ProblemCode::General(GeneralProblem::InvalidApdu),
                     e.to_string(),
-                );
-            }
-        };
-        match apdu {
-            SeseApdu::Transfer(t) => match self.check_transfer(&t, Side::Peer) {
-                Ok(def) => {
+                ),
+                None,
+            ),
+        }
+    }
+
+    /// [`SeseMachine::receive_decoding`] for an APDU the caller already decoded.
+    pub(crate) fn receive_apdu(&mut self, apdu: SeseApdu) -> (Received, Option<DecodedItem>) {
+        let mut decoded = None;
+        let received = match apdu {
+            SeseApdu::Transfer(t) => match self.check_transfer(&t, Side::Peer, true) {
+                Ok((def, value)) => {
+                    decoded = value;
                     self.apply_transfer(&t, def, Side::Peer);
                     Received {
                         indication: Indication::Transfer(t),
@@ -437,7 +450,8 @@ impl SeseMachine {
                     reply: None,
                 }
             }
-        }
+        };
+        (received, decoded)
     }
 
     /// `Some(id)` when `id` is allowed and names an active or just-completed instance.
@@ -479,11 +493,14 @@ impl SeseMachine {
         self.completed.retain(|(c, _)| *c != id);
     }
 
+    /// Checks an SE-TRANSFER; with `keep`, also returns the value the item decoded to when
+    /// its type check decodes.
     fn check_transfer(
         &self,
         t: &SeTransfer,
         side: Side,
-    ) -> Result<Arc<ExchangeDefinition>, RequestError> {
+        keep: bool,
+    ) -> Result<(Arc<ExchangeDefinition>, Option<DecodedItem>), RequestError> {
         let id = t.invocation_id;
         if !self.config.invocation_ids.contains(id) {
             return Err(RequestError::InappropriateInvocationId(id));
@@ -527,11 +544,13 @@ impl SeseMachine {
                 exchange: def.identifier.clone(),
                 item: t.item_identifier,
             })?;
-        (item.validate)(&t.item).map_err(|e| RequestError::MistypedItem {
-            item: t.item_identifier,
-            reason: e.to_string(),
-        })?;
-        Ok(def)
+        let decoded = item
+            .check(&t.item, keep)
+            .map_err(|e| RequestError::MistypedItem {
+                item: t.item_identifier,
+                reason: e.to_string(),
+            })?;
+        Ok((def, decoded))
     }
 
     fn apply_transfer(&mut self, t: &SeTransfer, def: Arc<ExchangeDefinition>, side: Side) {
