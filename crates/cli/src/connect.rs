@@ -18,7 +18,7 @@ use guls_policy::exchanges::{ExchangeCarrier, InitiatorExchanges};
 use guls_sese::{CarriageError, SecureInitiator};
 
 use crate::exchanges::{BuiltIns, identifier_label};
-use crate::guard::{AssociationAudit, Session, SessionKind, audit_tap};
+use crate::guard::{AssociationAudit, Session, SessionKind, abort_reason, audit_tap};
 use zeroize::Zeroizing;
 
 use crate::profile::{self, ContextArg, Profile};
@@ -684,16 +684,25 @@ async fn secure_connect(
                 )
             }
             CarriageError::Aborted(r) => {
+                let r = abort_reason(&r);
+                // A no-op when the queued events already recorded the abort.
                 audit.aborted_locally(&format!("A-ABORT request: {r}"));
                 (exit::ABORTED, format!("aborted: {r}"))
             }
             other => (exit::ABORTED, format!("security exchange: {other}")),
         }
     };
-    let mut s = si
-        .connect(opts.addr.as_str(), first, params)
-        .await
-        .map_err(fail)?;
+    let mut s = match si.try_connect(opts.addr.as_str(), first, params).await {
+        Ok(s) => s,
+        Err(e) => {
+            // What carriage queued before it gave up (the AARE's item refused by the role:
+            // the se-u-abort sent, the failed exchange, the abort), as the responder records it.
+            for ev in &e.events {
+                audit.secure_event(ev);
+            }
+            return Err(fail(e.error));
+        }
+    };
     match tokio::time::timeout(opts.timeout, s.wait_secured()).await {
         Err(_) => {
             let _ = s.abort(Vec::new()).await;

@@ -41,9 +41,9 @@ use guls_ber::known;
 use guls_policy::{AuthRequest, Decision, RejectReason, ResponderPolicy};
 use guls_sese::carriage::failure_name;
 use guls_sese::{
-    CarriageError, ExchangeDefinition, ExchangeEvent, ExchangeRole, Failure, Indication,
-    InvocationId, Item, Registry, SecureAssociation, SecureEvent, SecureIncoming, SecureResponder,
-    Step, Verdict,
+    CarriageAbort, CarriageError, ExchangeDefinition, ExchangeEvent, ExchangeRole, Failure,
+    Indication, InvocationId, Item, Registry, SecureAssociation, SecureEvent, SecureIncoming,
+    SecureResponder, Step, Verdict,
 };
 
 use crate::exchanges::{BuiltIns, completed_key_id, identifier_label, key_id};
@@ -1077,12 +1077,29 @@ impl AssociationAudit {
             SecureEvent::Sese(i) => self.sese_indication(i),
             SecureEvent::Exchange(e) => self.exchange_event(e),
             SecureEvent::Aborted(reason) => {
-                self.aborted_locally(&format!("A-ABORT request: {reason}"));
+                self.aborted_locally(&format!("A-ABORT request: {}", abort_reason(reason)));
                 return true;
             }
             SecureEvent::Data(_) | SecureEvent::Association(_) => {}
         }
         false
+    }
+}
+
+/// Why carriage aborted an association, in words for logs and audit records: as
+/// [`CarriageAbort`]'s `Display`, with a failed exchange named by its [`identifier_label`]
+/// (`2.25… (signed-key-agreement)`) rather than its raw identifier.
+pub fn abort_reason(reason: &CarriageAbort) -> String {
+    match reason {
+        CarriageAbort::ExchangeFailed {
+            exchange: Some(exchange),
+            failure,
+        } => format!(
+            "security exchange {} failed: {}",
+            identifier_label(exchange),
+            failure_name(failure)
+        ),
+        other => other.to_string(),
     }
 }
 

@@ -13,7 +13,8 @@
 //!
 //! The key agreement's attacks on the *initiator* (a bad key confirmation, a responder
 //! signature over another transcript) come from a raw responder (the real responder role,
-//! whose reply is altered) against `guls connect --audit`.
+//! whose reply is altered) against `guls connect --audit`, whose log then holds the se-u-abort
+//! it sent, `exchange_failed` and the A-ABORT, each naming the exchange.
 //!
 //! Case by case, the responder's check that refuses it, and the outcome:
 //!
@@ -713,20 +714,24 @@ async fn assert_problem_in_p_data(
             && e["problem"] == problem),
         "{case}: no se-p-abort {problem} sent:\n{dump}"
     );
-    assert!(
-        any(&recs, "exchange_failed", |e| e["problem"] == problem),
-        "{case}:\n{dump}"
-    );
-    assert!(
-        any(&recs, "association_aborted", |e| e["source"]
-            == "acse-service-user"
-            && e["reason"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(problem)),
-        "{case}:\n{dump}"
-    );
+    // Named by the exchange the refused item started (negotiated earlier on the association;
+    // no role of it ran), in the record and in the abort's reason.
     let label = exchange.to_string();
+    let named = |x: &str| x.starts_with(&format!("{label} ("));
+    assert!(
+        any(&recs, "exchange_failed", |e| e["problem"] == problem
+            && e["exchange"].as_str().is_some_and(named)),
+        "{case}: exchange_failed does not name {label}:\n{dump}"
+    );
+    assert!(
+        any(&recs, "association_aborted", |e| {
+            let reason = e["reason"].as_str().unwrap_or_default();
+            e["source"] == "acse-service-user"
+                && reason.contains(problem)
+                && reason.contains(&format!("security exchange {label} ("))
+        }),
+        "{case}: the abort's reason does not name {label}:\n{dump}"
+    );
     assert!(
         !any(&recs, "exchange_completed", |e| {
             let x = e["exchange"].as_str().unwrap_or_default();
@@ -1381,9 +1386,31 @@ async fn the_initiator_refuses_a_tampered_key_agreement_reply() {
                 .join("\n")
         };
         assert!(auth_failed(&recs, reason), "{tamper:?}:\n{}", dump());
+        // The se-u-abort this side sent (authenticationFailure, local:1) and the failed
+        // exchange, named, as the responder's guard records them; the abort's reason names
+        // the exchange too (not its raw identifier).
+        let ska = SIGNED_KEY_AGREEMENT.to_string();
+        let named = |x: &Value| {
+            x.as_str()
+                .is_some_and(|x| x.starts_with(&format!("{ska} (")))
+        };
+        assert!(
+            any(&recs, "se_u_abort", |e| e["direction"] == "sent"
+                && e["error_codes"] == serde_json::json!(["local:1"])),
+            "{tamper:?}: no se-u-abort sent:\n{}",
+            dump()
+        );
+        assert!(
+            any(&recs, "exchange_failed", |e| named(&e["exchange"])),
+            "{tamper:?}: no exchange_failed naming {ska}:\n{}",
+            dump()
+        );
         assert!(
             any(&recs, "association_aborted", |e| e["source"]
-                == "acse-service-user"),
+                == "acse-service-user"
+                && e["reason"].as_str().is_some_and(|r| {
+                    r.contains(&format!("security exchange {ska} (")) && !r.contains("global:")
+                })),
             "{tamper:?}:\n{}",
             dump()
         );

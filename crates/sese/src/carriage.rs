@@ -235,6 +235,35 @@ pub enum CarriageError {
     Aborted(CarriageAbort),
 }
 
+/// Why [`SecureInitiator::try_connect`] failed, with what carriage produced before.
+#[derive(Debug)]
+pub struct ConnectError {
+    /// The error [`SecureInitiator::connect`] returns.
+    pub error: CarriageError,
+    /// The events carriage queued on the association before the error, in order (empty when
+    /// no association was established; a rejection carries its own in
+    /// [`CarriageError::Rejected`]).
+    pub events: Vec<SecureEvent>,
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+impl From<ConnectError> for CarriageError {
+    fn from(e: ConnectError) -> Self {
+        e.error
+    }
+}
+
 /// The SESE presentation context proposal: ARC.1.1 with BER.
 pub fn sese_context() -> ContextProposal {
     ContextProposal::ber(Registry::abstract_syntax())
@@ -390,12 +419,51 @@ impl SecureInitiator {
     ///
     /// A rejection is [`CarriageError::Rejected`] with the SESE APDU of the AARE decoded; an
     /// exchange that fails in the AARE while the association was accepted aborts it (per
-    /// [`CarriageConfig::abort_on_failure`]) and is [`CarriageError::Aborted`].
+    /// [`CarriageConfig::abort_on_failure`]) and is [`CarriageError::Aborted`];
+    /// [`SecureInitiator::try_connect`] also hands back the events queued on the way.
     pub async fn connect(
         &self,
         addr: impl ToSocketAddrs,
         exchange: &Identifier,
+        params: AssociateParams,
+    ) -> Result<SecureAssociation, CarriageError> {
+        self.try_connect(addr, exchange, params)
+            .await
+            .map_err(|e| e.error)
+    }
+
+    /// [`SecureInitiator::connect`], handing back with its error the events carriage queued
+    /// before it gave up: when the exchange fails on the AARE's item while the association was
+    /// accepted (the initiator role refuses item 2, say), the SESE indications, the failed
+    /// exchange and the abort ([`SecureEvent::Aborted`]) that [`CarriageError::Aborted`] alone
+    /// would lose, for the application's audit.
+    pub async fn try_connect(
+        &self,
+        addr: impl ToSocketAddrs,
+        exchange: &Identifier,
+        params: AssociateParams,
+    ) -> Result<SecureAssociation, ConnectError> {
+        let mut pending = None;
+        match self
+            .connect_inner(addr, exchange, params, &mut pending)
+            .await
+        {
+            Ok(s) => Ok(s),
+            Err(error) => Err(ConnectError {
+                error,
+                events: pending.map(|s| s.queue.into()).unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// [`SecureInitiator::connect`]; an association set up before an error is left in
+    /// `pending` (for its queued events).
+    async fn connect_inner(
+        &self,
+        addr: impl ToSocketAddrs,
+        exchange: &Identifier,
         mut params: AssociateParams,
+        pending: &mut Option<SecureAssociation>,
     ) -> Result<SecureAssociation, CarriageError> {
         let (mut endpoint, first) = self.start(exchange, &mut params)?;
         tracing::info!(target: TARGET, %exchange, carrier = ?self.carriage.carrier,
@@ -436,14 +504,14 @@ impl SecureInitiator {
                 .or_else(|| user_info_apdu(&c.user_information, Some(self.sese_pcid)))
                 .map(<[u8]>::to_vec)
         });
-        let mut secure = SecureAssociation::new(
+        let secure = pending.insert(SecureAssociation::new(
             assoc,
             endpoint,
             self.sese_pcid,
             self.carriage.clone(),
             Gate::Running(InvocationId::Absent),
             true,
-        );
+        ));
         secure.handle(first).await?;
         if let Some(bytes) = reply {
             let out = secure.endpoint_mut().receive(&bytes);
@@ -452,7 +520,7 @@ impl SecureInitiator {
         if let Some(reason) = &secure.aborted {
             return Err(CarriageError::Aborted(reason.clone()));
         }
-        Ok(secure)
+        Ok(pending.take().expect("just set"))
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::apdu::{Identifier, InvocationId, SeError, SeTransfer, SeUAbort};
 use crate::exchange::{DecodedItem, ExchangeRole, Item, Outcome, Registry, Step};
 use crate::machine::{
-    Indication, OutgoingApdu, PAbortIndication, Received, RequestError, SeseConfig, SeseMachine,
+    Indication, OutgoingApdu, PAbortIndication, Receipt, RequestError, SeseConfig, SeseMachine,
 };
 
 /// Why an exchange ended without completing.
@@ -181,10 +181,12 @@ impl Endpoint {
         self.on_received(received)
     }
 
-    fn on_received(
-        &mut self,
-        (mut received, decoded): (Received, Option<DecodedItem>),
-    ) -> EndpointOutput {
+    fn on_received(&mut self, receipt: Receipt) -> EndpointOutput {
+        let Receipt {
+            mut received,
+            decoded,
+            exchange: aborted,
+        } = receipt;
         let mut out = EndpointOutput::default();
         out.send.extend(received.reply.take());
         match &mut received.indication {
@@ -198,10 +200,14 @@ impl Endpoint {
                 });
             }
             Indication::PAbort(p) => {
+                // The role machine of the instance the abort names, else the exchange the
+                // machine knows the aborted APDU belonged to (an item refused before any role
+                // ran, e.g. a mistyped item 1 in P-DATA).
                 let exchange = p
                     .invocation_id
                     .and_then(|id| self.running.remove(&id))
-                    .map(|r| r.exchange);
+                    .map(|r| r.exchange)
+                    .or(aborted);
                 out.events.push(ExchangeEvent::Failed {
                     exchange,
                     invocation_id: p.invocation_id,
@@ -348,5 +354,104 @@ impl Endpoint {
         if let Ok(apdu) = self.machine.u_abort_request(abort) {
             out.send.push(apdu);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apdu::{ProblemCode, SeseApdu, TransferProblem};
+    use crate::exchange::{ExchangeDefinition, ItemDef, ItemType, Sequencing};
+    use crate::machine::InvocationIdSet;
+    use crate::types::{Integer, OctetString};
+
+    const A: Identifier = Identifier::Local(5);
+    const B: Identifier = Identifier::Local(6);
+
+    fn endpoint(config: SeseConfig) -> Endpoint {
+        let def = |id, name| {
+            ExchangeDefinition::new(id, name, Sequencing::Alternating)
+                .item(ItemDef::new::<Integer>(1, "one"))
+                .item(ItemDef::new::<Integer>(2, "two"))
+        };
+        let registry = Registry::new()
+            .with(def(A, "a"))
+            .unwrap()
+            .with(def(B, "b"))
+            .unwrap();
+        Endpoint::new(Arc::new(registry), config)
+    }
+
+    fn transfer(
+        exchange: Identifier,
+        id: InvocationId,
+        value: Vec<u8>,
+        start: bool,
+        end: bool,
+    ) -> SeTransfer {
+        SeTransfer {
+            se_identifier: exchange,
+            item_identifier: 1,
+            item: value,
+            invocation_id: id,
+            start,
+            end,
+        }
+    }
+
+    fn failed_exchange(out: &EndpointOutput) -> Option<Identifier> {
+        match out.events.as_slice() {
+            [ExchangeEvent::Failed { exchange, .. }] => exchange.clone(),
+            other => panic!("one failed exchange expected: {other:?}"),
+        }
+    }
+
+    /// A mistyped item 1 starting `B` after `A` completed under the same invocation id (a
+    /// negotiation, then the exchange it agreed on in P-DATA): no role ran, the abort names
+    /// the just-completed instance, and the exchange is the one the item started.
+    #[test]
+    fn a_refused_start_item_names_its_exchange() {
+        let mut e = endpoint(SeseConfig::default());
+        let int = Integer(7).encode();
+        e.machine_mut()
+            .transfer_request(transfer(A, InvocationId::Absent, int, true, true))
+            .unwrap();
+        let bad = OctetString(vec![1]).encode();
+        let apdu = SeseApdu::Transfer(transfer(B, InvocationId::Absent, bad, true, false));
+        let out = e.receive(&apdu.encode());
+        assert!(matches!(
+            out.indications.as_slice(),
+            [Indication::PAbort(p)] if p.problem == ProblemCode::Transfer(TransferProblem::MistypedItem)
+        ));
+        assert_eq!(failed_exchange(&out), Some(B));
+    }
+
+    /// An APDU that names nothing is taken for the only running exchange's, and never
+    /// guessed among several.
+    #[test]
+    fn an_undecodable_apdu_names_only_the_only_running_exchange() {
+        let mut e = endpoint(SeseConfig::default());
+        let int = Integer(7).encode();
+        e.machine_mut()
+            .transfer_request(transfer(A, InvocationId::Absent, int.clone(), true, false))
+            .unwrap();
+        assert_eq!(failed_exchange(&e.receive(&[0xff, 0x00])), Some(A));
+
+        let mut e = endpoint(SeseConfig {
+            invocation_ids: InvocationIdSet::present_range(1, 9),
+            ..SeseConfig::default()
+        });
+        for (x, id) in [(A, 1), (B, 2)] {
+            e.machine_mut()
+                .transfer_request(transfer(
+                    x,
+                    InvocationId::Present(id),
+                    int.clone(),
+                    true,
+                    false,
+                ))
+                .unwrap();
+        }
+        assert_eq!(failed_exchange(&e.receive(&[0xff, 0x00])), None);
     }
 }

@@ -67,8 +67,8 @@ pub use apdu::{
     SeTransfer, SeUAbort, SeseApdu, TransferProblem,
 };
 pub use carriage::{
-    AbortPolicy, CarriageAbort, CarriageConfig, CarriageError, Carrier, SecureAssociation,
-    SecureEvent, SecureIncoming, SecureInitiator, SecureResponder, Verdict,
+    AbortPolicy, CarriageAbort, CarriageConfig, CarriageError, Carrier, ConnectError,
+    SecureAssociation, SecureEvent, SecureIncoming, SecureInitiator, SecureResponder, Verdict,
 };
 pub use endpoint::{Endpoint, EndpointOutput, ExchangeEvent, Failure, InitiateError};
 pub use exchange::{

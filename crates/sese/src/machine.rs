@@ -304,6 +304,18 @@ pub struct Received {
     pub reply: Option<OutgoingApdu>,
 }
 
+/// What receiving one APDU produced, for the endpoint.
+pub(crate) struct Receipt {
+    /// The indication and the reply.
+    pub(crate) received: Received,
+    /// The value an SE-TRANSFER's item decoded to, when its type check decodes.
+    pub(crate) decoded: Option<DecodedItem>,
+    /// For an SE-P-ABORT indication, the exchange the aborted APDU belonged to, when this
+    /// machine knows it (see [`SeseMachine::transfer_exchange`]; an APDU that names nothing
+    /// is taken for the only active instance's, never guessed among several).
+    pub(crate) exchange: Option<Identifier>,
+}
+
 /// The SESE protocol machine of one association (sans IO, no clocks).
 #[derive(Debug, Clone)]
 pub struct SeseMachine {
@@ -374,29 +386,36 @@ impl SeseMachine {
 
     /// Receives one APDU (the value of one PDV of the SESE context).
     pub fn receive(&mut self, bytes: &[u8]) -> Received {
-        self.receive_decoding(bytes).0
+        self.receive_decoding(bytes).received
     }
 
     /// [`SeseMachine::receive`], also giving the value an SE-TRANSFER's item decoded to when
-    /// its type check decodes ([`crate::ItemDef::decoded`]).
-    pub(crate) fn receive_decoding(&mut self, bytes: &[u8]) -> (Received, Option<DecodedItem>) {
+    /// its type check decodes ([`crate::ItemDef::decoded`]) and the exchange an SE-P-ABORT
+    /// concerns.
+    pub(crate) fn receive_decoding(&mut self, bytes: &[u8]) -> Receipt {
         match SeseApdu::decode(bytes) {
             Ok(a) => self.receive_apdu(a),
-            Err(e) => (
-                self.violation(
-                    None,
-                    None,
-                    ProblemCode::General(GeneralProblem::InvalidApdu),
-                    e.to_string(),
-                ),
-                None,
-            ),
+            Err(e) => {
+                // The APDU names nothing: it can only be the only running exchange's.
+                let exchange = self.only_active();
+                Receipt {
+                    received: self.violation(
+                        None,
+                        None,
+                        ProblemCode::General(GeneralProblem::InvalidApdu),
+                        e.to_string(),
+                    ),
+                    decoded: None,
+                    exchange,
+                }
+            }
         }
     }
 
     /// [`SeseMachine::receive_decoding`] for an APDU the caller already decoded.
-    pub(crate) fn receive_apdu(&mut self, apdu: SeseApdu) -> (Received, Option<DecodedItem>) {
+    pub(crate) fn receive_apdu(&mut self, apdu: SeseApdu) -> Receipt {
         let mut decoded = None;
+        let mut exchange = None;
         let received = match apdu {
             SeseApdu::Transfer(t) => match self.check_transfer(&t, Side::Peer, true) {
                 Ok((def, value)) => {
@@ -418,6 +437,7 @@ impl SeseMachine {
                         | RequestError::ExchangeMismatch { .. } => None,
                         _ => item,
                     };
+                    exchange = self.transfer_exchange(&t);
                     let id = self.names_instance(t.invocation_id);
                     self.violation(id, item, err.problem(), err.to_string())
                 }
@@ -432,10 +452,15 @@ impl SeseMachine {
                 }
                 Err(err) => {
                     let id = self.names_instance(a.invocation_id);
+                    exchange = id.and_then(|id| self.instance_exchange(id));
                     self.violation(id, None, err.problem(), err.to_string())
                 }
             },
             SeseApdu::PAbort(p) => {
+                exchange = match p.invocation_id {
+                    Some(id) => self.instance_exchange(id),
+                    None => self.only_active(),
+                };
                 if let Some(id) = p.invocation_id {
                     self.end(id);
                 }
@@ -451,7 +476,48 @@ impl SeseMachine {
                 }
             }
         };
-        (received, decoded)
+        Receipt {
+            received,
+            decoded,
+            exchange,
+        }
+    }
+
+    /// The exchange of the active or just-completed instance `id`.
+    fn instance_exchange(&self, id: InvocationId) -> Option<Identifier> {
+        self.active
+            .get(&id)
+            .or_else(|| {
+                self.completed
+                    .iter()
+                    .find(|(c, _)| *c == id)
+                    .map(|(_, i)| i)
+            })
+            .map(|i| i.exchange.identifier.clone())
+    }
+
+    /// The exchange of the only active instance, when exactly one runs.
+    fn only_active(&self) -> Option<Identifier> {
+        let mut active = self.active.values();
+        match (active.next(), active.next()) {
+            (Some(i), None) => Some(i.exchange.identifier.clone()),
+            _ => None,
+        }
+    }
+
+    /// The exchange a refused SE-TRANSFER belonged to, when this machine knows it: for an
+    /// item without startFlag, the active instance its invocation id names; otherwise (a
+    /// start, or no such instance) the exchange it names, when registered.
+    fn transfer_exchange(&self, t: &SeTransfer) -> Option<Identifier> {
+        let running = (!t.start)
+            .then(|| self.active.get(&t.invocation_id))
+            .flatten()
+            .map(|i| i.exchange.identifier.clone());
+        running.or_else(|| {
+            self.registry
+                .get(&t.se_identifier)
+                .map(|d| d.identifier.clone())
+        })
     }
 
     /// `Some(id)` when `id` is allowed and names an active or just-completed instance.
