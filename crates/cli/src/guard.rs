@@ -416,12 +416,9 @@ async fn respond_reject(
     audit: &AssociationAudit,
     diagnostic: UserDiagnostic,
 ) -> Result<(), AssociationError> {
+    // Recorded before the AARE goes out: the log holds every rejection a peer can have seen.
+    record_rejected(audit, diagnostic);
     let r = incoming.reject(diagnostic, Vec::new()).await;
-    audit.record(&AuditEvent::association_rejected(
-        "rejected-permanent",
-        "acse-service-user",
-        Some((diagnostic.value(), diagnostic.name())),
-    ));
     if let Err(e) = &r {
         tracing::warn!(target: TARGET, assoc = audit.id, error = %e,
             "the rejection may not have reached the peer");
@@ -606,13 +603,11 @@ impl Admission {
         match self {
             Admission::Plain(c) => (*c).reject(diagnostic).await,
             Admission::Secure(s) => {
-                let r = s
-                    .incoming
+                record_rejected(&s.audit, diagnostic);
+                s.incoming
                     .reject(diagnostic, Vec::new())
                     .await
-                    .map_err(carriage_to_association);
-                record_rejected(&s.audit, diagnostic);
-                r
+                    .map_err(carriage_to_association)
             }
         }
     }
@@ -676,6 +671,8 @@ impl SecureChecked {
             ..
         } = self;
         if let Some(diagnostic) = rejection {
+            // Recorded before the AARE goes out, as every rejection.
+            record_rejected(&audit, diagnostic);
             let r = match incoming.verdict() {
                 // Carriage's own rejection (with the exchange's se-u-abort / se-p-abort).
                 Verdict::Reject(d) if *d == diagnostic => match incoming.finish(params).await {
@@ -688,7 +685,6 @@ impl SecureChecked {
                     .await
                     .map_err(carriage_to_association),
             };
-            record_rejected(&audit, diagnostic);
             r?;
             return Err(AdmitError::ExchangeRejected { diagnostic, rule });
         }
