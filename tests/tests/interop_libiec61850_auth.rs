@@ -18,6 +18,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use guls::guard::{AdmitError, Guard};
 use guls_association::{
@@ -239,6 +240,8 @@ fn initiator_policy_credential_against_libiec61850_password_server() {
             "{err:?}"
         );
     });
+    // The peer prints its authenticator's verdict from its own thread: wait for the second.
+    let _ = server.wait_for_event("auth", 1, Duration::from_secs(5));
     let auths = server.events_named("auth");
     assert_eq!(auths.len(), 2, "{auths:?}");
     assert_eq!(auths[0]["accepted"], true);
