@@ -11,6 +11,9 @@
 //! the A-ABORT) and the responder's audit records (`authentication_failed` with its reason,
 //! `association_rejected`, `se_u_abort` / `se_p_abort`, `exchange_failed`).
 //!
+//! Every test runs twice ([`SETUPS`]): Ed25519 with a *ring* responder and a RustCrypto raw
+//! peer, and P-256 with a RustCrypto responder and a *ring* raw peer.
+//!
 //! The key agreement's attacks on the *initiator* (a bad key confirmation, a responder
 //! signature over another transcript) come from a raw responder (the real responder role,
 //! whose reply is altered) against `guls connect --audit`, whose log then holds the se-u-abort
@@ -121,8 +124,39 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(guls_crypto::ring::default_provider())
+/// A key type, the responder's crypto provider and the raw peer's: every test runs once
+/// per setup, so that both providers refuse every attack, on both key types.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    alg: Alg,
+    responder: ProviderChoice,
+    peer_rustcrypto: bool,
+    tag: &'static str,
+}
+
+const SETUPS: [Setup; 2] = [
+    Setup {
+        alg: Alg::Ed25519,
+        responder: ProviderChoice::Ring,
+        peer_rustcrypto: true,
+        tag: "ed25519-ring",
+    },
+    Setup {
+        alg: Alg::P256,
+        responder: ProviderChoice::RustCrypto,
+        peer_rustcrypto: false,
+        tag: "p256-rustcrypto",
+    },
+];
+
+impl Setup {
+    fn peer_provider(self) -> Arc<CryptoProvider> {
+        Arc::new(if self.peer_rustcrypto {
+            guls_crypto::rustcrypto::default_provider()
+        } else {
+            guls_crypto::ring::default_provider()
+        })
+    }
 }
 
 fn random(provider: &CryptoProvider, n: usize) -> Vec<u8> {
@@ -177,14 +211,16 @@ struct Pki {
     other: Signer,
     /// The private keys (PKCS #8 PEM) of all three, for the no-secrets checks.
     key_pems: Vec<String>,
+    /// The key type and providers.
+    setup: Setup,
     /// The responder policy: every certificate exchange and simpleNegotiationSE accepted,
     /// one required; `[trust]` with the CA, its CRL and a clock skew of [`SKEW`].
     policy: String,
 }
 
-fn pki(dir: &Path) -> Pki {
-    let provider = provider();
-    let ca = ca(Alg::Ed25519, "attacks CA");
+fn pki(dir: &Path, setup: Setup) -> Pki {
+    let provider = setup.peer_provider();
+    let ca = ca(setup.alg, "attacks CA");
     let crl_pem = crl(&ca, &[]);
     let (responder, rk) = leaf_with_key(&ca, "responder", 40, -1, 30);
     let (initiator_id, ik) = leaf_with_key(&ca, "initiator", 41, -1, 30);
@@ -209,6 +245,7 @@ clock_skew_secs = {SKEW}
         crl_path.display()
     );
     Pki {
+        setup,
         trust: trust(&ca, Some(&crl_pem)),
         initiator: Signer::new(&initiator_id, &provider),
         other: Signer::new(&other, &provider),
@@ -228,7 +265,7 @@ impl Pki {
                 identity: Some(self.responder.clone()),
                 trust: None,
                 crls: Vec::new(),
-                provider: ProviderChoice::Ring,
+                provider: self.setup.responder,
             },
             ..BuiltIns::default()
         };
@@ -948,8 +985,14 @@ async fn malformed_cases(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directory_authentication_attacks_are_refused_and_audited() {
-    let dir = TempDir::new("cert-attacks-dir");
-    let pki = pki(&dir.0);
+    for setup in SETUPS {
+        directory_authentication_attacks_are_refused_and_audited_with(setup).await;
+    }
+}
+
+async fn directory_authentication_attacks_are_refused_and_audited_with(setup: Setup) {
+    let dir = TempDir::new(&format!("cert-attacks-dir-{}", setup.tag));
+    let pki = pki(&dir.0, setup);
     let server = pki.serve(&dir.0, "dir").await;
     let honest = |t: u64| dir_item(&pki, t);
     let flipped = |t: u64| {
@@ -1076,8 +1119,14 @@ async fn directory_authentication_attacks_are_refused_and_audited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_key_agreement_attacks_are_refused_and_audited() {
-    let dir = TempDir::new("cert-attacks-ska");
-    let pki = pki(&dir.0);
+    for setup in SETUPS {
+        signed_key_agreement_attacks_are_refused_and_audited_with(setup).await;
+    }
+}
+
+async fn signed_key_agreement_attacks_are_refused_and_audited_with(setup: Setup) {
+    let dir = TempDir::new(&format!("cert-attacks-ska-{}", setup.tag));
+    let pki = pki(&dir.0, setup);
     let server = pki.serve(&dir.0, "ska").await;
     let ska = SIGNED_KEY_AGREEMENT;
     let honest = |t: u64| honest_ka_item(&pki, t);
@@ -1303,10 +1352,16 @@ async fn tampering_responder(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_initiator_refuses_a_tampered_key_agreement_reply() {
-    let dir = TempDir::new("cert-attacks-initiator");
-    let pki = pki(&dir.0);
+    for setup in SETUPS {
+        the_initiator_refuses_a_tampered_key_agreement_reply_with(setup).await;
+    }
+}
+
+async fn the_initiator_refuses_a_tampered_key_agreement_reply_with(setup: Setup) {
+    let dir = TempDir::new(&format!("cert-attacks-initiator-{}", setup.tag));
+    let pki = pki(&dir.0, setup);
     let client = |audit: &Path| Client {
-        b: builtins(&pki.initiator_id, &pki.trust, ProviderChoice::Ring),
+        b: builtins(&pki.initiator_id, &pki.trust, pki.setup.responder),
         exchange: "signed-key-agreement",
         calling: None,
         called: Some(pki.responder.ap_title()),
@@ -1424,8 +1479,14 @@ async fn the_initiator_refuses_a_tampered_key_agreement_reply() {
 /// of the keys the responder holds; no key octets are in either log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_agreement_key_id_is_audited_on_both_sides() {
-    let dir = TempDir::new("cert-attacks-keyid");
-    let pki = pki(&dir.0);
+    for setup in SETUPS {
+        key_agreement_key_id_is_audited_on_both_sides_with(setup).await;
+    }
+}
+
+async fn key_agreement_key_id_is_audited_on_both_sides_with(setup: Setup) {
+    let dir = TempDir::new(&format!("cert-attacks-keyid-{}", setup.tag));
+    let pki = pki(&dir.0, setup);
     let policy_path = dir.0.join("keyid.toml");
     std::fs::write(&policy_path, &pki.policy).unwrap();
     let policy = ResponderPolicy::load(&policy_path).unwrap();
@@ -1434,7 +1495,7 @@ async fn key_agreement_key_id_is_audited_on_both_sides() {
             identity: Some(pki.responder.clone()),
             trust: None,
             crls: Vec::new(),
-            provider: ProviderChoice::Ring,
+            provider: pki.setup.responder,
         },
         ..BuiltIns::default()
     }
@@ -1480,7 +1541,7 @@ async fn key_agreement_key_id_is_audited_on_both_sides() {
     let o = run_client(
         &addr,
         Client {
-            b: builtins(&pki.initiator_id, &pki.trust, ProviderChoice::Ring),
+            b: builtins(&pki.initiator_id, &pki.trust, pki.setup.responder),
             exchange: "signed-key-agreement",
             calling: None,
             called: Some(pki.responder.ap_title()),
