@@ -778,6 +778,29 @@ async fn assert_problem_in_p_data(
 {dump}"
     );
 }
+/// The log at `path` has one `exchange_completed` with `key_id`, and none of `keys`' octets.
+fn assert_key_id_logged(path: &Path, keys: &guls_exchanges::SessionKeys, key_id: &str) {
+    let log = std::fs::read_to_string(path).unwrap();
+    let completed: Vec<Value> = records(path)
+        .into_iter()
+        .filter(|r| kind(r) == "exchange_completed")
+        .collect();
+    assert_eq!(completed.len(), 1, "{log}");
+    assert_eq!(completed[0]["event"]["key_id"], key_id, "{log}");
+    for secret in [
+        keys.initiator_to_responder().key,
+        keys.initiator_to_responder().iv,
+        keys.responder_to_initiator().key,
+        keys.responder_to_initiator().iv,
+        keys.exporter(),
+        keys.initiator_confirmation(),
+    ] {
+        assert!(
+            !log.contains(&guls_ber::to_hex(secret)),
+            "key octets in {log}"
+        );
+    }
+}
 
 /// Neither a private key (PEM text or DER in hex) nor the password ever reaches `log`.
 fn assert_no_secrets(pki: &Pki, path: &Path) {
@@ -1382,26 +1405,7 @@ async fn the_initiator_refuses_a_tampered_key_agreement_reply_with(setup: Setup)
         "{}",
         o.out
     );
-    let log = std::fs::read_to_string(&audit).unwrap();
-    let completed: Vec<Value> = records(&audit)
-        .into_iter()
-        .filter(|r| kind(r) == "exchange_completed")
-        .collect();
-    assert_eq!(completed.len(), 1, "{log}");
-    assert_eq!(completed[0]["event"]["key_id"], key_id.as_str(), "{log}");
-    for secret in [
-        keys.initiator_to_responder().key,
-        keys.initiator_to_responder().iv,
-        keys.responder_to_initiator().key,
-        keys.responder_to_initiator().iv,
-        keys.exporter(),
-        keys.initiator_confirmation(),
-    ] {
-        assert!(
-            !log.contains(&guls_ber::to_hex(secret)),
-            "key octets in {log}"
-        );
-    }
+    assert_key_id_logged(&audit, &keys, &key_id);
 
     for (tamper, reason, problem) in [
         (
@@ -1561,27 +1565,7 @@ async fn key_agreement_key_id_is_audited_on_both_sides_with(setup: Setup) {
         o.out
     );
     for path in [&server_audit, &client_audit] {
-        let recs = records(path);
-        let log = std::fs::read_to_string(path).unwrap();
-        let completed: Vec<&Value> = recs
-            .iter()
-            .filter(|r| kind(r) == "exchange_completed")
-            .collect();
-        assert_eq!(completed.len(), 1, "{log}");
-        assert_eq!(completed[0]["event"]["key_id"], key_id.as_str(), "{log}");
-        for secret in [
-            keys.initiator_to_responder().key,
-            keys.initiator_to_responder().iv,
-            keys.responder_to_initiator().key,
-            keys.responder_to_initiator().iv,
-            keys.exporter(),
-            keys.initiator_confirmation(),
-        ] {
-            assert!(
-                !log.contains(&guls_ber::to_hex(secret)),
-                "key octets in {log}"
-            );
-        }
+        assert_key_id_logged(path, &keys, &key_id);
         assert_no_secrets(&pki, path);
     }
     // `guls audit show` prints it.
