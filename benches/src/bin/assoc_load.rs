@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo run --release -p guls-benches --bin assoc_load -- [--quick]
 //! [--only memory|rate|throughput] [--rounds N] [--idle N] [--values N] [--split] [--shared]
-//! [--max-read N] [--side guls|tcp] [--owned-anchor] [--anchor-read N]`
+//! [--max-read N] [--side guls|tcp] [--owned-anchor] [--anchor-read N] [--pin apart|together]`
 //!
 //! Everything runs in one tokio multi-thread runtime (one worker per CPU); with `--split` the
 //! throughput section instead runs its sending side and its receiving side in two runtimes of
@@ -38,7 +38,11 @@
 //!   into a new `Vec` of its own (reads then end at message boundaries) instead of reading
 //!   up to 64 KiB at a time into one reused buffer, as the guls sink receives each value as
 //!   an owned `Vec`. `--anchor-read N` sets the TCP sink's read size (default 64 KiB, the
-//!   guls default `max_read`).
+//!   guls default `max_read`). With `--split`, `--pin apart` pins the sending side's thread
+//!   to the first core and the receiving side's to the second (two processes on two cores),
+//!   `--pin together` both to the first: without pinning, the scheduler's placement decides
+//!   which of its two states the plain-TCP anchor runs in (about 1.5–2 or about 7 GB/s on the
+//!   project's machine), so a ratio over a run says more about the placement than about guls.
 //!
 //! Every count and every wait is bounded; the program stops by itself. Nothing is asserted
 //! about time: a measurement that fails is reported as such.
@@ -82,6 +86,9 @@ enum Section {
 struct Opts {
     quick: bool,
     split: bool,
+    /// With `--split`: pin the sending and receiving threads to two cores (`apart`) or both
+    /// to the first (`together`).
+    pin: Option<Pin>,
     shared: bool,
     /// `--side guls|tcp`: the throughput section measures only that side (for profiling).
     side: Option<&'static str>,
@@ -97,6 +104,15 @@ struct Opts {
     rate_cap: usize,
 }
 
+/// Where `--pin` puts the throughput section's two threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pin {
+    /// The sending side on the first core, the receiving side on the second.
+    Apart,
+    /// Both sides on the first core.
+    Together,
+}
+
 impl Opts {
     fn parse() -> Result<Opts, String> {
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -104,6 +120,7 @@ impl Opts {
         let mut o = Opts {
             quick,
             split: false,
+            pin: None,
             shared: false,
             side: None,
             owned_anchor: false,
@@ -127,6 +144,13 @@ impl Opts {
             match a.as_str() {
                 "--quick" => {}
                 "--split" => o.split = true,
+                "--pin" => {
+                    o.pin = Some(match it.next().map(String::as_str) {
+                        Some("apart") => Pin::Apart,
+                        Some("together") => Pin::Together,
+                        _ => return Err("--pin needs apart or together".into()),
+                    })
+                }
                 "--shared" => o.shared = true,
                 "--owned-anchor" => o.owned_anchor = true,
                 "--anchor-read" => o.anchor_read = num("--anchor-read")?.max(1),
@@ -191,17 +215,25 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let runtime = |workers: Option<usize>, name: &str| {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let runtime = |workers: Option<usize>, name: &str, core: Option<usize>| {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         if let Some(w) = workers {
             b.worker_threads(w);
+        }
+        if let Some(id) = core.and_then(|i| cores.get(i).copied()) {
+            b.on_thread_start(move || {
+                if !core_affinity::set_for_current(id) {
+                    eprintln!("assoc_load: could not pin a thread to core {}", id.id);
+                }
+            });
         }
         b.thread_name(name)
             .enable_all()
             .build()
             .expect("tokio runtime")
     };
-    let rt = runtime(None, "load");
+    let rt = runtime(None, "load", None);
     let workers = rt.metrics().num_workers();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
@@ -214,9 +246,22 @@ fn main() {
     // the throughput section's sending side (application task and initiator driver, TCP
     // writer) runs in a runtime of one worker and its receiving side (responder driver and
     // sink, TCP sink) in another: one thread per side, as two processes would have.
-    let split = opts
-        .split
-        .then(|| (runtime(Some(1), "sender"), runtime(Some(1), "receiver")));
+    // `--pin`: the sender on the first core; the receiver on the second (apart) or the first.
+    let (sender_core, receiver_core) = match opts.pin {
+        None => (None, None),
+        Some(Pin::Apart) => (Some(0), Some(1)),
+        Some(Pin::Together) => (Some(0), Some(0)),
+    };
+    if opts.pin.is_some() && (!opts.split || cores.len() < 2) {
+        eprintln!("assoc_load: --pin needs --split and two cores");
+        std::process::exit(2);
+    }
+    let split = opts.split.then(|| {
+        (
+            runtime(Some(1), "sender", sender_core),
+            runtime(Some(1), "receiver", receiver_core),
+        )
+    });
     let mut failed = false;
     let mut run = |name: &str, on: &tokio::runtime::Runtime, section| {
         let o = opts.clone();
