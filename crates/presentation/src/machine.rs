@@ -7,8 +7,8 @@ use std::fmt;
 use guls_ber::{DecodeError, Oid, known};
 
 use crate::decode::{
-    DEFAULT_MAX_SELECTOR_LEN, DecodeOptions, decode_abort_with, decode_cp_with, decode_cpa_with,
-    decode_cpr_with, decode_user_data_with, single_value,
+    DEFAULT_MAX_SELECTOR_LEN, DecodeOptions, SingleValue, decode_abort_with, decode_cp_with,
+    decode_cpa_with, decode_cpr_with, decode_user_data_with, single_value, single_value_split,
 };
 use crate::encode::{
     EncodeStyle, encode_abort, encode_cp, encode_cpa, encode_cpr, encode_release_user_data,
@@ -563,6 +563,29 @@ pub struct DataValue {
     pub transfer_syntax: Oid,
     /// The value.
     pub value: PdvValue,
+}
+
+/// A TD's one value found by a fast path, with its context's syntaxes.
+struct ContextValue {
+    abstract_syntax: Oid,
+    transfer_syntax: Oid,
+    value: SingleValue,
+}
+
+impl ContextValue {
+    /// The data value whose octets are `octets` (the value's, wherever they were put).
+    fn into_data_value(self, octets: Vec<u8>) -> DataValue {
+        DataValue {
+            pcid: self.value.pcid,
+            abstract_syntax: self.abstract_syntax,
+            transfer_syntax: self.transfer_syntax,
+            value: if self.value.single_asn1 {
+                PdvValue::SingleAsn1Type(octets)
+            } else {
+                PdvValue::OctetAligned(octets)
+            },
+        }
+    }
 }
 
 /// Which half of P-RELEASE some release user data belongs to.
@@ -1291,34 +1314,14 @@ impl PresentationMachine {
         mut ppdu: Vec<u8>,
         offset: usize,
     ) -> Result<Vec<DataValue>, ProtocolFailure> {
-        let open = matches!(
-            self.state,
-            PresentationState::Connected | PresentationState::ReleaseRequested
-        );
-        let fast = if open {
-            let td = ppdu.get(offset..).unwrap_or_default();
-            single_value(td, &self.config.decode_options).and_then(|v| {
-                let c = self.context(v.pcid)?;
-                Some((v, c.abstract_syntax.clone(), c.transfer_syntax.clone()))
-            })
-        } else {
-            None
+        let td = ppdu.get(offset..).unwrap_or_default();
+        let Some(v) = self.single_value_in_context(|o| single_value(td, o)) else {
+            return self.on_data(td);
         };
-        let Some((v, abstract_syntax, transfer_syntax)) = fast else {
-            return self.on_data(ppdu.get(offset..).unwrap_or_default());
-        };
-        ppdu.truncate(offset + v.range.end);
-        ppdu.drain(..offset + v.range.start);
-        Ok(vec![DataValue {
-            pcid: v.pcid,
-            abstract_syntax,
-            transfer_syntax,
-            value: if v.single_asn1 {
-                PdvValue::SingleAsn1Type(ppdu)
-            } else {
-                PdvValue::OctetAligned(ppdu)
-            },
-        }])
+        let range = v.value.range.clone();
+        ppdu.truncate(offset + range.end);
+        ppdu.drain(..offset + range.start);
+        Ok(vec![v.into_data_value(ppdu)])
     }
 
     /// [`Self::on_data_owned`] for a TSDU received in two parts (a transport head split):
@@ -1332,36 +1335,35 @@ impl PresentationMachine {
         offset: usize,
         body: Vec<u8>,
     ) -> Result<Vec<DataValue>, ProtocolFailure> {
-        let open = matches!(
-            self.state,
-            PresentationState::Connected | PresentationState::ReleaseRequested
-        );
-        let fast = if open {
-            let td = head.get(offset..).unwrap_or_default();
-            crate::decode::single_value_split(td, &body, &self.config.decode_options).and_then(
-                |v| {
-                    let c = self.context(v.pcid)?;
-                    Some((v, c.abstract_syntax.clone(), c.transfer_syntax.clone()))
-                },
-            )
-        } else {
-            None
-        };
-        let Some((v, abstract_syntax, transfer_syntax)) = fast else {
+        let td = head.get(offset..).unwrap_or_default();
+        let Some(v) = self.single_value_in_context(|o| single_value_split(td, &body, o)) else {
             let mut whole = head;
             whole.extend_from_slice(&body);
             return self.on_data_owned(whole, offset);
         };
-        Ok(vec![DataValue {
-            pcid: v.pcid,
-            abstract_syntax,
-            transfer_syntax,
-            value: if v.single_asn1 {
-                PdvValue::SingleAsn1Type(body)
-            } else {
-                PdvValue::OctetAligned(body)
-            },
-        }])
+        Ok(vec![v.into_data_value(body)])
+    }
+
+    /// The one value a fast path's reader `find`s in a TD, with its context, when data may
+    /// be received and the context is defined; `None` sends the TD to the full decoder.
+    fn single_value_in_context(
+        &self,
+        find: impl FnOnce(&DecodeOptions) -> Option<SingleValue>,
+    ) -> Option<ContextValue> {
+        let open = matches!(
+            self.state,
+            PresentationState::Connected | PresentationState::ReleaseRequested
+        );
+        if !open {
+            return None;
+        }
+        let value = find(&self.config.decode_options)?;
+        let c = self.context(value.pcid)?;
+        Some(ContextValue {
+            abstract_syntax: c.abstract_syntax.clone(),
+            transfer_syntax: c.transfer_syntax.clone(),
+            value,
+        })
     }
 
     /// A TD PPDU arrived: its values with their contexts. An undecodable TD, simply-encoded
