@@ -590,10 +590,6 @@ impl Token {
         &self.tbs_der
     }
 
-    fn write(&self, w: &mut Writer, tag: Tag) {
-        write_token(w, tag, &self.tbs_der, &self.algorithm, &self.signature);
-    }
-
     fn read(e: &Element<'_>) -> DecodeResult<Self> {
         let mut r = e.reader()?;
         let tbs = r.read_tagged(Tag::SEQUENCE, "Token toBeSigned")?;
@@ -624,17 +620,11 @@ impl Token {
 }
 
 /// Writes a `Token` from its signed octets, algorithm and signature under `tag`.
-fn write_token(
-    w: &mut Writer,
-    tag: Tag,
-    tbs_der: &[u8],
-    algorithm: &AlgorithmIdentifier,
-    signature: &BitString,
-) {
+fn write_token(w: &mut Writer, tag: Tag, token: TokenParts<'_>) {
     w.constructed(tag, |w| {
-        w.raw(tbs_der);
-        algorithm.write(w, Tag::SEQUENCE);
-        w.bit_string(Tag::BIT_STRING, signature);
+        w.raw(token.tbs_der);
+        token.algorithm.write(w, Tag::SEQUENCE);
+        w.bit_string(Tag::BIT_STRING, token.signature);
     });
 }
 
@@ -653,16 +643,54 @@ pub(crate) fn encode_strong_credentials(
         + signature.bytes.len()
         + 256;
     let mut w = Writer::from_vec(Vec::with_capacity(size), LengthForm::Definite);
+    let token = TokenParts {
+        tbs_der,
+        algorithm,
+        signature,
+    };
+    write_strong(&mut w, certification_path, token, name, &[]);
+    w.into_bytes()
+}
+
+/// A `Token`'s parts, borrowed: what [`write_token`] writes.
+#[derive(Clone, Copy)]
+struct TokenParts<'a> {
+    tbs_der: &'a [u8],
+    algorithm: &'a AlgorithmIdentifier,
+    signature: &'a BitString,
+}
+
+impl<'a> From<&'a Token> for TokenParts<'a> {
+    fn from(t: &'a Token) -> Self {
+        TokenParts {
+            tbs_der: &t.tbs_der,
+            algorithm: &t.algorithm,
+            signature: &t.signature,
+        }
+    }
+}
+
+/// Writes `Credentials` `strong [1]` (`StrongCredentials`) from borrowed parts.
+fn write_strong<'a>(
+    w: &mut Writer,
+    certification_path: Option<&CertificationPath>,
+    token: impl Into<TokenParts<'a>>,
+    name: Option<&DistinguishedName>,
+    extensions: &[Vec<u8>],
+) {
+    let token = token.into();
     w.constructed(Tag::context(1), |w| {
         if let Some(p) = certification_path {
             p.write(w, Tag::context(0));
         }
-        write_token(w, Tag::context(1), tbs_der, algorithm, signature);
+        write_token(w, Tag::context(1), token);
         if let Some(n) = name {
             n.encode_der_implicit(w, Tag::context(2));
         }
+        for x in extensions {
+            w.raw(x);
+        }
     });
-    w.into_bytes()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -782,18 +810,13 @@ impl Credentials {
                     });
                 }
             }),
-            Credentials::Strong(s) => w.constructed(Tag::context(1), |w| {
-                if let Some(p) = &s.certification_path {
-                    p.write(w, Tag::context(0));
-                }
-                s.bind_token.write(w, Tag::context(1));
-                if let Some(n) = &s.name {
-                    n.encode_der_implicit(w, Tag::context(2));
-                }
-                for x in &s.extensions {
-                    w.raw(x);
-                }
-            }),
+            Credentials::Strong(s) => write_strong(
+                w,
+                s.certification_path.as_ref(),
+                &s.bind_token,
+                s.name.as_ref(),
+                &s.extensions,
+            ),
             Credentials::ExternalProcedure(c) => {
                 w.constructed(Tag::context(2), |w| w.raw(c));
             }
