@@ -150,28 +150,13 @@ fn encode_item(tbs_der: &[u8], signature: &BitString, confirmation: Option<&[u8]
 }
 
 /// Hashes the DER of `BIT STRING signature` (tag, length, unused bits, octets) without
-/// building it.
+/// copying the signature into it.
 fn hash_signature_tlv(ctx: &mut dyn HashContext, signature: &BitString) {
-    // DER definite length of the contents (unused-bits octet + octets); signatures are far
-    // shorter than 2^32 octets.
-    let len = signature.bytes.len() + 1;
-    let octets = (usize::BITS - len.leading_zeros()).div_ceil(8) as usize;
-    let mut header = [0u8; 8];
-    header[0] = 0x03;
-    let mut n = 1;
-    if len < 0x80 {
-        header[1] = len as u8;
-        n += 1;
-    } else {
-        header[1] = 0x80 | octets as u8;
-        n += 1;
-        for i in (0..octets).rev() {
-            header[n] = (len >> (8 * i)) as u8;
-            n += 1;
-        }
-    }
-    header[n] = signature.unused_bits;
-    ctx.update(&header[..=n]);
+    let mut header = Vec::with_capacity(12);
+    header.push(0x03);
+    guls_ber::encode_length(signature.bytes.len() + 1, &mut header);
+    header.push(signature.unused_bits);
+    ctx.update(&header);
     ctx.update(&signature.bytes);
 }
 
