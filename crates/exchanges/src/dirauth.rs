@@ -313,16 +313,13 @@ impl Role {
     fn verify(
         &self,
         item: &Item,
-        decoded: Option<Credentials>,
+        decoded: Option<DecodedItem>,
         expect_response: bool,
     ) -> Result<Authenticated, AuthFailure> {
         // The machine already checked that the item decodes (and may have kept the value).
-        let credentials = match decoded {
-            Some(c) => c,
-            None => item
-                .decode::<Credentials>()
-                .map_err(|_| AuthFailure::UnsupportedCredentials)?,
-        };
+        let credentials = item
+            .decode_with::<Credentials>(decoded)
+            .map_err(|_| AuthFailure::UnsupportedCredentials)?;
         match credentials {
             Credentials::Strong(s) => self.verify_strong(&s, expect_response),
             Credentials::Simple(s) => {
@@ -494,7 +491,6 @@ impl ExchangeRole for Role {
     }
 
     fn on_decoded_item(&mut self, item: &Item, decoded: Option<DecodedItem>) -> Step {
-        let decoded = decoded.and_then(DecodedItem::downcast::<Credentials>);
         match (self.kind, item.id) {
             (Kind::OneWayResponder, 1) => match self.verify(item, decoded, false) {
                 Ok(peer) => {

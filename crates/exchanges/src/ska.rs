@@ -755,20 +755,16 @@ impl KaRoleMachine {
     /// The peer's item: as the machine decoded it, or decoded here.
     fn received(
         item: &Item,
-        decoded: Option<KeyAgreementItem>,
+        decoded: Option<DecodedItem>,
     ) -> Result<KeyAgreementItem, AuthFailure> {
-        match decoded {
-            Some(v) => Ok(v),
-            None => item
-                .decode::<KeyAgreementItem>()
-                .map_err(|_| AuthFailure::KeyAgreement("malformed item")),
-        }
+        item.decode_with(decoded)
+            .map_err(|_| AuthFailure::KeyAgreement("malformed item"))
     }
 
     fn respond(
         &mut self,
         item: &Item,
-        decoded: Option<KeyAgreementItem>,
+        decoded: Option<DecodedItem>,
     ) -> Result<(Item, Outcome), AuthFailure> {
         let received = Self::received(item, decoded)?;
         let signed = [SIG_LABEL_I, received.tbs_der()].concat();
@@ -798,7 +794,7 @@ impl KaRoleMachine {
     fn finish(
         &mut self,
         item: &Item,
-        decoded: Option<KeyAgreementItem>,
+        decoded: Option<DecodedItem>,
     ) -> Result<Outcome, AuthFailure> {
         let received = Self::received(item, decoded)?;
         let signed = [SIG_LABEL_R, &self.item1, received.tbs_der()].concat();
@@ -869,7 +865,6 @@ impl ExchangeRole for KaRoleMachine {
     }
 
     fn on_decoded_item(&mut self, item: &Item, decoded: Option<DecodedItem>) -> Step {
-        let decoded = decoded.and_then(DecodedItem::downcast::<KeyAgreementItem>);
         match (self.role, item.id) {
             (KaRole::Responder, 1) => match self.respond(item, decoded) {
                 Ok((reply, outcome)) => Step::SendLast(reply, outcome),

@@ -68,6 +68,18 @@ impl Item {
     pub fn decode<T: ItemType>(&self) -> DecodeResult<T> {
         T::decode(&self.value)
     }
+
+    /// The value as `T`: the one the machine `decoded` when it checked the item's type
+    /// ([`ItemDef::decoded`], given to [`ExchangeRole::on_decoded_item`]), else decoded here.
+    pub fn decode_with<T: ItemType + 'static>(
+        &self,
+        decoded: Option<DecodedItem>,
+    ) -> DecodeResult<T> {
+        match decoded.and_then(DecodedItem::downcast::<T>) {
+            Some(v) => Ok(v),
+            None => self.decode(),
+        }
+    }
 }
 
 /// An SE-ERROR: an error code and, optionally, the type of its parameter.
