@@ -504,23 +504,39 @@ impl SecureInitiator {
                 .or_else(|| user_info_apdu(&c.user_information, Some(self.sese_pcid)))
                 .map(<[u8]>::to_vec)
         });
-        let secure = pending.insert(SecureAssociation::new(
+        let mut secure = SecureAssociation::new(
             assoc,
             endpoint,
             self.sese_pcid,
             self.carriage.clone(),
             Gate::Running(InvocationId::Absent),
             true,
-        ));
-        secure.handle(first).await?;
-        if let Some(bytes) = reply {
-            let out = secure.endpoint_mut().receive(&bytes);
-            secure.handle(out).await?;
+        );
+        match settle(&mut secure, first, reply).await {
+            Ok(()) => Ok(secure),
+            Err(e) => {
+                *pending = Some(secure);
+                Err(e)
+            }
         }
-        if let Some(reason) = &secure.aborted {
-            return Err(CarriageError::Aborted(reason.clone()));
-        }
-        Ok(pending.take().expect("just set"))
+    }
+}
+
+/// Runs the initiator's first output and the AARE's item (if any) through an association
+/// just accepted; an error when either ended it.
+async fn settle(
+    secure: &mut SecureAssociation,
+    first: EndpointOutput,
+    reply: Option<Vec<u8>>,
+) -> Result<(), CarriageError> {
+    secure.handle(first).await?;
+    if let Some(bytes) = reply {
+        let out = secure.endpoint_mut().receive(&bytes);
+        secure.handle(out).await?;
+    }
+    match &secure.aborted {
+        Some(reason) => Err(CarriageError::Aborted(reason.clone())),
+        None => Ok(()),
     }
 }
 
