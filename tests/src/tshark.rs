@@ -325,7 +325,7 @@ fn split_occurrences(field: &str) -> impl Iterator<Item = &str> {
     field.split(AGGREGATOR).filter(|s| !s.is_empty())
 }
 
-/// Parses `-T fields` output of the six fields [`add_field_args`] asks for.
+/// Parses `-T fields` output of the six fields `add_field_args` asks for.
 pub fn parse_fields_output(stdout: &str) -> Result<Vec<FrameVerdict>, String> {
     let mut out = Vec::new();
     for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
