@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo run --release -p guls-benches --bin cert_load -- [--quick] [--count N]
 //! [--rounds N] [--crypto-count N] [--alg ed25519|p256|both] [--only crypto|rate]
-//! [--mode plain|two-way|ska|tls] [--no-fill]`
+//! [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--no-fill]`
 //!
 //! The PKI (rcgen, made at start, per key type): root CA → intermediate CA → two leaves, a
 //! server (subjectAltName `localhost`, EKU serverAuth) and a client (EKU clientAuth). Each
@@ -17,9 +17,11 @@
 //!
 //! * **crypto** — on one thread, without the network, `--crypto-count` times each (mean):
 //!   signing a 256-octet message, verifying that signature, validating the peer's three-level
-//!   path with `guls_policy::TrustStore::verify_path` (what guls does) and with rustls's
-//!   webpki client/server verifiers (what rustls does), and one X25519 key pair + agreement.
-//!   From them the crypto-only bound, in associations per second of one core:
+//!   path with `guls_policy::TrustStore::verify_path` (what guls does; on first contact, with
+//!   the store's memory of verified certificate signatures off, and for a peer seen again,
+//!   with it on) and with rustls's webpki client/server verifiers (what rustls does), and one
+//!   X25519 key pair + agreement. From them the crypto-only bound, in associations per second
+//!   of one core:
 //!   two-way = 1 / (2 sign + 2 verify + 2 path validations); the key agreement and TLS 1.3
 //!   add 2 × X25519. The replay cache's work per token (`note_issued` + `check_and_insert`,
 //!   empty and at capacity). Then whole exchanges between two in-memory
@@ -30,7 +32,13 @@
 //!   - `guls two-way`, `guls key agreement`: `SecureInitiator::connect` with the exchange (item
 //!     1 in the AARQ, item 2 in the AARE), one 6-octet application value echoed by the
 //!     responder, A-RELEASE. One `SecureResponder` answers both exchanges; its verifier is an
-//!     adapter of `TrustStore` (below) and its clock the system clock.
+//!     adapter of `TrustStore` (below) and its clock the system clock. The stores remember
+//!     verified certificate signatures (their default), so from the second association on
+//!     the peer's certificate signatures are not verified again (validity, constraints and
+//!     usage still are; the exchange's own signatures always are).
+//!   - `guls two-way, no sig memory`, `guls key agr., no sig memory`: the same with
+//!     `TrustOptions::signature_cache = 0` on both ends (its own responder): every
+//!     association verifies every signature, as on first contact with a peer.
 //!   - `rustls TLS 1.3`: TCP connect, full TLS 1.3 handshake with client certificates
 //!     (mutual authentication; no session cache, no tickets, resumption disabled, so every
 //!     handshake is full; checked on the first one), a 4-octet write echoed by the server,
@@ -124,12 +132,19 @@ impl Opts {
             algs: vec![Alg::Ed25519, Alg::P256],
             crypto: true,
             rate: true,
-            modes: vec![Mode::Plain, Mode::TwoWay, Mode::KeyAgreement, Mode::Tls],
+            modes: vec![
+                Mode::Plain,
+                Mode::TwoWay,
+                Mode::KeyAgreement,
+                Mode::TwoWayFirstContact,
+                Mode::KeyAgreementFirstContact,
+                Mode::Tls,
+            ],
             fill: true,
         };
         let usage = "usage: cert_load [--quick] [--count N] [--rounds N] [--crypto-count N] \
                      [--alg ed25519|p256|both] [--only crypto|rate] \
-                     [--mode plain|two-way|ska|tls] [--no-fill]";
+                     [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--no-fill]";
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -168,6 +183,8 @@ impl Opts {
                         "plain" => Mode::Plain,
                         "two-way" => Mode::TwoWay,
                         "ska" => Mode::KeyAgreement,
+                        "two-way-first" => Mode::TwoWayFirstContact,
+                        "ska-first" => Mode::KeyAgreementFirstContact,
                         "tls" => Mode::Tls,
                         other => return Err(format!("unknown mode {other}\n{usage}")),
                     }]
@@ -326,8 +343,14 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(guls_crypto::ring::default_provider())
 }
 
-fn verifier(pki: &Pki, provider: &Arc<CryptoProvider>) -> Arc<StoreVerifier> {
-    let store = TrustStore::new(&[CertificateDer::from(pki.root.as_slice())]).expect("trust store");
+/// `memory`: whether the store remembers verified certificate signatures (its default; see
+/// `TrustOptions::signature_cache`), or checks every signature of every path.
+fn verifier(pki: &Pki, provider: &Arc<CryptoProvider>, memory: bool) -> Arc<StoreVerifier> {
+    let mut store =
+        TrustStore::new(&[CertificateDer::from(pki.root.as_slice())]).expect("trust store");
+    if !memory {
+        store.options_mut().signature_cache = 0;
+    }
     Arc::new(StoreVerifier {
         store,
         provider: provider.clone(),
@@ -339,15 +362,17 @@ fn identity(provider: &Arc<CryptoProvider>, leaf: &Leaf) -> LocalIdentity {
 }
 
 /// One side's registry with both exchanges. `peer`: the responder's name, for the initiator.
-/// `replay_capacity`: `None` keeps the configurations' default replay cache.
+/// `replay_capacity`: `None` keeps the configurations' default replay cache. `memory`: see
+/// [`verifier`].
 fn registry(
     pki: &Pki,
     own: &Leaf,
     peer: Option<&DistinguishedName>,
     replay_capacity: Option<usize>,
+    memory: bool,
 ) -> Arc<Registry> {
     let p = provider();
-    let v = verifier(pki, &p);
+    let v = verifier(pki, &p, memory);
     let clock = Arc::new(SystemClock);
     let mut da = DirAuthConfig::new(
         p.clone(),
@@ -627,6 +652,11 @@ enum Mode {
     Plain,
     TwoWay,
     KeyAgreement,
+    /// Both ends' trust stores without the memory of verified certificate signatures: every
+    /// association verifies its peer's path as on first contact.
+    TwoWayFirstContact,
+    /// As [`Mode::TwoWayFirstContact`], with the key agreement.
+    KeyAgreementFirstContact,
     Tls,
 }
 
@@ -641,6 +671,8 @@ impl Mode {
             Mode::Plain => "guls no exchange",
             Mode::TwoWay => "guls two-way",
             Mode::KeyAgreement => "guls key agreement",
+            Mode::TwoWayFirstContact => "guls two-way, no sig memory",
+            Mode::KeyAgreementFirstContact => "guls key agr., no sig memory",
             Mode::Tls => "rustls TLS 1.3",
         }
     }
@@ -761,26 +793,35 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
         addr: plain_responder().await,
     };
     for (alg, pki) in pkis {
-        let server_registry = registry(pki, &pki.server, None, None);
-        let client_registry = registry(pki, &pki.client, Some(&pki.server.subject), None);
-        let guls_addr = guls_responder(server_registry.clone(), server_failures.clone()).await;
-        let si = Arc::new(SecureInitiator::new(
-            assoc_config(),
-            CarriageConfig::new(client_registry.clone()),
-        ));
-        if o.fill {
-            // Steady state: every replay cache at its capacity, as on a responder that made
-            // more than DEFAULT_REPLAY_CAPACITY associations within the skew window (5
-            // minutes). Filled in memory, through the same configurations (no sockets).
-            for id in [two_way_id(), ska_id()] {
-                let failed = (0..DEFAULT_REPLAY_CAPACITY + 100)
-                    .filter(|_| !exchange_in_memory(&client_registry, &server_registry, &id))
-                    .count();
-                if failed > 0 {
-                    println!("  {} {id}: {failed} in-memory exchanges FAILED", alg.name());
+        // One responder and one initiator configuration with the trust stores' memory of
+        // verified certificate signatures (their default), one without.
+        let mut sides = Vec::new();
+        for memory in [true, false] {
+            let server_registry = registry(pki, &pki.server, None, None, memory);
+            let client_registry =
+                registry(pki, &pki.client, Some(&pki.server.subject), None, memory);
+            let addr = guls_responder(server_registry.clone(), server_failures.clone()).await;
+            let si = Arc::new(SecureInitiator::new(
+                assoc_config(),
+                CarriageConfig::new(client_registry.clone()),
+            ));
+            if o.fill {
+                // Steady state: every replay cache at its capacity, as on a responder that
+                // made more than DEFAULT_REPLAY_CAPACITY associations within the skew window
+                // (5 minutes). Filled in memory, through the same configurations (no sockets).
+                for id in [two_way_id(), ska_id()] {
+                    let failed = (0..DEFAULT_REPLAY_CAPACITY + 100)
+                        .filter(|_| !exchange_in_memory(&client_registry, &server_registry, &id))
+                        .count();
+                    if failed > 0 {
+                        println!("  {} {id}: {failed} in-memory exchanges FAILED", alg.name());
+                    }
                 }
             }
+            sides.push((si, addr));
         }
+        let (si, guls_addr) = sides[0].clone();
+        let (si_first, first_addr) = sides[1].clone();
         let tls = tls_side(pki);
         let tls_addr = tls_server(tls.server.clone(), server_failures.clone()).await;
         let connector = TlsConnector::from(tls.client.clone());
@@ -802,6 +843,22 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
                 Target::Guls {
                     si: si.clone(),
                     addr: guls_addr,
+                    id: ska_id(),
+                },
+            ),
+            (
+                Mode::TwoWayFirstContact,
+                Target::Guls {
+                    si: si_first.clone(),
+                    addr: first_addr,
+                    id: two_way_id(),
+                },
+            ),
+            (
+                Mode::KeyAgreementFirstContact,
+                Target::Guls {
+                    si: si_first.clone(),
+                    addr: first_addr,
                     id: ska_id(),
                 },
             ),
@@ -834,7 +891,7 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
          TLS: connect + full handshake + one echoed write + close:"
     );
     println!(
-        "  {:<6} {:<8} {:<19} {:>5} {:>7} {:>10} {:>13} {:>13} {:>7}",
+        "  {:<6} {:<8} {:<28} {:>5} {:>7} {:>10} {:>13} {:>13} {:>7}",
         "round", "key", "mode", "conc", "assocs", "assocs/s", "mean latency", "CPU/assoc", "failed"
     );
     let mut results: Vec<(Key, Vec<Rate>)> = Vec::new();
@@ -844,7 +901,7 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
                 let _ = rate(target, WARM_UP, conc).await;
                 let (r, err) = rate(target, o.count, conc).await;
                 println!(
-                    "  {:<6} {:<8} {:<19} {:>5} {:>7} {:>10.0} {:>10.3} ms {:>10.3} ms {:>7}",
+                    "  {:<6} {:<8} {:<28} {:>5} {:>7} {:>10.0} {:>10.3} ms {:>10.3} ms {:>7}",
                     round,
                     mode.key(*alg),
                     mode.name(),
@@ -886,7 +943,7 @@ fn range(v: &[f64], prec: usize) -> String {
 fn summary(results: &[(Key, Vec<Rate>)]) {
     println!("\nsummary over the rounds (min–max):");
     println!(
-        "  {:<8} {:<19} {:>5} {:>14} {:>16} {:>17} {:>7}",
+        "  {:<8} {:<28} {:>5} {:>14} {:>16} {:>17} {:>7}",
         "key", "mode", "conc", "assocs/s", "CPU/assoc ms", "vs rustls (rate)", "failed"
     );
     for ((alg, mode, conc), rates) in results {
@@ -905,7 +962,7 @@ fn summary(results: &[(Key, Vec<Rate>)]) {
         let per_s: Vec<f64> = rates.iter().map(|r| r.per_s).collect();
         let cpu: Vec<f64> = rates.iter().map(|r| r.cpu_ms).collect();
         println!(
-            "  {:<8} {:<19} {:>5} {:>14} {:>16} {:>17} {:>7}",
+            "  {:<8} {:<28} {:>5} {:>14} {:>16} {:>17} {:>7}",
             mode.key(*alg),
             mode.name(),
             conc,
@@ -988,18 +1045,24 @@ fn crypto_section(o: &Opts, alg: Alg, pki: &Pki) {
         v.verify(key.public_key(), black_box(&message), &signature)
             .expect("verify");
     });
-    let sv = verifier(pki, &p);
     let now = UnixTime::now();
-    let mut flip = false;
-    let path_guls = mean_us(n, || {
-        flip = !flip;
-        let chain = if flip {
-            &pki.client.chain
-        } else {
-            &pki.server.chain
-        };
-        black_box(sv.verify_path(chain, now).expect("path"));
-    });
+    let path_mean = |memory: bool| {
+        let sv = verifier(pki, &p, memory);
+        let mut flip = false;
+        mean_us(n, || {
+            flip = !flip;
+            let chain = if flip {
+                &pki.client.chain
+            } else {
+                &pki.server.chain
+            };
+            black_box(sv.verify_path(chain, now).expect("path"));
+        })
+    };
+    // First contact (every certificate signature verified) and a peer seen again (the
+    // store's memory of verified signatures; everything else still checked).
+    let path_guls = path_mean(false);
+    let path_guls_seen = path_mean(true);
     let tls = tls_side(pki);
     let (c_ee, c_int) = (
         CertificateDer::from(pki.client.chain[0].as_slice()),
@@ -1065,7 +1128,10 @@ fn crypto_section(o: &Opts, alg: Alg, pki: &Pki) {
     println!("\n{} crypto, one thread, {n} runs each (mean):", alg.name());
     println!("  sign (256 octets)                          {sign:9.1} µs");
     println!("  verify                                     {verify:9.1} µs");
-    println!("  path validation, guls TrustStore           {path_guls:9.1} µs");
+    println!("  path validation, guls TrustStore           {path_guls:9.1} µs (first contact)");
+    println!(
+        "  path validation, guls, peer seen again     {path_guls_seen:9.1} µs (signatures remembered)"
+    );
     println!("  path validation, rustls webpki verifiers   {path_rustls:9.1} µs");
     println!("  X25519 key pair + agreement                {x25519:9.1} µs");
     println!(
@@ -1080,6 +1146,14 @@ fn crypto_section(o: &Opts, alg: Alg, pki: &Pki) {
             per_assoc(path_guls, true),
         ),
         (
+            "two-way, guls paths seen again",
+            per_assoc(path_guls_seen, false),
+        ),
+        (
+            "key agreement, guls paths seen again",
+            per_assoc(path_guls_seen, true),
+        ),
+        (
             "TLS 1.3, rustls paths (+ 2 × X25519)",
             per_assoc(path_rustls, true),
         ),
@@ -1090,8 +1164,8 @@ fn crypto_section(o: &Opts, alg: Alg, pki: &Pki) {
     // Whole exchanges in memory. The replay caches are sized for the loop so that no token
     // is refused because a full cache moved its floor (see ReplayCache).
     let cap = Some(4 * n + 64);
-    let client = registry(pki, &pki.client, Some(&pki.server.subject), cap);
-    let server = registry(pki, &pki.server, None, cap);
+    let client = registry(pki, &pki.client, Some(&pki.server.subject), cap, true);
+    let server = registry(pki, &pki.server, None, cap, true);
     for (what, id) in [("two-way", two_way_id()), ("key agreement", ska_id())] {
         let mut failed = 0usize;
         let us = mean_us(n, || {

@@ -29,6 +29,18 @@
 //!    [`KeyUsageCheck::Required`] it must also be present.
 //!
 //! [`TrustStore::authenticate`] then binds the AP-title (see there).
+//!
+//! # Verified signatures are remembered
+//!
+//! Checking a signature is a function of the algorithm, the public key, the signed octets and
+//! the signature alone. The store remembers, by the SHA-256 of exactly those inputs, the
+//! certificate and CRL signatures that verified during path validation
+//! ([`TrustOptions::signature_cache`] entries, shared by the store's clones; only successes,
+//! so a forged or altered certificate is checked, and refused, every time). A peer seen again
+//! (the same certificates) so costs no certificate-signature verification; everything else in
+//! steps 1 to 6 (path building, validity at the exchange time, constraints, revocation, key
+//! usage) still runs every time. The exchange's own signatures (bind tokens, key agreement
+//! transcripts) are fresh every time and never go through this memory.
 
 use std::fmt;
 use std::sync::Arc;
@@ -143,7 +155,17 @@ pub struct TrustOptions {
     pub allow_unknown_revocation_status: bool,
     /// Refuse a CRL whose nextUpdate has passed (default `true`: [`CertError::CrlExpired`]).
     pub enforce_crl_next_update: bool,
+    /// How many verified certificate and CRL signatures to remember (default
+    /// [`DEFAULT_SIGNATURE_CACHE`]; `0` verifies every signature every time). See the module
+    /// documentation: only the signature check is skipped for exactly the same inputs.
+    pub signature_cache: usize,
 }
+
+/// Default [`TrustOptions::signature_cache`]: 1024 verified signatures (32 octets each).
+pub const DEFAULT_SIGNATURE_CACHE: usize = 1024;
+
+/// Largest [`TrustOptions::signature_cache`] a policy file may ask for.
+pub const MAX_SIGNATURE_CACHE: usize = 1 << 20;
 
 impl Default for TrustOptions {
     fn default() -> Self {
@@ -155,6 +177,7 @@ impl Default for TrustOptions {
             revocation_depth: RevocationDepth::default(),
             allow_unknown_revocation_status: false,
             enforce_crl_next_update: true,
+            signature_cache: DEFAULT_SIGNATURE_CACHE,
         }
     }
 }
@@ -523,8 +546,31 @@ impl TrustStore {
                 "no accepted signature algorithm uses the end-entity's {key_type:?} key"
             )));
         }
-        let algs: Vec<&dyn SignatureVerificationAlgorithm> =
-            verifiers.iter().map(|v| v.as_webpki()).collect();
+        let sha256 = match self.options.signature_cache {
+            0 => None,
+            _ => provider.hash(HashAlgorithm::Sha256),
+        };
+        let remembering: Vec<RememberedVerifier<'_>> = match sha256 {
+            Some(sha256) => verifiers
+                .iter()
+                .map(|v| RememberedVerifier {
+                    inner: v.as_webpki(),
+                    algorithm: v.algorithm(),
+                    sha256,
+                    cache: &self.cache,
+                    capacity: self.options.signature_cache,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let algs: Vec<&dyn SignatureVerificationAlgorithm> = if remembering.is_empty() {
+            verifiers.iter().map(|v| v.as_webpki()).collect()
+        } else {
+            remembering
+                .iter()
+                .map(|v| v as &dyn SignatureVerificationAlgorithm)
+                .collect()
+        };
 
         // Path validation.
         let ee_der = CertificateDer::from(chain[0]);
@@ -837,6 +883,9 @@ struct CertCache {
 struct CertCacheInner {
     end_entities: std::collections::HashMap<Vec<u8>, Arc<EeFacts>>,
     intermediates: std::collections::HashSet<Vec<u8>>,
+    /// SHA-256 of the inputs of each signature check that succeeded (see
+    /// [`RememberedVerifier`]).
+    verified_signatures: std::collections::HashSet<[u8; 32]>,
 }
 
 impl CertCache {
@@ -881,6 +930,81 @@ impl CertCache {
                 .extend(unseen.iter().map(|c| c.to_vec()));
         }
         Ok(())
+    }
+}
+
+/// A provider's signature algorithm as rustls-webpki sees it during path validation, that
+/// first looks up its inputs among the checks that already succeeded ([`CertCache`]). The key
+/// is the SHA-256 of the algorithm's name and identifiers and of the public key, message and
+/// signature, each with its length: equal keys mean the same check, whose answer cannot
+/// change. Only successes are kept; a failure is recomputed (and fails) every time.
+struct RememberedVerifier<'a> {
+    inner: &'a dyn SignatureVerificationAlgorithm,
+    algorithm: SignatureAlgorithm,
+    sha256: &'static dyn guls_crypto::Hash,
+    cache: &'a CertCache,
+    capacity: usize,
+}
+
+impl fmt::Debug for RememberedVerifier<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RememberedVerifier")
+            .field("algorithm", &self.algorithm)
+            .finish()
+    }
+}
+
+impl RememberedVerifier<'_> {
+    fn key(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> [u8; 32] {
+        let mut h = self.sha256.start();
+        let mut part = |b: &[u8]| {
+            h.update(&(b.len() as u64).to_be_bytes());
+            h.update(b);
+        };
+        part(signature_algorithm_name(self.algorithm).as_bytes());
+        part(self.inner.public_key_alg_id().as_ref());
+        part(self.inner.signature_alg_id().as_ref());
+        part(public_key);
+        part(message);
+        part(signature);
+        let digest = h.finish();
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&digest.as_bytes()[..32]);
+        key
+    }
+}
+
+impl SignatureVerificationAlgorithm for RememberedVerifier<'_> {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), guls_crypto::rustls_pki_types::InvalidSignature> {
+        let key = self.key(public_key, message, signature);
+        if self.cache.lock().verified_signatures.contains(&key) {
+            return Ok(());
+        }
+        self.inner
+            .verify_signature(public_key, message, signature)?;
+        let mut inner = self.cache.lock();
+        if inner.verified_signatures.len() >= self.capacity {
+            inner.verified_signatures.clear();
+        }
+        inner.verified_signatures.insert(key);
+        Ok(())
+    }
+
+    fn public_key_alg_id(&self) -> guls_crypto::rustls_pki_types::AlgorithmIdentifier {
+        self.inner.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> guls_crypto::rustls_pki_types::AlgorithmIdentifier {
+        self.inner.signature_alg_id()
+    }
+
+    fn fips(&self) -> bool {
+        self.inner.fips()
     }
 }
 

@@ -14,7 +14,8 @@ use crate::identity::Identity;
 use crate::peer::TitlePattern;
 use crate::trust::{
     BindingTarget, ExtendedKeyUsageCheck, KP_ANY, KP_CLIENT_AUTH, KP_SERVER_AUTH, KeyUsageCheck,
-    RevocationDepth, TrustOptions, TrustStore, parse_signature_algorithm, signature_algorithm_name,
+    MAX_SIGNATURE_CACHE, RevocationDepth, TrustOptions, TrustStore, parse_signature_algorithm,
+    signature_algorithm_name,
 };
 
 /// Largest `clock_skew_secs`: one day.
@@ -34,6 +35,7 @@ pub(crate) struct RawTrust {
     revocation_depth: Option<Spanned<String>>,
     unknown_revocation_status: Option<Spanned<String>>,
     crl_next_update: Option<Spanned<String>>,
+    signature_cache: Option<Spanned<usize>>,
     #[serde(default, rename = "binding")]
     bindings: Vec<Spanned<RawBinding>>,
 }
@@ -164,6 +166,16 @@ pub(crate) fn compile_trust(
             ));
         }
         o.clock_skew = Duration::from_secs(*s.get_ref());
+    }
+    if let Some(n) = &raw.signature_cache {
+        if *n.get_ref() > MAX_SIGNATURE_CACHE {
+            return Err(bad(
+                src,
+                n.span(),
+                format!("signature_cache must be at most {MAX_SIGNATURE_CACHE}"),
+            ));
+        }
+        o.signature_cache = *n.get_ref();
     }
     if let Some(list) = &raw.accepted_signature_algorithms {
         let mut algs = Vec::new();

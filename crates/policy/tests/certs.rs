@@ -1074,6 +1074,7 @@ require_key_purpose = true
 revocation_depth = "chain"
 unknown_revocation_status = "deny"
 crl_next_update = "enforce"
+signature_cache = 16
 
 [[trust.binding]]
 ap_title = "1.3.9999.1.1"
@@ -1096,6 +1097,7 @@ key = "certs/responder.key.pem"
     assert_eq!(trust.crl_count(), 2);
     assert_eq!(trust.binding_count(), 2);
     assert_eq!(trust.options().clock_skew, Duration::from_secs(60));
+    assert_eq!(trust.options().signature_cache, 16);
     assert_eq!(trust.options().key_usage, KeyUsageCheck::Required);
     assert!(matches!(
         trust.options().extended_key_usage,
@@ -1195,6 +1197,16 @@ key = "certs/responder.key.pem"
         "\"sometimes\"",
     );
     bad(
+        ("signature_cache = 16", "signature_cache = 2000000"),
+        ErrorKind::BadValue,
+        "2000000",
+    );
+    bad(
+        ("signature_cache = 16", "signature_cache = -1"),
+        ErrorKind::Syntax,
+        "-1",
+    );
+    bad(
         ("clock_skew_secs = 60", "clock_skew_secs = 100000"),
         ErrorKind::BadValue,
         "100000",
@@ -1227,4 +1239,204 @@ key = "certs/responder.key.pem"
         "clock_skew",
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A provider's signature verifier that counts the checks it really makes.
+#[derive(Debug)]
+struct CountingVerifier {
+    inner: &'static dyn guls_crypto::SignatureVerifier,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl guls_policy::rustls_pki_types::SignatureVerificationAlgorithm for CountingVerifier {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), guls_policy::rustls_pki_types::InvalidSignature> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.verify_signature(public_key, message, signature)
+    }
+
+    fn public_key_alg_id(&self) -> guls_policy::rustls_pki_types::AlgorithmIdentifier {
+        self.inner.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> guls_policy::rustls_pki_types::AlgorithmIdentifier {
+        self.inner.signature_alg_id()
+    }
+}
+
+impl guls_crypto::SignatureVerifier for CountingVerifier {
+    fn algorithm(&self) -> SignatureAlgorithm {
+        self.inner.algorithm()
+    }
+
+    fn as_webpki(&self) -> &dyn guls_policy::rustls_pki_types::SignatureVerificationAlgorithm {
+        self
+    }
+}
+
+/// `provider` with every signature verifier counting; the counters, in the same order.
+fn counting(mut provider: CryptoProvider) -> (CryptoProvider, Vec<&'static CountingVerifier>) {
+    let counters: Vec<&'static CountingVerifier> = provider
+        .signature_verifiers
+        .iter()
+        .map(|v| {
+            &*Box::leak(Box::new(CountingVerifier {
+                inner: *v,
+                calls: Default::default(),
+            }))
+        })
+        .collect();
+    provider.signature_verifiers = counters
+        .iter()
+        .map(|c| *c as &'static dyn guls_crypto::SignatureVerifier)
+        .collect();
+    (provider, counters)
+}
+
+fn calls(counters: &[&CountingVerifier]) -> usize {
+    counters
+        .iter()
+        .map(|c| c.calls.load(Ordering::Relaxed))
+        .sum()
+}
+
+#[test]
+fn verified_certificate_signatures_are_remembered_and_nothing_else() {
+    for kt in [Kt::Ed25519, Kt::P256] {
+        for base in providers() {
+            let (provider, counters) = counting(base);
+            let pki = Pki::new(kt);
+            let inter = pki.inter_der();
+            let now = now_secs();
+            let mut p = ee_params(RESPONDER, 130);
+            p.not_before = at!(now - 10 * DAY);
+            p.not_after = at!(now + 10 * DAY);
+            let leaf = pki.issue(p);
+            let store = pki.store();
+
+            // First contact: both certificate signatures are checked (leaf by the
+            // intermediate, intermediate by the root); seen again: none.
+            store
+                .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
+                .unwrap();
+            let first = calls(&counters);
+            assert_eq!(first, 2, "{kt:?}");
+            store
+                .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
+                .unwrap();
+            assert_eq!(calls(&counters), first, "{kt:?}: nothing checked again");
+
+            // A clone shares what was verified; a store without the memory checks again.
+            store
+                .clone()
+                .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
+                .unwrap();
+            assert_eq!(calls(&counters), first);
+            let mut forgetful = pki.store();
+            forgetful.options_mut().signature_cache = 0;
+            for round in 1..=2 {
+                forgetful
+                    .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
+                    .unwrap();
+                assert_eq!(calls(&counters), first + 2 * round);
+            }
+
+            // The same certificate with one signature bit changed is checked, and refused,
+            // every time, after the good one was remembered.
+            let mut tampered = leaf.der.clone();
+            let last = tampered.len() - 1;
+            tampered[last] ^= 1;
+            for _ in 0..2 {
+                let before = calls(&counters);
+                check(
+                    store.verify_path(&provider, &[&tampered, &inter], UnixTime::now()),
+                    "bad-signature",
+                    SecurityProblem::InvalidSignature,
+                );
+                assert!(calls(&counters) > before, "a failure is not remembered");
+            }
+
+            // Validity is checked every time: the remembered path at a time after the
+            // certificate's end, or before its start, is refused.
+            check(
+                store.verify_path(&provider, &[&leaf.der, &inter], unix(now + 20 * DAY)),
+                "certificate-expired",
+                SecurityProblem::InvalidCredentials,
+            );
+            check(
+                store.verify_path(&provider, &[&leaf.der, &inter], unix(now - 20 * DAY)),
+                "certificate-not-yet-valid",
+                SecurityProblem::InvalidCredentials,
+            );
+
+            // Revocation is checked every time: a clone of the store (sharing the memory)
+            // with a CRL listing the leaf refuses it.
+            let mut revoking = store.clone();
+            revoking
+                .add_crls(&[pki.inter_crl(&[130], now + 30 * DAY), pki.root_crl()])
+                .unwrap();
+            check(
+                revoking.verify_path(&provider, &[&leaf.der, &inter], UnixTime::now()),
+                "certificate-revoked",
+                SecurityProblem::BlockedCredentials,
+            );
+
+            // An intermediate with the same name, issued by the same root, but another key:
+            // the remembered leaf signature does not carry over to that key.
+            let twin = CertifiedIssuer::signed_by(
+                ca_params(&format!("test intermediate CA {}", pki.n), 3),
+                KeyPair::generate_for(kt.rcgen()).unwrap(),
+                &pki.root,
+            )
+            .unwrap();
+            let twin_der = twin.der().to_vec();
+            store
+                .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
+                .unwrap();
+            check(
+                store.verify_path(&provider, &[&leaf.der, &twin_der], UnixTime::now()),
+                "bad-signature",
+                SecurityProblem::InvalidSignature,
+            );
+
+            // Another CA: a path through a different issuer is checked anew and refused.
+            let other = Pki::new(kt);
+            check(
+                other
+                    .store()
+                    .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now()),
+                "unknown-issuer",
+                SecurityProblem::InvalidCredentials,
+            );
+        }
+    }
+}
+
+#[test]
+fn the_memory_is_bounded() {
+    let (provider, counters) = counting(providers().remove(0));
+    let pki = Pki::new(Kt::Ed25519);
+    let inter = pki.inter_der();
+    let mut store = pki.store();
+    store.options_mut().signature_cache = 2;
+    let leaves: Vec<Leaf> = (0..3)
+        .map(|i| pki.issue(ee_params(RESPONDER, 140 + i)))
+        .collect();
+    // Three leaves and the intermediate need four entries: with room for two, the memory
+    // starts again when full, so going round the leaves keeps checking signatures.
+    let mut last = 0;
+    for round in 0..3 {
+        for leaf in &leaves {
+            store
+                .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
+                .unwrap();
+        }
+        let now = calls(&counters);
+        assert!(now > last, "round {round}: still checking");
+        last = now;
+    }
 }
