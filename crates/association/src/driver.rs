@@ -53,6 +53,8 @@
 //!   only when the socket does not take it all at once is a small task spawned (on the
 //!   current runtime, if any) to finish the write (bounded by the idle timeout) and close.
 //!   After our part of an orderly release (a sent DN), dropping the handle just closes.
+//!   An association that ended while its handle lives has its socket shut down (FIN) then;
+//!   the descriptor itself is closed when the handle is dropped.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;

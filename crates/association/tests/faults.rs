@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -368,4 +369,38 @@ async fn slow_reader_bounds_memory_with(cfg: AssociationConfig) {
     }
     assert!(timeout(NET, flood).await.unwrap().unwrap());
     rd.readable().await.ok();
+}
+
+/// A `send` cancelled while the socket takes nothing leaves no half-written TPKT, and a
+/// handle dropped while the peer still does not read aborts without a task of its own
+/// waiting: once the peer reads, it gets every value whose send began, whole, then the
+/// session ABORT, then the close (finished by the small closer task).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_with_blocked_output_writes_whole_values_then_the_abort() {
+    let (mut s, a, _r) = raw_established(AssociationConfig::mms()).await;
+    let value: Arc<[u8]> = vec![0x5a; 60 * 1024].into();
+    let mut started = 0usize;
+    loop {
+        started += 1;
+        assert!(started < 100_000, "the peer's buffers never filled");
+        match timeout(Duration::from_millis(200), a.send_octets(3, value.clone())).await {
+            Ok(r) => r.unwrap(),
+            // The socket took nothing for a while: cancelled in the middle of the write.
+            Err(_) => break,
+        }
+    }
+    drop(a);
+    for i in 0..started {
+        let tsdu = timeout(NET, read_tsdu(&mut s)).await.unwrap().unwrap();
+        assert_eq!(tsdu[0], 0x01, "value {i} of {started}: a data SPDU");
+        assert!(tsdu.len() > value.len(), "value {i} of {started} whole");
+    }
+    let ab = timeout(NET, read_tsdu(&mut s)).await.unwrap().unwrap();
+    assert_eq!(
+        ab[0],
+        0x19,
+        "session ABORT, got {:02x?}",
+        &ab[..ab.len().min(8)]
+    );
+    assert!(wait_closed(&mut s).await);
 }
