@@ -407,7 +407,8 @@ async fn memory(opts: &Opts) -> Result<(), BoxError> {
     let t = Instant::now();
     let (initiators, responders) = open_pairs(responder.clone(), n).await?;
     let open_time = t.elapsed();
-    // Let every driver task settle into its idle read.
+    // Let every association settle (no task reads an idle association: its handle does,
+    // when called).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (rss1, anon1) = rss_kib();
     let per = |a: u64, b: u64| (b.saturating_sub(a) as f64) * 1024.0 / n as f64;
@@ -811,7 +812,7 @@ fn summary(v: &[f64]) -> (f64, f64, f64) {
 }
 
 /// Throughput, with the receiving side (responder and TCP sink, bound there so that their
-/// sockets and driver tasks belong to it) spawned on `receiver`.
+/// sockets and the tasks driving them belong to it) spawned on `receiver`.
 async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(), BoxError> {
     let n = opts.values;
     let payload: Arc<[u8]> = (0..PAYLOAD).map(|i| (i % 251) as u8).collect();

@@ -163,10 +163,13 @@ pub struct Limits {
     /// Responder: most associations alive at once (handshakes included); further TCP
     /// connections are closed at once.
     pub max_associations: usize,
-    /// Capacity of the event queue between an association's driver and the application.
-    /// While it is full the driver stops reading the socket (TCP back-pressure).
+    /// Capacity of an association's queue of decoded events not yet taken by the
+    /// application. While it holds events the socket is not read, and received octets are
+    /// decoded only while it has room (TCP back-pressure).
     pub event_queue: usize,
-    /// Capacity of the command queue from the application to the driver.
+    /// Unused (legacy): associations no longer have a command queue, since the application's
+    /// calls drive the association themselves. Kept so that existing configurations still
+    /// build and validate (it must still be at least 1).
     pub command_queue: usize,
     /// Most data values buffered by [`crate::Association::release`] while it waits for the
     /// confirm; more makes it abort.
@@ -200,8 +203,9 @@ pub struct Timeouts {
     pub connect: Duration,
     /// From TCP establishment to the AARE (initiator) or the AARQ (responder).
     pub establishment: Duration,
-    /// No octets from the peer for this long while the driver is reading: provider abort.
-    /// Also bounds a single blocked write.
+    /// No octets from the peer for this long (counted from the last octets received or the
+    /// last event taken): provider abort. Acted on while a call on the
+    /// [`crate::Association`] awaits the socket. Also bounds a single blocked write.
     pub idle: Duration,
     /// Longest wait for the peer's part of a release (RLRE, or its transport close), and
     /// for the application's release response once the peer closed TCP after its release

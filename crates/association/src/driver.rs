@@ -1,40 +1,67 @@
-//! The tokio driver: socket IO around a [`Stack`], and the per-association actor task.
+//! The tokio driver: socket IO around a [`Stack`], run inline by the application's calls.
 //!
-//! # Design: one task per association, bounded channels
+//! # Design: no task per association; the caller's task drives the socket
 //!
-//! After establishment each association runs in its own task (the actor) that owns the
-//! socket and the [`Stack`]. The application holds an [`Association`] handle with a bounded
-//! command queue (to the actor) and a bounded event queue (from the actor).
+//! After establishment the [`Association`] handle owns the socket and the [`Stack`] (behind
+//! a `tokio::sync::Mutex`, so that the `&self` calls can use them; [`Association::recv`] and
+//! [`Association::release`] take `&mut self` and use the state without locking). There is
+//! no driver task and no channel: each call runs the protocol machine and the socket IO in
+//! the caller's own task, like a `TcpStream` (or a TLS stream) does. The driver step
+//! (`Driver::drive`) does what the former per-association task did in one turn of its loop
+//! — flush the output, close once the stack is done, feed received octets to the stack,
+//! else read the socket or wait for a timer — and the calls repeat it until their own
+//! condition holds: [`Association::recv`] until an event is pending, [`Association::release`]
+//! until its outcome is known, the sending calls until their octets are written.
 //!
-//! * **Back-pressure.** The actor reads the socket only while it has no undelivered event.
-//!   When the event queue is full it stops reading, so the kernel's receive window closes and
-//!   the peer is slowed down; memory per association is bounded by the event queue, one read
-//!   of at most [`crate::Limits::max_read`] octets plus one TPKT (the transport machine stops
-//!   at each TPKT that completes a TSDU and holds at most one partial TPKT of the configured
-//!   TPDU size; the receive buffer is never larger), the transport's TSDU
-//!   reassembly (at most `max_tsdu_size`), and one TSDU's worth of values. Sending goes through the bounded
-//!   command queue: a send is acknowledged once queued, and the actor writes every send
-//!   queued by then in one vectored write; a peer that does not read fills the queue and
-//!   makes `send` wait.
-//! * **Cancel-safety.** [`Association::recv`] is cancel-safe (an mpsc receive). Dropping a
-//!   [`Association::send`] future while it waits for room in the command queue sends
-//!   nothing; once the value is queued, `send` returns without waiting again. The actor itself only awaits cancel-safe operations in
-//!   its `select!` (mpsc receive/reserve, socket `read`, timers).
+//! * **The socket is serviced only while a call awaits.** Octets from the peer wait in the
+//!   kernel until the next [`Association::recv`] (or [`Association::release`]); what they
+//!   carry (data, a release request, an abort) is decoded then. The sending calls write but
+//!   do not read: a peer's abort or close is decoded, and reported, by the next `recv` (after
+//!   a failed write, sent values are dropped until then).
+//! * **Back-pressure.** Decoded events wait in one queue in the handle, bounded by
+//!   [`crate::Limits::event_queue`]: the socket is read only when the queue is empty, and
+//!   received octets are decoded only while it has room, so a slow application makes the
+//!   kernel's receive window close and the peer is slowed down. Memory per association is
+//!   bounded by the event queue plus one TSDU's values, one read of at most
+//!   [`crate::Limits::max_read`] octets plus one TPKT (the transport machine stops at each
+//!   TPKT that completes a TSDU and holds at most one partial TPKT of the configured TPDU
+//!   size; the receive buffer is never larger), and the transport's TSDU reassembly (at most
+//!   `max_tsdu_size`). Sending completes when the octets are written to the socket, so a
+//!   peer that does not read makes `send` wait (TCP back-pressure), bounded by the idle
+//!   timeout. There is no command queue ([`crate::Limits::command_queue`] is unused).
+//! * **Cancel-safety.** [`Association::recv`] is cancel-safe: the receive buffer and the
+//!   decoded events live in the handle, so a cancelled call loses nothing. A cancelled
+//!   sending call never leaves a half-written TPKT behind: the output being written keeps
+//!   its unwritten octets (and the [`Stack`]'s output buffer those not yet started), and
+//!   every call flushes them first. A value whose `send` was cancelled before it was encoded
+//!   is not sent; once encoded, it is written by the next call (or when the handle is
+//!   dropped, before the abort).
 //! * **Ordering, report once.** Every indication decoded from octets received before the
 //!   transport ended is delivered before anything about the end, and the end is reported
 //!   once: to the call waiting for it ([`Association::release`]) or as an event. A write
-//!   error does not overtake octets still in the receive buffer (the actor keeps reading to
-//!   the end of stream first). A peer that closes TCP right after its release request gets
-//!   its release completed by the application's release response.
-//! * **Timers.** Idle (no octets from the peer while the actor reads; also bounds one blocked
+//!   error does not overtake octets still to be read (the driver keeps reading to the end of
+//!   stream first). A peer that closes TCP right after its release request gets its release
+//!   completed by the application's release response.
+//! * **Timers.** Idle (no octets from the peer for the idle time; also bounds one blocked
 //!   write) and release (the peer's half of a release) end the association with a typed
-//!   provider abort.
+//!   provider abort. Their deadlines run from the last octets received (or the last event
+//!   taken), as before, but are acted on only while a call awaits the socket: a call made
+//!   after the idle time with nothing from the peer meanwhile ends the association at once
+//!   (octets already waiting in the kernel are read first).
+//! * **Drop.** Dropping a handle whose association has not ended aborts it without a task:
+//!   the session ABORT is queued, written with non-blocking writes and the socket closed;
+//!   only when the socket does not take it all at once is a small task spawned (on the
+//!   current runtime, if any) to finish the write (bounded by the idle timeout) and close.
+//!   After our part of an orderly release (a sent DN), dropping the handle just closes.
+//!   An association that ended while its handle lives has its socket shut down (FIN) then;
+//!   the descriptor itself is closed when the handle is dropped.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use guls_acse::{
@@ -44,8 +71,8 @@ use guls_ber::{External, Oid};
 use guls_presentation::{DefaultContextName, DefinedContext, Pcid, PdvValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::sync::{Mutex, OwnedSemaphorePermit};
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
 use crate::config::AssociationConfig;
 use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
@@ -65,22 +92,12 @@ const MAX_IO_SLICES: usize = 1024;
 /// Outputs of at most this many slices are written from a stack array.
 const FEW_IO_SLICES: usize = 16;
 
-/// [`SharedStats::data`]: data may be sent.
-const DATA_OPEN: u8 = 0;
-/// [`SharedStats::data`]: data may not be sent now (our release request is out).
-const DATA_REFUSED: u8 = 1;
-/// [`SharedStats::data`]: the association is over.
-const DATA_CLOSED: u8 = 2;
-
+/// Counters published for [`Association::queue_stats`] (read without the lock).
 #[derive(Default, Debug)]
 pub(crate) struct SharedStats {
     buffered: AtomicUsize,
     pending: AtomicUsize,
     received: AtomicU64,
-    /// Whether the stack accepts data ([`DATA_OPEN`], [`DATA_REFUSED`], [`DATA_CLOSED`]),
-    /// published by the actor before it replies to a command or hands over an event, so
-    /// that [`Association::send`] can refuse a value without a round trip to the actor.
-    data: AtomicU8,
 }
 
 /// A socket with its receive buffer and the stack.
@@ -103,6 +120,10 @@ pub(crate) struct Conn {
     max_read: usize,
     /// The output being written (swapped with the stack's, so both allocations are reused).
     wout: Output,
+    /// Octets of `wout` already written (kept across a cancelled write).
+    wdone: usize,
+    /// Octets in `wout`.
+    wlen: usize,
     pub(crate) stack: Stack,
     pub(crate) peer: SocketAddr,
     pub(crate) stats: Arc<SharedStats>,
@@ -115,21 +136,25 @@ enum WriteError {
     Timeout,
 }
 
-/// Writes every slice of `out`, with vectored writes. What the socket takes at once is
-/// written without arming a timer (the usual case: the whole output fits in the send
-/// buffer); only waiting for room is bounded by `limit`.
-async fn write_all_vectored(
-    stream: &mut TcpStream,
-    out: &Output,
-    limit: Duration,
-) -> Result<(), WriteError> {
+/// Writes what the socket takes now of `out`'s octets from `*done` to its end, with
+/// vectored writes, without waiting; `*done` follows each write. True when all are written.
+fn try_write_out(stream: &TcpStream, out: &Output, done: &mut usize) -> std::io::Result<bool> {
     // The usual output (a PDU or a few) fits in a stack array: no allocation per write.
     let mut few = [IoSlice::new(&[]); FEW_IO_SLICES];
     let mut many: Vec<IoSlice<'_>> = Vec::new();
     let mut n = 0;
-    for s in out.slices().filter(|s| !s.is_empty()) {
+    let mut skip = *done;
+    for s in out.slices() {
+        if skip >= s.len() {
+            skip -= s.len();
+            continue;
+        }
+        let s = s.get(skip..).unwrap_or_default();
+        skip = 0;
         if n < FEW_IO_SLICES {
-            few[n] = IoSlice::new(s);
+            if let Some(f) = few.get_mut(n) {
+                *f = IoSlice::new(s);
+            }
         } else {
             if many.is_empty() {
                 many.extend_from_slice(&few);
@@ -139,34 +164,47 @@ async fn write_all_vectored(
         n += 1;
     }
     let mut bufs = if n <= FEW_IO_SLICES {
-        &mut few[..n]
+        few.get_mut(..n).unwrap_or_default()
     } else {
         &mut many[..]
     };
     while !bufs.is_empty() {
         let n = bufs.len().min(MAX_IO_SLICES);
         match stream.try_write_vectored(bufs.get(..n).unwrap_or_default()) {
-            Ok(0) => return Err(WriteError::Io(std::io::ErrorKind::WriteZero.into())),
-            Ok(written) => IoSlice::advance_slices(&mut bufs, written),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) => return Err(WriteError::Io(e)),
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => {
+                *done += written;
+                IoSlice::advance_slices(&mut bufs, written);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
         }
     }
-    if bufs.is_empty() {
-        return Ok(());
+    Ok(true)
+}
+
+/// Writes `out`'s octets from `*done` to its end, with vectored writes; `*done` follows
+/// each write, so a cancelled call loses nothing and writes nothing twice. What the socket
+/// takes at once is written without arming a timer (the usual case: the whole output fits
+/// in the send buffer); only waiting for room is bounded by `limit`.
+async fn write_all_vectored(
+    stream: &TcpStream,
+    out: &Output,
+    done: &mut usize,
+    limit: Duration,
+) -> Result<(), WriteError> {
+    match try_write_out(stream, out, done) {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(e) => return Err(WriteError::Io(e)),
     }
     let rest = async {
-        while !bufs.is_empty() {
-            let n = bufs.len().min(MAX_IO_SLICES);
-            let written = stream
-                .write_vectored(bufs.get(..n).unwrap_or_default())
-                .await?;
-            if written == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
+        loop {
+            stream.writable().await?;
+            if try_write_out(stream, out, done)? {
+                return Ok(());
             }
-            IoSlice::advance_slices(&mut bufs, written);
         }
-        Ok(())
     };
     match timeout(limit, rest).await {
         Ok(r) => r.map_err(WriteError::Io),
@@ -184,30 +222,82 @@ impl Conn {
             read_size: MIN_READ.min(stack.max_read()),
             max_read: stack.max_read(),
             wout: Output::default(),
+            wdone: 0,
+            wlen: 0,
             stack,
             peer,
             stats: Arc::new(SharedStats::default()),
         }
     }
 
-    /// Writes everything the stack queued (vectored writes), bounded by `limit`. What a
-    /// cancelled or failed write left is dropped, as before.
-    pub(crate) async fn flush(&mut self, limit: Duration) -> Result<(), ProviderAbortReason> {
-        self.wout.clear();
-        std::mem::swap(&mut self.wout, self.stack.output_mut());
-        if self.wout.is_empty() {
-            return Ok(());
-        }
-        tracing::trace!(target: "guls::association", peer = %self.peer, len = self.wout.len(), "write");
-        let r = write_all_vectored(&mut self.stream, &self.wout, limit).await;
-        self.wout.clear();
-        match r {
-            Ok(()) => Ok(()),
-            Err(WriteError::Io(e)) => Err(ProviderAbortReason::Io(e.to_string())),
-            Err(WriteError::Timeout) => Err(ProviderAbortReason::Timeout(TimeoutKind::Idle)),
-        }
+    /// True when octets are still to be written: the rest of a cancelled write, or the
+    /// stack's output.
+    fn has_unwritten(&self) -> bool {
+        self.wdone < self.wlen || self.stack.has_output()
     }
 
+    /// Takes the stack's output as the next output to write, once the current one is
+    /// written; false when there is nothing more to write.
+    fn next_output(&mut self) -> bool {
+        if self.wdone < self.wlen {
+            return true;
+        }
+        self.wout.clear();
+        self.wdone = 0;
+        self.wlen = 0;
+        if !self.stack.has_output() {
+            return false;
+        }
+        std::mem::swap(&mut self.wout, self.stack.output_mut());
+        self.wlen = self.wout.len();
+        tracing::trace!(target: "guls::association", peer = %self.peer, len = self.wlen, "write");
+        true
+    }
+
+    /// Drops what is still to be written (after a write error).
+    fn discard_output(&mut self) {
+        self.wout.clear();
+        self.wdone = 0;
+        self.wlen = 0;
+        self.stack.output_mut().clear();
+    }
+
+    /// Writes everything still to be written — the rest of a cancelled write first, then
+    /// what the stack queued — with vectored writes, each output bounded by `limit`.
+    /// Cancel-safe: a cancelled call leaves the unwritten octets to the next one. What a
+    /// failed write left is dropped.
+    pub(crate) async fn flush(&mut self, limit: Duration) -> Result<(), ProviderAbortReason> {
+        while self.next_output() {
+            let Conn {
+                stream,
+                wout,
+                wdone,
+                ..
+            } = self;
+            match write_all_vectored(stream, wout, wdone, limit).await {
+                Ok(()) => {}
+                Err(e) => {
+                    self.discard_output();
+                    return Err(match e {
+                        WriteError::Io(e) => ProviderAbortReason::Io(e.to_string()),
+                        WriteError::Timeout => ProviderAbortReason::Timeout(TimeoutKind::Idle),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Conn::flush`] without waiting: writes what the socket takes now. True when
+    /// everything is written.
+    fn try_flush(&mut self) -> std::io::Result<bool> {
+        while self.next_output() {
+            if !try_write_out(&self.stream, &self.wout, &mut self.wdone)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
     /// Feeds the unprocessed octets to the stack until a step produces events (or all are
     /// consumed). The transport machine stops at each complete TPKT with an event, so the
     /// octets after it stay here until the events are delivered.
@@ -304,30 +394,6 @@ impl Conn {
     }
 }
 
-/// Commands from the handle to the actor.
-pub(crate) enum Command {
-    /// Data values: acknowledged when queued (no reply).
-    Send { values: Vec<(Pcid, PdvValue)> },
-    /// One value written from where it is (no copy); acknowledged when queued.
-    SendPayload {
-        pcid: Pcid,
-        single_asn1: bool,
-        payload: Payload,
-    },
-    Release {
-        req: ReleaseRequest,
-        reply: oneshot::Sender<Result<ReleaseOutcome, AssociationError>>,
-    },
-    ReleaseResponse {
-        rsp: ReleaseResponse,
-        reply: oneshot::Sender<Result<(), AssociationError>>,
-    },
-    Abort {
-        user_information: Vec<External>,
-        reply: oneshot::Sender<Result<(), AssociationError>>,
-    },
-}
-
 /// What the application knows about an established association.
 #[derive(Debug, Clone)]
 pub(crate) struct Info {
@@ -339,28 +405,6 @@ pub(crate) struct Info {
     pub(crate) confirm: Option<AssociateConfirm>,
 }
 
-struct Actor {
-    conn: Conn,
-    cfg: Arc<AssociationConfig>,
-    events: mpsc::Sender<AssociationEvent>,
-    commands: mpsc::Receiver<Command>,
-    pending: VecDeque<AssociationEvent>,
-    release_reply: Option<oneshot::Sender<Result<ReleaseOutcome, AssociationError>>>,
-    collision: bool,
-    respond_after_confirm: bool,
-    /// The release was confirmed to a waiting [`Association::release`]: that is its report,
-    /// so no [`AssociationEvent::Released`] follows.
-    release_confirmed: bool,
-    release_deadline: Option<Instant>,
-    last_rx: Instant,
-    /// Reading ended (end of stream or a read error): nothing more will arrive.
-    rx_gone: Option<RxGone>,
-    /// A write failed (IO error): nothing more can be sent; what the peer sent before is
-    /// still read and delivered before the close is reported.
-    tx_gone: Option<String>,
-    _permit: Option<OwnedSemaphorePermit>,
-}
-
 /// How reading from the socket ended.
 #[derive(Debug, Clone)]
 enum RxGone {
@@ -370,16 +414,46 @@ enum RxGone {
     Io(String),
 }
 
-/// Starts the actor for an established connection and returns the handle.
-pub(crate) fn spawn(
+/// The state of an established association, driven by the calls on its [`Association`].
+struct Driver {
+    conn: Conn,
+    cfg: Arc<AssociationConfig>,
+    /// Decoded events not yet taken by the application (bounded by
+    /// [`crate::Limits::event_queue`] plus one TSDU's values).
+    pending: VecDeque<AssociationEvent>,
+    /// An [`Association::release`] is waiting for its outcome (in `release_result`).
+    release_waiting: bool,
+    /// The outcome of the release request, for the waiting [`Association::release`].
+    release_result: Option<Result<ReleaseOutcome, AssociationError>>,
+    collision: bool,
+    respond_after_confirm: bool,
+    /// The release was confirmed to a waiting [`Association::release`]: that is its report,
+    /// so no [`AssociationEvent::Released`] follows.
+    release_confirmed: bool,
+    release_deadline: Option<Instant>,
+    last_rx: Instant,
+    /// One timer for the idle and release deadlines: moved earlier when a deadline comes
+    /// before it, re-armed when it fires before the deadline in force (octets arrived
+    /// meanwhile); not registered anew for every read.
+    timer: Pin<Box<Sleep>>,
+    /// Reading ended (end of stream or a read error): nothing more will arrive.
+    rx_gone: Option<RxGone>,
+    /// A write failed (IO error): nothing more can be sent; what the peer sent before is
+    /// still read and delivered before the close is reported.
+    tx_gone: Option<String>,
+    /// The transport is closed (flushed and shut down): only `pending` is left.
+    closed: bool,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Makes the handle of an established connection (no task is started).
+pub(crate) fn start(
     conn: Conn,
     cfg: Arc<AssociationConfig>,
     confirm: Option<AssociateConfirm>,
     application_context_name: Oid,
     permit: Option<OwnedSemaphorePermit>,
 ) -> Association {
-    let (ev_tx, ev_rx) = mpsc::channel(cfg.limits.event_queue);
-    let (cmd_tx, cmd_rx) = mpsc::channel(cfg.limits.command_queue);
     let info = Arc::new(Info {
         role: conn.stack.role(),
         peer: conn.peer,
@@ -389,28 +463,26 @@ pub(crate) fn spawn(
         confirm,
     });
     let stats = conn.stats.clone();
-    let actor = Actor {
+    let last_rx = Instant::now();
+    let driver = Driver {
         conn,
-        events: ev_tx,
-        commands: cmd_rx,
         pending: VecDeque::new(),
-        release_reply: None,
+        release_waiting: false,
+        release_result: None,
         collision: false,
         respond_after_confirm: false,
         release_confirmed: false,
         release_deadline: None,
-        last_rx: Instant::now(),
+        last_rx,
+        timer: Box::pin(sleep_until(last_rx + cfg.timeouts.idle)),
         rx_gone: None,
         tx_gone: None,
-        _permit: permit,
+        closed: false,
+        permit,
         cfg: cfg.clone(),
     };
-    // The run future itself is the task (not an async block holding the actor besides it,
-    // which would store the actor twice and make every move of the task larger).
-    tokio::spawn(actor.run());
     Association {
-        commands: cmd_tx,
-        events: ev_rx,
+        driver: Some(Box::new(Mutex::new(driver))),
         info,
         stats,
         max_release_backlog: cfg.limits.max_release_backlog,
@@ -418,14 +490,14 @@ pub(crate) fn spawn(
     }
 }
 
-impl Actor {
+impl Driver {
     fn idle(&self) -> Duration {
         self.cfg.timeouts.idle
     }
 
     /// What the association was doing, for [`ProviderAbortReason::ConnectionClosed`].
     fn stage(&self) -> &'static str {
-        if self.release_reply.is_some() || self.conn.stack.is_released() {
+        if self.release_waiting || self.conn.stack.is_released() {
             "release"
         } else if self.conn.stack.awaiting_release_response() {
             "release (before the release response)"
@@ -437,7 +509,7 @@ impl Actor {
     /// True when the peer's release request was indicated and the application's answer
     /// ([`Association::release_response`] or [`Association::abort`]) is still to come.
     fn awaiting_application_release_response(&self) -> bool {
-        self.release_reply.is_none()
+        !self.release_waiting
             && !self.respond_after_confirm
             && self.conn.stack.awaiting_release_response()
     }
@@ -459,12 +531,42 @@ impl Actor {
         self.on_stack_events(ev);
     }
 
+    /// Publishes the number of undelivered events (see [`Association::queue_stats`]).
+    fn publish_pending(&self) {
+        self.conn
+            .stats
+            .pending
+            .store(self.pending.len(), Ordering::Relaxed);
+    }
+
+    /// Takes the next event for the application (its delivery counts as activity for the
+    /// idle timer, as the former driver task's hand-over did).
+    fn take_event(&mut self) -> Option<AssociationEvent> {
+        let ev = self.pending.pop_front()?;
+        self.last_rx = Instant::now();
+        self.publish_pending();
+        Some(ev)
+    }
+
+    /// True when [`Driver::settle`] has something to do: octets to write, or a transport to
+    /// close.
+    fn needs_settle(&self) -> bool {
+        !self.closed
+            && (self.conn.has_unwritten()
+                || self.conn.stack.is_done()
+                || (self.conn.stack.is_released()
+                    && (self.rx_gone.is_some() || self.tx_gone.is_some())))
+    }
+
     /// Writes what the stack queued. A write IO error does not end the association at once:
     /// the octets the peer sent before its close are still read and their indications
-    /// delivered first (see [`Actor::run`]). After a write error, output is discarded.
+    /// delivered first (see [`Driver::drive`]). After a write error, output is discarded.
     async fn write_output(&mut self) {
         if self.tx_gone.is_some() {
-            self.conn.stack.output_mut().clear();
+            self.conn.discard_output();
+            return;
+        }
+        if !self.conn.has_unwritten() {
             return;
         }
         match self.conn.flush(self.idle()).await {
@@ -482,179 +584,135 @@ impl Actor {
         }
     }
 
-    /// The actor loop.
+    /// Writes the output and closes the transport once the association is over (the stack
+    /// is done, or our part of a release is done and the transport ended). True when the
+    /// transport is closed.
+    async fn settle(&mut self) -> bool {
+        if self.closed {
+            return true;
+        }
+        self.write_output().await;
+        if self.conn.stack.is_done() {
+            self.finish().await;
+            return true;
+        }
+        if self.conn.stack.is_released() {
+            if self.rx_gone.is_some() || self.tx_gone.is_some() {
+                tracing::debug!(target: "guls::association", "transport ended after release");
+                self.finish().await;
+                return true;
+            }
+            if self.release_deadline.is_none() {
+                self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
+            }
+        }
+        false
+    }
+
+    /// One step of the driver: writes the output (closing the transport when the
+    /// association is over), else gives received octets to the stack, else — when every
+    /// event decoded so far was taken — reads the socket or acts on a timer. The calls on
+    /// [`Association`] repeat it until their condition holds. Cancel-safe: it awaits only
+    /// the (resumable) flush, a socket read and timers.
     ///
     /// Ordering rule: the socket is read only when every event decoded so far has been
-    /// handed to the event queue, and the end of the transport (end of stream, read or write
-    /// error) is acted on only once every octet received before it has been processed and its
-    /// indications delivered. So an indication is never overtaken by the close.
+    /// taken, and the end of the transport (end of stream, read or write error) is acted on
+    /// only once every octet received before it has been processed and its indications
+    /// taken. So an indication is never overtaken by the close.
     ///
     /// When the transport ends while the application owes the answer to a release indication
-    /// (libiec61850 sends FN+RLRQ and closes TCP without waiting for the DN), the actor waits
+    /// (libiec61850 sends FN+RLRQ and closes TCP without waiting for the DN), the driver waits
     /// for that answer (bounded by the release timeout): a release response completes the
     /// release ([`AssociationEvent::Released`]); the timeout reports the close once.
-    async fn run(mut self) {
-        let peer = self.conn.peer;
-        // One timer for the idle and release deadlines: moved earlier when a deadline comes
-        // before it, re-armed when it fires before the deadline in force (octets arrived
-        // meanwhile); not registered anew on every wake-up.
-        let timer = sleep_until(self.last_rx + self.idle());
-        tokio::pin!(timer);
-        loop {
-            self.write_output().await;
-            self.publish_data_state();
-            if self.conn.stack.is_done() {
-                break;
-            }
-            if self.conn.stack.is_released() {
-                if self.rx_gone.is_some() || self.tx_gone.is_some() {
-                    tracing::debug!(target: "guls::association", "transport ended after release");
-                    break;
-                }
-                if self.release_deadline.is_none() {
-                    self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
-                }
-            }
-            self.conn
-                .stats
-                .pending
-                .store(self.pending.len(), Ordering::Relaxed);
-            if !self.pending.is_empty() {
-                // Hand over what the event queue takes now, without a wake-up per event.
-                let mut delivered = false;
-                while let Some(ev) = self.pending.pop_front() {
-                    match self.events.try_reserve() {
-                        Ok(p) => {
-                            p.send(ev);
-                            delivered = true;
-                        }
-                        Err(mpsc::error::TrySendError::Full(())) => {
-                            self.pending.push_front(ev);
-                            break;
-                        }
-                        Err(mpsc::error::TrySendError::Closed(())) => {
-                            self.pending.clear();
-                            break;
-                        }
-                    }
-                }
-                if delivered {
-                    self.last_rx = Instant::now();
-                }
-                if self.pending.is_empty() {
-                    continue;
-                }
-                enum Step {
-                    Cmd(Option<Command>),
-                    Delivered,
-                    Gone,
-                }
-                let step = tokio::select! {
-                    cmd = self.commands.recv() => Step::Cmd(cmd),
-                    permit = self.events.reserve() => match permit {
-                        Ok(p) => {
-                            if let Some(ev) = self.pending.pop_front() {
-                                p.send(ev);
-                            }
-                            Step::Delivered
-                        }
-                        Err(_) => Step::Gone,
-                    },
-                };
-                match step {
-                    Step::Cmd(c) => {
-                        let more = c.is_some();
-                        self.on_command(c);
-                        if more {
-                            self.drain_commands();
-                        }
-                    }
-                    Step::Delivered => self.last_rx = Instant::now(),
-                    Step::Gone => self.pending.clear(),
-                }
-                continue;
-            }
+    async fn drive(&mut self) {
+        if self.settle().await {
+            return;
+        }
+        if self.pending.len() < self.cfg.limits.event_queue {
             let ev = self.conn.process();
             if !ev.is_empty() || self.conn.stack.is_done() || self.conn.stack.has_output() {
                 self.on_stack_events(ev);
-                continue;
-            }
-            // Everything received so far is processed and its events are delivered.
-            if self.rx_gone.is_some() {
-                if self.awaiting_application_release_response() {
-                    let release = self.cfg.timeouts.release;
-                    let deadline = *self
-                        .release_deadline
-                        .get_or_insert_with(|| Instant::now() + release);
-                    tracing::debug!(target: "guls::association",
-                        "peer closed TCP after its release request; awaiting the release response");
-                    tokio::select! {
-                        cmd = self.commands.recv() => self.on_command(cmd),
-                        _ = sleep_until(deadline) => self.report_close(),
-                    }
-                } else {
-                    self.report_close();
-                }
-                continue;
-            }
-            let mut deadline = self.last_rx + self.idle();
-            let mut kind = TimeoutKind::Idle;
-            if let Some(r) = self.release_deadline
-                && r < deadline
-            {
-                deadline = r;
-                kind = TimeoutKind::Release;
-            }
-            enum Wake {
-                Cmd(Option<Command>),
-                Read(std::io::Result<usize>),
-                Timer,
-            }
-            if deadline < timer.deadline() {
-                timer.as_mut().reset(deadline);
-            }
-            let wake = tokio::select! {
-                cmd = self.commands.recv() => Wake::Cmd(cmd),
-                r = self.conn.read_more() => Wake::Read(r),
-                _ = &mut timer => Wake::Timer,
-            };
-            match wake {
-                Wake::Cmd(c) => {
-                    let more = c.is_some();
-                    self.on_command(c);
-                    if more {
-                        self.drain_commands();
-                    }
-                }
-                Wake::Read(Ok(0)) => self.rx_gone = Some(RxGone::Eof),
-                Wake::Read(Ok(_)) => self.last_rx = Instant::now(),
-                Wake::Read(Err(e)) => self.rx_gone = Some(RxGone::Io(e.to_string())),
-                Wake::Timer if Instant::now() < deadline => {
-                    // Armed for an earlier deadline, since moved on.
-                    timer.as_mut().reset(deadline);
-                }
-                Wake::Timer => {
-                    if kind == TimeoutKind::Release && self.conn.stack.is_released() {
-                        tracing::debug!(target: "guls::association",
-                            "peer did not close after release; closing");
-                        break;
-                    }
-                    if self.tx_gone.is_some() {
-                        self.report_close();
-                        continue;
-                    }
-                    let ev = self
-                        .conn
-                        .stack
-                        .local_abort(ProviderAbortReason::Timeout(kind));
-                    self.on_stack_events(ev);
-                }
+                return;
             }
         }
-        // Flush what is left (an abort PDU), close, then hand over the last events.
-        self.conn.stats.data.store(DATA_CLOSED, Ordering::Release);
+        if !self.pending.is_empty() {
+            return;
+        }
+        // Everything received so far is processed and its events are taken.
+        if self.rx_gone.is_some() {
+            if self.awaiting_application_release_response() {
+                let release = self.cfg.timeouts.release;
+                let deadline = *self
+                    .release_deadline
+                    .get_or_insert_with(|| Instant::now() + release);
+                tracing::debug!(target: "guls::association",
+                    "peer closed TCP after its release request; awaiting the release response");
+                sleep_until(deadline).await;
+            }
+            self.report_close();
+            return;
+        }
+        let mut deadline = self.last_rx + self.idle();
+        let mut kind = TimeoutKind::Idle;
+        if let Some(r) = self.release_deadline
+            && r < deadline
+        {
+            deadline = r;
+            kind = TimeoutKind::Release;
+        }
+        if deadline < self.timer.deadline() {
+            self.timer.as_mut().reset(deadline);
+        }
+        enum Wake {
+            Read(std::io::Result<usize>),
+            Timer,
+        }
+        // Octets already waiting are read before a deadline that passed is acted on.
+        let wake = tokio::select! {
+            biased;
+            r = self.conn.read_more() => Wake::Read(r),
+            _ = &mut self.timer => Wake::Timer,
+        };
+        match wake {
+            Wake::Read(Ok(0)) => self.rx_gone = Some(RxGone::Eof),
+            Wake::Read(Ok(_)) => self.last_rx = Instant::now(),
+            Wake::Read(Err(e)) => self.rx_gone = Some(RxGone::Io(e.to_string())),
+            Wake::Timer if Instant::now() < deadline => {
+                // Armed for an earlier deadline, since moved on.
+                self.timer.as_mut().reset(deadline);
+            }
+            Wake::Timer => {
+                if kind == TimeoutKind::Release && self.conn.stack.is_released() {
+                    tracing::debug!(target: "guls::association",
+                        "peer did not close after release; closing");
+                    self.finish().await;
+                    return;
+                }
+                if self.tx_gone.is_some() {
+                    self.report_close();
+                    return;
+                }
+                let ev = self
+                    .conn
+                    .stack
+                    .local_abort(ProviderAbortReason::Timeout(kind));
+                self.on_stack_events(ev);
+            }
+        }
+    }
+
+    /// Closes the transport: flushes what is left (an abort PDU, a DN), shuts the socket
+    /// down, and queues [`AssociationEvent::Released`] after a release not confirmed to a
+    /// waiting [`Association::release`]. Cancel-safe (a cancelled close is completed by the
+    /// next call).
+    async fn finish(&mut self) {
+        if self.closed {
+            return;
+        }
         if self.tx_gone.is_none() {
             let _ = self.conn.flush(self.idle()).await;
+        } else {
+            self.conn.discard_output();
         }
         // A TCP shutdown completes at once; the bound (and its timer) is for the odd case.
         let mut shutdown = std::pin::pin!(self.conn.stream.shutdown());
@@ -668,136 +726,89 @@ impl Actor {
         if self.conn.stack.is_released() && !self.release_confirmed {
             self.pending.push_back(AssociationEvent::Released);
         }
-        let Actor {
-            conn,
-            events,
-            mut commands,
-            mut pending,
-            ..
-        } = self;
-        drop(conn);
-        while !pending.is_empty() {
-            tokio::select! {
-                cmd = commands.recv() => match cmd {
-                    Some(c) => refuse_closed(c),
-                    None => break,
-                },
-                permit = events.reserve() => match permit {
-                    Ok(p) => {
-                        if let Some(ev) = pending.pop_front() {
-                            p.send(ev);
-                        }
-                    }
-                    Err(_) => break,
-                },
-            }
-        }
-        tracing::debug!(target: "guls::association", %peer, "association task ended");
+        self.closed = true;
+        self.permit = None;
+        self.publish_pending();
+        tracing::debug!(target: "guls::association", peer = %self.conn.peer, "association ended");
     }
 
-    fn on_command(&mut self, cmd: Option<Command>) {
-        let Some(cmd) = cmd else {
-            if !self.conn.stack.is_done() {
-                tracing::info!(target: "guls::association", "association handle dropped: aborting");
-                let ev = self
-                    .conn
-                    .stack
-                    .local_abort(ProviderAbortReason::HandleDropped);
-                self.on_stack_events(ev);
+    /// Settles after a call's own work (see [`Driver::settle`]), when there is anything to
+    /// do.
+    async fn settle_if_needed(&mut self) {
+        if self.needs_settle() {
+            self.settle().await;
+        }
+    }
+
+    /// P-DATA request (encoded into the stack's output; written by the caller's settle).
+    fn send(
+        &mut self,
+        encode: impl FnOnce(&mut Stack) -> Result<(), AssociationError>,
+    ) -> Result<(), AssociationError> {
+        if self.closed {
+            return Err(AssociationError::Closed);
+        }
+        match self.conn.stack.data_state() {
+            DataState::Open => {}
+            DataState::Refused => {
+                return Err(AssociationError::IllegalPrimitive(
+                    "P-DATA request while our release request is outstanding".into(),
+                ));
             }
+            DataState::Closed => return Err(AssociationError::Closed),
+        }
+        encode(&mut self.conn.stack)
+    }
+
+    /// A-RELEASE request; the outcome goes to `release_result`.
+    fn start_release(&mut self, req: &ReleaseRequest) {
+        if self.release_waiting {
+            self.release_result = Some(Err(AssociationError::IllegalPrimitive(
+                "a release is already in progress".into(),
+            )));
             return;
-        };
-        match cmd {
-            Command::Send { values } => {
-                let r = self.conn.stack.send_data(values);
-                self.on_send_result(r);
+        }
+        if self.closed {
+            self.release_result = Some(Err(AssociationError::Closed));
+            return;
+        }
+        match self.conn.stack.release_request(req) {
+            Ok(()) => {
+                self.release_waiting = true;
+                self.release_result = None;
+                self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
             }
-            Command::SendPayload {
-                pcid,
-                single_asn1,
-                payload,
-            } => {
-                let r = self.conn.stack.send_payload(pcid, single_asn1, payload);
-                self.on_send_result(r);
-            }
-            Command::Release { req, reply } => {
-                if self.release_reply.is_some() {
-                    let _ = reply.send(Err(AssociationError::IllegalPrimitive(
-                        "a release is already in progress".into(),
-                    )));
-                    return;
-                }
-                let r = self.conn.stack.release_request(&req);
-                self.publish_data_state();
-                match r {
-                    Ok(()) => {
-                        self.release_reply = Some(reply);
-                        self.release_deadline = Some(Instant::now() + self.cfg.timeouts.release);
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                }
-            }
-            Command::ReleaseResponse { rsp, reply } => {
-                let r = self.conn.stack.release_response(&rsp);
-                self.publish_data_state();
-                let _ = reply.send(r);
-            }
-            Command::Abort {
-                user_information,
-                reply,
-            } => {
-                let r = self.conn.stack.abort(user_information);
-                self.publish_data_state();
-                if let Some(rr) = self.release_reply.take() {
-                    let _ = rr.send(Err(AssociationError::Closed));
-                }
-                let _ = reply.send(r);
-            }
+            Err(e) => self.release_result = Some(Err(e)),
         }
     }
 
-    /// Handles the commands already queued after the one just handled (bounded by the
-    /// queue's capacity), so that several sends are written in one vectored write.
-    fn drain_commands(&mut self) {
-        for _ in 0..self.cfg.limits.command_queue {
-            if self.conn.stack.is_done() {
-                return;
-            }
-            match self.commands.try_recv() {
-                Ok(c) => self.on_command(Some(c)),
-                Err(_) => return,
-            }
-        }
+    /// Hands the release outcome to the waiting [`Association::release`].
+    fn complete_release(&mut self, r: Result<ReleaseOutcome, AssociationError>) {
+        self.release_waiting = false;
+        self.release_result = Some(r);
     }
 
-    /// A queued send was acknowledged when queued; what fails here is logged. Values sent
-    /// as the association ends are lost, as documented on [`Association::send`].
-    fn on_send_result(&self, r: Result<(), AssociationError>) {
-        if let Err(e) = r {
-            if self.conn.stack.data_state() == DataState::Closed {
-                tracing::debug!(target: "guls::association", error = %e,
-                    "P-DATA request after the end: value dropped");
-            } else {
-                tracing::warn!(target: "guls::association", error = %e,
-                    "queued P-DATA request refused: value dropped");
-            }
+    /// A-RELEASE response (written by the caller's settle).
+    fn release_response(&mut self, rsp: &ReleaseResponse) -> Result<(), AssociationError> {
+        if self.closed {
+            return Err(AssociationError::Closed);
         }
+        self.conn.stack.release_response(rsp)
     }
 
-    /// Publishes whether data may be sent (see [`SharedStats::data`]).
-    fn publish_data_state(&self) {
-        let v = match self.conn.stack.data_state() {
-            DataState::Open => DATA_OPEN,
-            DataState::Refused => DATA_REFUSED,
-            DataState::Closed => DATA_CLOSED,
-        };
-        self.conn.stats.data.store(v, Ordering::Release);
+    /// A-ABORT request (written, and the transport closed, by the caller's settle).
+    fn abort(&mut self, user_information: Vec<External>) -> Result<(), AssociationError> {
+        if self.closed {
+            return Err(AssociationError::Closed);
+        }
+        let r = self.conn.stack.abort(user_information);
+        if self.release_waiting {
+            self.complete_release(Err(AssociationError::Closed));
+        }
+        r
     }
 
     fn on_stack_events(&mut self, events: Vec<StackEvent>) {
-        self.publish_data_state();
         for ev in events {
             match ev {
                 StackEvent::Data(values) => {
@@ -841,10 +852,9 @@ impl Actor {
                                 "release response after confirm failed");
                         }
                     }
-                    if let Some(reply) = self.release_reply.take() {
-                        self.publish_data_state();
+                    if self.release_waiting {
                         self.release_confirmed = true;
-                        let _ = reply.send(Ok(ReleaseOutcome {
+                        self.complete_release(Ok(ReleaseOutcome {
                             reason: c.reason,
                             user_information: c.user_information,
                             collision: self.collision,
@@ -856,9 +866,8 @@ impl Actor {
                     tracing::info!(target: "guls::association", source = a.source.name(),
                         "A-ABORT indication");
                     // Reported once: to the waiting release call, else as an event.
-                    if let Some(reply) = self.release_reply.take() {
-                        self.publish_data_state();
-                        let _ = reply.send(Err(AssociationError::Aborted(Box::new(a))));
+                    if self.release_waiting {
+                        self.complete_release(Err(AssociationError::Aborted(Box::new(a))));
                         continue;
                     }
                     self.pending.push_back(AssociationEvent::AbortIndication {
@@ -871,9 +880,8 @@ impl Actor {
                     tracing::info!(target: "guls::association", layer = %reason.layer(), %reason,
                         "A-P-ABORT");
                     // Reported once: to the waiting release call, else as an event.
-                    if let Some(reply) = self.release_reply.take() {
-                        self.publish_data_state();
-                        let _ = reply.send(Err(AssociationError::ProviderAbort(reason)));
+                    if self.release_waiting {
+                        self.complete_release(Err(AssociationError::ProviderAbort(reason)));
                         continue;
                     }
                     self.pending
@@ -883,6 +891,45 @@ impl Actor {
                     tracing::warn!(target: "guls::association", event = ?other,
                         "unexpected stack event in the data phase");
                 }
+            }
+        }
+        self.publish_pending();
+    }
+
+    /// The handle was dropped: aborts an association that has not ended, writes what is
+    /// left without waiting and closes; when the socket does not take it all at once, a
+    /// small task (on the current runtime, if any) finishes the write, bounded by the idle
+    /// timeout, and closes.
+    fn on_drop(mut self) {
+        if self.closed {
+            return;
+        }
+        if !self.conn.stack.is_done() && !self.conn.stack.is_released() {
+            tracing::info!(target: "guls::association", "association handle dropped: aborting");
+            let _ = self
+                .conn
+                .stack
+                .local_abort(ProviderAbortReason::HandleDropped);
+        }
+        if self.tx_gone.is_some() {
+            return;
+        }
+        match self.conn.try_flush() {
+            Ok(true) | Err(_) => {}
+            Ok(false) => {
+                let Ok(rt) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                let idle = self.idle();
+                let Driver {
+                    mut conn, permit, ..
+                } = self;
+                rt.spawn(async move {
+                    let _permit = permit;
+                    if conn.flush(idle).await.is_ok() {
+                        let _ = timeout(Duration::from_secs(1), conn.stream.shutdown()).await;
+                    }
+                });
             }
         }
     }
@@ -896,54 +943,56 @@ fn affirmative() -> ReleaseResponse {
     }
 }
 
-fn refuse_closed(c: Command) {
-    match c {
-        Command::Send { .. } | Command::SendPayload { .. } => {}
-        Command::ReleaseResponse { reply, .. } | Command::Abort { reply, .. } => {
-            let _ = reply.send(Err(AssociationError::Closed));
-        }
-        Command::Release { reply, .. } => {
-            let _ = reply.send(Err(AssociationError::Closed));
-        }
-    }
-}
-
-/// An established association: the application's handle to its driver task.
+/// An established association: the application's handle, which drives it.
+///
+/// The calls run the protocol and the socket IO in the caller's task (see the module docs:
+/// the socket is serviced only while a call awaits, as a `TcpStream` is). The `&self` calls
+/// ([`Association::send`], [`Association::release_response`], [`Association::abort`]) take
+/// a lock on the association's state for their duration: calls from several tasks are
+/// served one after the other.
 ///
 /// Dropping it without [`Association::release`] or [`Association::abort`] aborts the
-/// association (session ABORT, TCP close).
-#[derive(Debug)]
+/// association (session ABORT, TCP close), without waiting (see the module docs).
 pub struct Association {
-    commands: mpsc::Sender<Command>,
-    events: mpsc::Receiver<AssociationEvent>,
+    /// The driver state; `None` only while the handle is dropped.
+    driver: Option<Box<Mutex<Driver>>>,
     info: Arc<Info>,
     stats: Arc<SharedStats>,
     max_release_backlog: usize,
     queue_capacity: usize,
 }
 
-impl std::fmt::Debug for Command {
+impl std::fmt::Debug for Association {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Command::Send { .. } | Command::SendPayload { .. } => "Send",
-            Command::Release { .. } => "Release",
-            Command::ReleaseResponse { .. } => "ReleaseResponse",
-            Command::Abort { .. } => "Abort",
-        })
+        f.debug_struct("Association")
+            .field("info", &self.info)
+            .field("stats", &self.queue_stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Association {
+    fn drop(&mut self) {
+        if let Some(d) = self.driver.take() {
+            d.into_inner().on_drop();
+        }
     }
 }
 
 impl Association {
-    async fn command<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, AssociationError>>) -> Command,
-    ) -> Result<T, AssociationError> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(make(tx))
-            .await
-            .map_err(|_| AssociationError::Closed)?;
-        rx.await.map_err(|_| AssociationError::Closed)?
+    /// The driver state, for the `&self` calls.
+    fn shared(&self) -> &Mutex<Driver> {
+        self.driver
+            .as_deref()
+            .expect("the driver state is present until the handle is dropped")
+    }
+
+    /// The driver state, for the `&mut self` calls (no lock needed).
+    fn exclusive(&mut self) -> &mut Driver {
+        self.driver
+            .as_deref_mut()
+            .expect("the driver state is present until the handle is dropped")
+            .get_mut()
     }
 
     fn resolve(&self, ctx: ContextRef) -> Result<Pcid, AssociationError> {
@@ -958,48 +1007,47 @@ impl Association {
         })
     }
 
-    /// Queues a data command (acknowledged when queued; the bounded queue makes the caller
-    /// wait while it is full), unless data may not be sent now.
-    async fn queue_data(&self, cmd: Command) -> Result<(), AssociationError> {
-        match self.stats.data.load(Ordering::Acquire) {
-            DATA_OPEN => {}
-            DATA_REFUSED => {
-                return Err(AssociationError::IllegalPrimitive(
-                    "P-DATA request while our release request is outstanding".into(),
-                ));
-            }
-            _ => return Err(AssociationError::Closed),
-        }
-        self.commands
-            .send(cmd)
-            .await
-            .map_err(|_| AssociationError::Closed)
+    /// Encodes a data value into the output (unless data may not be sent now) and writes
+    /// it, with anything written before it that is still unwritten.
+    async fn send_with(
+        &self,
+        encode: impl FnOnce(&mut Stack) -> Result<(), AssociationError>,
+    ) -> Result<(), AssociationError> {
+        let mut d = self.shared().lock().await;
+        d.send(encode)?;
+        d.settle_if_needed().await;
+        Ok(())
     }
 
     /// P-DATA request: sends one value in the context named by identifier or abstract syntax.
     ///
-    /// `Ok` means the value was queued for the socket: the driver writes it after the
-    /// values queued before it (several queued values go out in one vectored write). The
-    /// queue is bounded ([`crate::Limits::command_queue`]): while it is full, `send` waits
-    /// (a peer that does not read so slows the sender down). When the transport is lost,
-    /// values sent before the end is reported are lost; the end itself is reported once,
-    /// by [`Association::recv`] (an [`AssociationEvent::ProviderAbort`]), never by `send`.
-    /// After it, and after the association ended otherwise (release, abort), `send` returns
-    /// [`AssociationError::Closed`]; while our release request is outstanding,
-    /// [`AssociationError::IllegalPrimitive`].
+    /// The value is encoded and written to the socket in the caller's task; `Ok` means its
+    /// octets were written (handed to the kernel), after anything written before it. While
+    /// the socket takes nothing (a peer that does not read), `send` waits (TCP
+    /// back-pressure), at most the idle timeout ([`crate::Timeouts::idle`]), after which the
+    /// association ends with a provider abort reported by [`Association::recv`]. `send`
+    /// does not read the socket: what the peer sends waits for the next
+    /// [`Association::recv`].
     ///
-    /// Cancel-safe: dropping the future while it waits for room in the queue sends nothing;
-    /// once the value is queued, the call completes without waiting again.
+    /// When the transport is lost, values sent before the end is reported are lost; the end
+    /// itself is reported once, by [`Association::recv`] (an
+    /// [`AssociationEvent::ProviderAbort`]), never by `send` (after a failed write, values
+    /// are dropped until then). After the end was decoded, and after the association ended
+    /// otherwise (release, abort), `send` returns [`AssociationError::Closed`]; while our
+    /// release request is outstanding, [`AssociationError::IllegalPrimitive`]. A value the
+    /// stack cannot encode is refused with the stack's error.
+    ///
+    /// Cancel-safety: dropping the future before the value is encoded (while it waits for
+    /// another call on this association) sends nothing. Once encoded, the value is sent
+    /// whole: what a cancelled write left unwritten is written first by the next call on the
+    /// association (or when the handle is dropped), so no half-written TPKT is left behind.
     pub async fn send(
         &self,
         ctx: impl Into<ContextRef>,
         value: PdvValue,
     ) -> Result<(), AssociationError> {
         let pcid = self.resolve(ctx.into())?;
-        self.queue_data(Command::Send {
-            values: vec![(pcid, value)],
-        })
-        .await
+        self.send_with(|s| s.send_data(vec![(pcid, value)])).await
     }
 
     /// P-DATA request with one octet-aligned value that is not copied: its octets are
@@ -1015,12 +1063,9 @@ impl Association {
         T: AsRef<[u8]> + Send + Sync + 'static,
     {
         let pcid = self.resolve(ctx.into())?;
-        self.queue_data(Command::SendPayload {
-            pcid,
-            single_asn1: false,
-            payload: Box::new(value),
-        })
-        .await
+        let payload: Payload = Box::new(value);
+        self.send_with(|s| s.send_payload(pcid, false, payload))
+            .await
     }
 
     /// P-DATA request with one BER-encoded value (single-ASN1-type; `ber` is its whole TLV).
@@ -1033,16 +1078,37 @@ impl Association {
     }
 
     /// The next event. After the last one (release, abort) it returns
-    /// [`AssociationError::Closed`]. Cancel-safe. See [`AssociationEvent`] for the ordering
-    /// and report-once rules.
+    /// [`AssociationError::Closed`]. See [`AssociationEvent`] for the ordering and
+    /// report-once rules.
+    ///
+    /// This is what reads the socket: it writes what is still to be written, decodes the
+    /// octets received, and reads (waiting for the peer, and acting on the idle and release
+    /// timers) until an event is decoded. Events decoded earlier are returned without
+    /// reading.
+    ///
+    /// Cancel-safe: the receive buffer and the decoded events belong to the association, so
+    /// a cancelled call loses nothing; the next call continues where it stopped.
     pub async fn recv(&mut self) -> Result<AssociationEvent, AssociationError> {
-        self.events.recv().await.ok_or(AssociationError::Closed)
+        let d = self.exclusive();
+        loop {
+            if !d.pending.is_empty() && !d.needs_settle() {
+                if let Some(ev) = d.take_event() {
+                    return Ok(ev);
+                }
+            }
+            if d.closed && d.pending.is_empty() {
+                return Err(AssociationError::Closed);
+            }
+            d.drive().await;
+        }
     }
 
     /// A-RELEASE request with reason normal; waits for the confirm. Data values that arrive
-    /// meanwhile are returned in [`ReleaseOutcome::data`] (at most
-    /// [`crate::Limits::max_release_backlog`]; more aborts the association). A collision is
-    /// resolved as X.217 9.2.2.10 says.
+    /// meanwhile (and those received before and not yet taken by [`Association::recv`]) are
+    /// returned in [`ReleaseOutcome::data`] (at most [`crate::Limits::max_release_backlog`];
+    /// more aborts the association). A collision is resolved as X.217 9.2.2.10 says. The
+    /// call drives the association (as [`Association::recv`] does) until the outcome is
+    /// known; as initiator it also closes the transport after the DN.
     ///
     /// An abort while waiting (the peer's ABRT, a session ABORT, the peer closing TCP
     /// without a DN — [`ProviderAbortReason::ConnectionClosed`] with stage `"release"` — or
@@ -1058,66 +1124,29 @@ impl Association {
         &mut self,
         req: ReleaseRequest,
     ) -> Result<ReleaseOutcome, AssociationError> {
-        let (tx, mut rx) = oneshot::channel();
-        self.commands
-            .send(Command::Release { req, reply: tx })
-            .await
-            .map_err(|_| AssociationError::Closed)?;
-        let mut data = Vec::new();
-        loop {
-            // Events first: those queued before the confirm belong to this release (data) or
-            // end it (an abort queued before the request was handled).
-            tokio::select! {
-                biased;
-                ev = self.events.recv() => match ev {
-                    Some(AssociationEvent::Data(d)) => {
-                        if data.len() >= self.max_release_backlog {
-                            let _ = self.abort(Vec::new()).await;
-                            return Err(AssociationError::ProviderAbort(
-                                ProviderAbortReason::TooLarge {
-                                    layer: crate::error::AbortLayer::Local,
-                                    what: "data received during release",
-                                    limit: self.max_release_backlog,
-                                }));
-                        }
-                        data.push(d);
-                    }
-                    Some(AssociationEvent::Released) => {}
-                    Some(AssociationEvent::AbortIndication { source, diagnostic, user_information }) => {
-                        return Err(AssociationError::Aborted(Box::new(crate::error::AbortInfo {
-                            source, diagnostic, user_information })));
-                    }
-                    Some(AssociationEvent::ProviderAbort { reason }) => {
-                        return Err(AssociationError::ProviderAbort(reason));
-                    }
-                    Some(AssociationEvent::ReleaseIndication { .. }) => {}
-                    None => {
-                        return match rx.await {
-                            Ok(r) => r.map(|mut o| { o.data = data; o }),
-                            Err(_) => Err(AssociationError::Closed),
-                        };
-                    }
-                },
-                r = &mut rx => {
-                    let mut outcome = r.map_err(|_| AssociationError::Closed)??;
-                    outcome.data = data;
-                    return Ok(outcome);
-                }
-            }
-        }
+        let max_backlog = self.max_release_backlog;
+        let d = self.exclusive();
+        d.start_release(&req);
+        let r = release_outcome(d, max_backlog).await;
+        d.settle_if_needed().await;
+        r
     }
 
-    /// A-RELEASE response (affirmative) to a [`AssociationEvent::ReleaseIndication`].
+    /// A-RELEASE response (affirmative) to a [`AssociationEvent::ReleaseIndication`]; `Ok`
+    /// once the DN+RLRE is written. The association then waits for the peer to close the
+    /// transport, which the next [`Association::recv`] reports as
+    /// [`AssociationEvent::Released`] (dropping the handle instead just closes).
     ///
     /// When the peer closed TCP after its release request without waiting for the response
     /// (libiec61850 sends FN+RLRQ and closes at once), the release is still complete: this
     /// returns `Ok` (the DN+RLRE is written if the socket still takes it, else dropped) and
     /// the next event is [`AssociationEvent::Released`]; the close is not reported as an
     /// abort. The association waits for this response at most the release timeout
-    /// ([`crate::Timeouts::release`]) once the peer is gone; after that the close is reported
-    /// as an [`AssociationEvent::ProviderAbort`] (stage
-    /// `"release (before the release response)"`) and this returns
-    /// [`AssociationError::Closed`], as it does after any other end of the association.
+    /// ([`crate::Timeouts::release`]) once the peer is gone (measured while
+    /// [`Association::recv`] awaits); after that the close is reported as an
+    /// [`AssociationEvent::ProviderAbort`] (stage `"release (before the release response)"`)
+    /// and this returns [`AssociationError::Closed`], as it does after any other end of the
+    /// association.
     pub async fn release_response(
         &self,
         user_information: Vec<External>,
@@ -1126,20 +1155,22 @@ impl Association {
             user_information,
             ..affirmative()
         };
-        self.command(|reply| Command::ReleaseResponse { rsp, reply })
-            .await
+        let mut d = self.shared().lock().await;
+        let r = d.release_response(&rsp);
+        d.settle_if_needed().await;
+        r
     }
 
     /// A-ABORT request with optional user information; the association ends at once and no
-    /// further event about its end is given. When the association already ended (its end
-    /// is, or was, reported by [`Association::recv`] or [`Association::release`]),
+    /// further event about its end is given. The call writes the ABORT and closes the
+    /// transport before it returns. When the association already ended (its end is, or
+    /// was, reported by [`Association::recv`] or [`Association::release`]),
     /// [`AssociationError::Closed`].
     pub async fn abort(&self, user_information: Vec<External>) -> Result<(), AssociationError> {
-        self.command(|reply| Command::Abort {
-            user_information,
-            reply,
-        })
-        .await
+        let mut d = self.shared().lock().await;
+        let r = d.abort(user_information);
+        d.settle_if_needed().await;
+        r
     }
 
     /// The defined context set.
@@ -1172,14 +1203,76 @@ impl Association {
         self.info.confirm.as_ref()
     }
 
-    /// Queue lengths and counters (for back-pressure tests and metrics).
+    /// Queue lengths and counters (for back-pressure tests and metrics), read without
+    /// waiting for a call in progress. The event queue is the association's own queue of
+    /// decoded events not yet taken (there is no command queue).
     pub fn queue_stats(&self) -> QueueStats {
+        let pending = self.stats.pending.load(Ordering::Relaxed);
         QueueStats {
-            queued_events: self.events.len(),
+            queued_events: pending.min(self.queue_capacity),
             queue_capacity: self.queue_capacity,
             driver_buffered_octets: self.stats.buffered.load(Ordering::Relaxed),
-            driver_pending_events: self.stats.pending.load(Ordering::Relaxed),
+            driver_pending_events: pending.saturating_sub(self.queue_capacity),
             octets_received: self.stats.received.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Drives a started release until its outcome is known, collecting the data that arrives
+/// meanwhile. Events first: those decoded before the confirm belong to this release (data)
+/// or end it (an abort decoded before the request was made).
+async fn release_outcome(
+    d: &mut Driver,
+    max_backlog: usize,
+) -> Result<ReleaseOutcome, AssociationError> {
+    let mut data = Vec::new();
+    loop {
+        while let Some(ev) = d.take_event() {
+            match ev {
+                AssociationEvent::Data(v) => {
+                    if data.len() >= max_backlog {
+                        let _ = d.abort(Vec::new());
+                        return Err(AssociationError::ProviderAbort(
+                            ProviderAbortReason::TooLarge {
+                                layer: crate::error::AbortLayer::Local,
+                                what: "data received during release",
+                                limit: max_backlog,
+                            },
+                        ));
+                    }
+                    data.push(v);
+                }
+                AssociationEvent::Released | AssociationEvent::ReleaseIndication { .. } => {}
+                AssociationEvent::AbortIndication {
+                    source,
+                    diagnostic,
+                    user_information,
+                } => {
+                    d.release_waiting = false;
+                    return Err(AssociationError::Aborted(Box::new(
+                        crate::error::AbortInfo {
+                            source,
+                            diagnostic,
+                            user_information,
+                        },
+                    )));
+                }
+                AssociationEvent::ProviderAbort { reason } => {
+                    d.release_waiting = false;
+                    return Err(AssociationError::ProviderAbort(reason));
+                }
+            }
+        }
+        if let Some(r) = d.release_result.take() {
+            return r.map(|mut o| {
+                o.data = data;
+                o
+            });
+        }
+        if d.closed {
+            d.release_waiting = false;
+            return Err(AssociationError::Closed);
+        }
+        d.drive().await;
     }
 }

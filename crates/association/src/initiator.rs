@@ -7,7 +7,7 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::time::timeout;
 
 use crate::config::AssociationConfig;
-use crate::driver::{Association, Conn, spawn};
+use crate::driver::{Association, Conn, start};
 use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
 use crate::stack::{Stack, StackEvent};
 use crate::types::AssociateParams;
@@ -111,7 +111,7 @@ impl Initiator {
             }
         };
         let acn = confirm.application_context_name.clone();
-        Ok(spawn(conn, self.config.clone(), Some(*confirm), acn, None))
+        Ok(start(conn, self.config.clone(), Some(*confirm), acn, None))
     }
 }
 

@@ -33,8 +33,9 @@
 //! The transport and session layers are the `guls_transport::TransportConnection` and
 //! `guls_session::SessionMachine` protocol machines; this crate only composes and drives them.
 //!
-//! See the `driver` module docs (on [`Association`]) for the task-per-association design and
-//! its back-pressure and cancel-safety properties.
+//! An established [`Association`] has no task of its own: its calls run the protocol and the
+//! socket IO in the caller's task (see the `driver` module docs, on [`Association`], for the
+//! design and its back-pressure, timer and cancel-safety properties).
 //!
 //! Logs go to `tracing` target `guls::association`; credentials are never logged.
 #![forbid(unsafe_code)]

@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::timeout;
 
 use crate::config::AssociationConfig;
-use crate::driver::{Association, Conn, spawn};
+use crate::driver::{Association, Conn, start};
 use crate::error::{AbortLayer, AssociationError, ProviderAbortReason, TimeoutKind};
 use crate::stack::{LowerAddresses, Stack, StackEvent};
 use crate::types::{AcceptParams, HandshakeFailure, RejectParams};
@@ -472,7 +472,7 @@ impl IncomingAssociation {
         }
         tracing::info!(target: "guls::association", peer = %self.conn.peer,
             application_context = %acn, "association accepted");
-        Ok(spawn(self.conn, self.cfg, None, acn, Some(self.permit)))
+        Ok(start(self.conn, self.cfg, None, acn, Some(self.permit)))
     }
 
     /// A-ASSOCIATE response, rejected-permanent with an acse-service-user diagnostic (for

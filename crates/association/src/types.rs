@@ -244,14 +244,16 @@ pub struct ReleaseOutcome {
 /// Counters for observing back-pressure (used by tests and metrics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct QueueStats {
-    /// Events waiting in the queue to the application.
+    /// Decoded events waiting for the application ([`crate::Association::recv`]), up to
+    /// the queue's capacity.
     pub queued_events: usize,
-    /// The queue's capacity.
+    /// The event queue's capacity ([`crate::Limits::event_queue`]).
     pub queue_capacity: usize,
-    /// Octets received from the socket but not yet processed by the driver (bounded by one
-    /// read chunk plus one TPKT).
+    /// Octets received from the socket but not yet decoded (bounded by one read chunk plus
+    /// one TPKT).
     pub driver_buffered_octets: usize,
-    /// Events the driver holds while the queue is full (bounded by one TSDU's values).
+    /// Decoded events beyond the queue's capacity: the rest of the TSDU whose values filled
+    /// it (bounded by one TSDU's values).
     pub driver_pending_events: usize,
     /// Total octets read from the socket.
     pub octets_received: u64,

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -322,31 +323,39 @@ async fn slow_reader_bounds_memory_with(cfg: AssociationConfig) {
         }
         true
     });
-    // Wait until the event queue is full and the driver holds a pending event: from then on
-    // the driver does not read the socket.
+    // The socket is serviced only while a call awaits: with no call, nothing is read, and
+    // the peer is blocked by TCP back-pressure once the kernel's buffers are full.
     let cap = a.queue_stats().queue_capacity;
-    for _ in 0..4000 {
-        let q = a.queue_stats();
-        if q.queued_events == cap && q.driver_pending_events > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let q0 = a.queue_stats();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let q1 = a.queue_stats();
-    assert_eq!(q1.queued_events, cap, "{q1:?}");
-    // Nothing the application has not consumed grows beyond the bounds.
+    assert_eq!(
+        q1.octets_received, q0.octets_received,
+        "no reads while no call awaits"
+    );
+    assert!(q1.queued_events <= cap, "{q1:?}");
     assert!(q1.driver_buffered_octets <= bound_octets, "{q1:?}");
     assert!(
         !flood.is_finished(),
         "the peer is blocked by TCP back-pressure"
     );
+    // One value taken: at most one read, within the bounds; then again nothing is read.
+    match timeout(NET, a.recv()).await.unwrap().unwrap() {
+        AssociationEvent::Data(d) => assert_eq!(d.value.data_len(), VALUE),
+        other => panic!("unexpected {other:?}"),
+    }
     let q2 = a.queue_stats();
+    assert!(q2.queued_events <= cap, "{q2:?}");
+    assert!(q2.driver_buffered_octets <= bound_octets, "{q2:?}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let q3 = a.queue_stats();
     assert_eq!(
-        q2.octets_received, q1.octets_received,
-        "no reads while the queue is full"
+        q3.octets_received, q2.octets_received,
+        "no reads while no call awaits"
     );
+    assert!(!flood.is_finished());
     // Drain everything: the flood completes.
-    let mut n = 0;
+    let mut n = 1;
     while n < COUNT {
         match timeout(NET, a.recv()).await.unwrap().unwrap() {
             AssociationEvent::Data(d) => {
@@ -360,4 +369,38 @@ async fn slow_reader_bounds_memory_with(cfg: AssociationConfig) {
     }
     assert!(timeout(NET, flood).await.unwrap().unwrap());
     rd.readable().await.ok();
+}
+
+/// A `send` cancelled while the socket takes nothing leaves no half-written TPKT, and a
+/// handle dropped while the peer still does not read aborts without a task of its own
+/// waiting: once the peer reads, it gets every value whose send began, whole, then the
+/// session ABORT, then the close (finished by the small closer task).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_with_blocked_output_writes_whole_values_then_the_abort() {
+    let (mut s, a, _r) = raw_established(AssociationConfig::mms()).await;
+    let value: Arc<[u8]> = vec![0x5a; 60 * 1024].into();
+    let mut started = 0usize;
+    loop {
+        started += 1;
+        assert!(started < 100_000, "the peer's buffers never filled");
+        match timeout(Duration::from_millis(200), a.send_octets(3, value.clone())).await {
+            Ok(r) => r.unwrap(),
+            // The socket took nothing for a while: cancelled in the middle of the write.
+            Err(_) => break,
+        }
+    }
+    drop(a);
+    for i in 0..started {
+        let tsdu = timeout(NET, read_tsdu(&mut s)).await.unwrap().unwrap();
+        assert_eq!(tsdu[0], 0x01, "value {i} of {started}: a data SPDU");
+        assert!(tsdu.len() > value.len(), "value {i} of {started} whole");
+    }
+    let ab = timeout(NET, read_tsdu(&mut s)).await.unwrap().unwrap();
+    assert_eq!(
+        ab[0],
+        0x19,
+        "session ABORT, got {:02x?}",
+        &ab[..ab.len().min(8)]
+    );
+    assert!(wait_closed(&mut s).await);
 }
