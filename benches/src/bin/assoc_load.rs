@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo run --release -p guls-benches --bin assoc_load -- [--quick]
 //! [--only memory|rate|throughput] [--rounds N] [--idle N] [--values N] [--split] [--shared]
-//! [--max-read N] [--side guls|tcp] [--owned-anchor] [--anchor-read N] [--pin apart|together]`
+//! [--max-read N] [--side guls|tcp] [--owned-anchor] [--anchor-read N] [--pin apart|together]
+//! [--no-recycle]`
 //!
 //! Everything runs in one tokio multi-thread runtime (one worker per CPU); with `--split` the
 //! throughput section instead runs its sending side and its receiving side in two runtimes of
@@ -26,8 +27,11 @@
 //! * **throughput** — one association; the initiator sends `--values` P-DATA values of
 //!   64 KiB (octet-aligned, one `send` after the other); the responder is a sink that counts
 //!   them and answers one small value when it has them all; time runs from the first send to
-//!   that answer. Anchor: one plain TCP connection, the same number of 64 KiB `write_all`s
-//!   into a sink that reads them into one reused buffer and answers one octet. Anchor and guls
+//!   that answer. The guls sink hands each value's buffer back once counted
+//!   (`Association::recycle`), so that the next values are read into it straight from the
+//!   socket; `--no-recycle` drops them instead (each value then gets a new buffer, zeroed
+//!   before the read). Anchor: one plain TCP connection, the same number of 64 KiB
+//!   `write_all`s into a sink that reads them into one reused buffer and answers one octet. Anchor and guls
 //!   alternate within each round. The guls sender copies the payload into a new `Vec` per
 //!   value (`send` takes the value by value); that copy is timed separately and reported.
 //!   With `--shared`, the guls sender instead hands every send the same `Arc<[u8]>`
@@ -90,6 +94,8 @@ struct Opts {
     /// to the first (`together`).
     pin: Option<Pin>,
     shared: bool,
+    /// `--no-recycle`: the guls sink drops its values instead of recycling their buffers.
+    no_recycle: bool,
     /// `--side guls|tcp`: the throughput section measures only that side (for profiling).
     side: Option<&'static str>,
     /// `--owned-anchor`: the TCP sink reads each message into a new `Vec`.
@@ -122,6 +128,7 @@ impl Opts {
             split: false,
             pin: None,
             shared: false,
+            no_recycle: false,
             side: None,
             owned_anchor: false,
             anchor_read: PAYLOAD,
@@ -152,6 +159,7 @@ impl Opts {
                     })
                 }
                 "--shared" => o.shared = true,
+                "--no-recycle" => o.no_recycle = true,
                 "--owned-anchor" => o.owned_anchor = true,
                 "--anchor-read" => o.anchor_read = num("--anchor-read")?.max(1),
                 "--rounds" => o.rounds = num("--rounds")?,
@@ -177,7 +185,8 @@ impl Opts {
                     return Err(
                         "usage: assoc_load [--quick] [--only memory|rate|throughput] \
                          [--rounds N] [--idle N] [--values N] [--split] [--shared] \
-                         [--max-read N] [--side guls|tcp] [--owned-anchor]"
+                         [--max-read N] [--side guls|tcp] [--owned-anchor] [--anchor-read N] \
+                         [--pin apart|together] [--no-recycle]"
                             .into(),
                     );
                 }
@@ -690,7 +699,12 @@ async fn rate(opts: &Opts) -> Result<(), BoxError> {
 // P-DATA throughput
 
 /// The guls sink: counts `per_round` values of PAYLOAD octets, then answers one small value.
-async fn guls_sink(mut a: Association, per_round: usize) -> Result<u64, AssociationError> {
+/// With `recycle`, each value's buffer is handed back for the next values.
+async fn guls_sink(
+    mut a: Association,
+    per_round: usize,
+    recycle: bool,
+) -> Result<u64, AssociationError> {
     let syntax = app_syntax();
     let (mut count, mut bytes, mut wrong) = (0usize, 0u64, 0u64);
     loop {
@@ -700,6 +714,9 @@ async fn guls_sink(mut a: Association, per_round: usize) -> Result<u64, Associat
                 bytes += len as u64;
                 if len != PAYLOAD {
                     wrong += 1;
+                }
+                if recycle {
+                    a.recycle(d.into_octets());
                 }
                 count += 1;
                 if count == per_round {
@@ -823,6 +840,7 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
     let sink_cfg = cfg.clone();
     let owned_anchor = opts.owned_anchor;
     let anchor_read = opts.anchor_read;
+    let recycle = !opts.no_recycle;
 
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let sink = receiver.spawn(async move {
@@ -833,7 +851,7 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
             .await?
             .accept(AcceptParams::default())
             .await?;
-        guls_sink(a, n).await
+        guls_sink(a, n, recycle).await
     });
     let addr = timeout(SAFETY, addr_rx).await??;
     let mut assoc = Initiator::new(cfg)
@@ -853,12 +871,18 @@ async fn throughput(opts: &Opts, receiver: tokio::runtime::Handle) -> Result<(),
     println!(
         "throughput: {n} values of {PAYLOAD} octets per measurement, one sender, sink \
          receiver answering once per measurement; {} rounds after one warm-up round; \
-         MB = 10^6 octets of payload; guls sends {}; the tcp sink reads into {}; {}",
+         MB = 10^6 octets of payload; guls sends {}; the guls sink {}; the tcp sink reads \
+         into {}; {}",
         opts.rounds,
         if opts.shared {
             "one shared Arc<[u8]> (send_octets, no copy)"
         } else {
             "a new Vec per value (send)"
+        },
+        if recycle {
+            "recycles its values' buffers"
+        } else {
+            "drops its values (--no-recycle)"
         },
         if opts.owned_anchor {
             "a new Vec per message (--owned-anchor)"

@@ -78,6 +78,7 @@ use crate::config::AssociationConfig;
 use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
 use crate::stack::{DataState, Output, Payload, Role, Stack, StackEvent};
 use crate::types::{AssociationEvent, ContextRef, DataIndication, QueueStats, ReleaseOutcome};
+use guls_transport::ScatterRead;
 
 /// The first read takes at most this much; each read that fills what it asked for doubles
 /// it, up to [`crate::Limits::max_read`]. Idle associations (which have only read the small
@@ -91,6 +92,13 @@ const SMALL_TAIL: usize = 512;
 const MAX_IO_SLICES: usize = 1024;
 /// Outputs of at most this many slices are written from a stack array.
 const FEW_IO_SLICES: usize = 16;
+/// Between TSDUs, when the last one was a split value, a read takes at most this much: the
+/// next TSDU's first octets, enough for the transport to split off its head, so that the
+/// rest of the value is read straight into place (see [`Conn::read_more`]).
+const PROBE_READ: usize = 256;
+/// Most buffers waiting in [`Association::recycle`]'s hand-over until the next
+/// [`Association::recv`] passes them to the transport machine's pool.
+const MAX_RETURNED: usize = guls_transport::MAX_RECYCLED;
 
 /// Counters published for [`Association::queue_stats`] (read without the lock).
 #[derive(Default, Debug)]
@@ -127,6 +135,10 @@ pub(crate) struct Conn {
     pub(crate) stack: Stack,
     pub(crate) peer: SocketAddr,
     pub(crate) stats: Arc<SharedStats>,
+    /// The layout of a read straight into a value (reused).
+    scatter: ScatterRead,
+    /// Events of a TSDU completed by a scatter read, for the next [`Conn::process`].
+    early: Vec<StackEvent>,
 }
 
 /// Why [`write_all_vectored`] stopped.
@@ -227,6 +239,8 @@ impl Conn {
             stack,
             peer,
             stats: Arc::new(SharedStats::default()),
+            scatter: ScatterRead::new(),
+            early: Vec::new(),
         }
     }
 
@@ -302,10 +316,12 @@ impl Conn {
     /// consumed). The transport machine stops at each complete TPKT with an event, so the
     /// octets after it stay here until the events are delivered.
     pub(crate) fn process(&mut self) -> Vec<StackEvent> {
-        let mut events = Vec::new();
+        let mut events = std::mem::take(&mut self.early);
         while events.is_empty() && !self.stack.is_done() && self.pos < self.buf.len() {
-            // Only complete TPKTs, unless the transport machine already holds a partial one.
-            let end = if self.stack.buffered_frame_len() > 0 {
+            // Only complete TPKTs, unless the transport machine already holds a partial one
+            // or takes partial ones (their payload then goes straight into a value).
+            let end = if self.stack.buffered_frame_len() > 0 || self.stack.streams_partial_frames()
+            {
                 self.buf.len()
             } else {
                 self.scan
@@ -360,7 +376,17 @@ impl Conn {
     /// buffer never holds more than `max_read` plus one TPKT, and its allocation is at most
     /// that too. The partial TPKT is moved to the start only when the free space after it
     /// is short of a full read (or it is small), not before every read.
+    ///
+    /// While a split TSDU's value is being received and everything read before is
+    /// processed, the read goes straight into the value instead (see [`Conn::read_scatter`]),
+    /// and between TSDUs after a split one it takes at most [`PROBE_READ`] octets, the next
+    /// TSDU's start, so that the rest of its value can be read into place.
     pub(crate) async fn read_more(&mut self) -> std::io::Result<usize> {
+        if self.pos >= self.buf.len() && self.stack.plan_scatter(self.read_size, &mut self.scatter)
+        {
+            return self.read_scatter().await;
+        }
+        let probe = self.pos >= self.buf.len() && self.stack.next_tsdu_likely_split();
         let tail = self.buf.len() - self.pos;
         let free = self.buf.capacity() - self.buf.len();
         if self.pos > 0 && (free < self.read_size || tail <= SMALL_TAIL) {
@@ -379,18 +405,60 @@ impl Conn {
             let target = full.max(self.buf.len() + self.read_size);
             self.buf.reserve_exact(target - self.buf.len());
         }
-        let want = self.read_size;
+        let want = if probe {
+            PROBE_READ.min(self.read_size)
+        } else {
+            self.read_size
+        };
         let n = (&mut self.stream)
             .take(want as u64)
             .read_buf(&mut self.buf)
             .await?;
-        if n >= self.read_size {
+        if !probe && n >= self.read_size {
             self.read_size = (self.read_size * 2).min(self.max_read);
         }
         self.scan_frames();
         self.stats.received.fetch_add(n as u64, Ordering::Relaxed);
         self.store_buffered();
         Ok(n)
+    }
+}
+
+impl Conn {
+    /// One read laid out by [`Stack::plan_scatter`] (cancel-safe: the read and its
+    /// acceptance happen in one step, after waiting for readiness): the octets that arrive
+    /// as predicted are in place in the value; those after the first prediction that fails
+    /// are appended to the (empty) receive buffer and processed as usual. Returns the octets
+    /// read (0 at end of stream).
+    async fn read_scatter(&mut self) -> std::io::Result<usize> {
+        self.buf.clear();
+        self.pos = 0;
+        self.scan = 0;
+        loop {
+            self.stream.readable().await?;
+            let r = {
+                let mut bufs = self.stack.scatter_bufs(&mut self.scatter);
+                self.stream.try_read_vectored(&mut bufs)
+            };
+            let n = match r {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Ok(0);
+            }
+            let planned = self.scatter.len();
+            let ev = self.stack.accept_scatter(&self.scatter, n, &mut self.buf);
+            self.early.extend(ev);
+            if n >= planned && planned >= self.read_size {
+                self.read_size = (self.read_size * 2).min(self.max_read);
+            }
+            self.scan_frames();
+            self.stats.received.fetch_add(n as u64, Ordering::Relaxed);
+            self.store_buffered();
+            return Ok(n);
+        }
     }
 }
 
@@ -487,6 +555,7 @@ pub(crate) fn start(
         stats,
         max_release_backlog: cfg.limits.max_release_backlog,
         queue_capacity: cfg.limits.event_queue,
+        returned: std::sync::Mutex::new(Vec::new()),
     }
 }
 
@@ -960,6 +1029,9 @@ pub struct Association {
     stats: Arc<SharedStats>,
     max_release_backlog: usize,
     queue_capacity: usize,
+    /// Buffers handed back by [`Association::recycle`], passed to the transport machine by
+    /// the next [`Association::recv`] (at most [`MAX_RETURNED`]).
+    returned: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Association {
@@ -1089,7 +1161,18 @@ impl Association {
     /// Cancel-safe: the receive buffer and the decoded events belong to the association, so
     /// a cancelled call loses nothing; the next call continues where it stopped.
     pub async fn recv(&mut self) -> Result<AssociationEvent, AssociationError> {
-        let d = self.exclusive();
+        let returned = self
+            .returned
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let d = self
+            .driver
+            .as_deref_mut()
+            .expect("the driver state is present until the handle is dropped")
+            .get_mut();
+        for buf in returned.drain(..) {
+            d.conn.stack.recycle(buf);
+        }
         loop {
             if !d.pending.is_empty() && !d.needs_settle() {
                 if let Some(ev) = d.take_event() {
@@ -1171,6 +1254,31 @@ impl Association {
         let r = d.abort(user_information);
         d.settle_if_needed().await;
         r
+    }
+
+    /// Hands a received value's buffer back once the application is done with it (for
+    /// instance [`crate::DataIndication::into_octets`]), so that a later value is read
+    /// into it: large values are then read from the socket straight into their buffer
+    /// without a copy and without zeroing a new one. Optional; values are correct either
+    /// way.
+    ///
+    /// At most 4 buffers are kept per association (see
+    /// [`guls_transport::TransportConnection::recycle`]: only buffers of at least 4 KiB and
+    /// at most the maximum TSDU size are kept, the others are dropped, as are the buffers
+    /// beyond the bound); what a buffer holds is overwritten before it is used. Never
+    /// waits: buffers handed back while another call holds the association are passed on
+    /// by the next [`Association::recv`].
+    pub fn recycle(&self, buf: Vec<u8>) {
+        if buf.capacity() < guls_transport::MIN_RECYCLED_CAPACITY {
+            return;
+        }
+        let mut returned = self
+            .returned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if returned.len() < MAX_RETURNED {
+            returned.push(buf);
+        }
     }
 
     /// The defined context set.

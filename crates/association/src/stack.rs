@@ -44,8 +44,8 @@ use guls_session::{
     SessionMachine, SessionState, TransportDisconnect,
 };
 use guls_transport::{
-    DisconnectCause, HeadSplit, TpduSize, TransportConfig, TransportConnection, TransportError,
-    TransportEvent, TransportState,
+    DisconnectCause, HeadSplit, ScatterRead, TpduSize, TransportConfig, TransportConnection,
+    TransportError, TransportEvent, TransportState,
 };
 
 use crate::config::AssociationConfig;
@@ -647,6 +647,52 @@ impl Stack {
             Ok((used, None)) => (used, Vec::new()),
             Ok((used, Some(ev))) => (used, self.on_transport_event(ev)),
         }
+    }
+
+    /// True when the driver should give the transport machine partial TPKTs too (it puts
+    /// a partial DT's payload straight into the value it belongs to).
+    pub(crate) fn streams_partial_frames(&self) -> bool {
+        self.phase != Phase::Done && self.transport.streams_partial_frames()
+    }
+
+    /// True between TSDUs when the next one is likely a split value (see
+    /// [`TransportConnection::next_tsdu_likely_split`]).
+    pub(crate) fn next_tsdu_likely_split(&self) -> bool {
+        self.phase != Phase::Done && self.transport.next_tsdu_likely_split()
+    }
+
+    /// Lays out a read straight into the value being received (see
+    /// [`TransportConnection::plan_scatter`]).
+    pub(crate) fn plan_scatter(&self, budget: usize, read: &mut ScatterRead) -> bool {
+        self.phase != Phase::Done && self.transport.plan_scatter(budget, read)
+    }
+
+    /// The buffers of a planned scatter read.
+    pub(crate) fn scatter_bufs<'a>(
+        &'a mut self,
+        read: &'a mut ScatterRead,
+    ) -> Vec<std::io::IoSliceMut<'a>> {
+        self.transport.scatter_bufs(read)
+    }
+
+    /// After a scatter read of `n` octets: the events of the TSDU when its value completed;
+    /// the octets read that did not arrive as predicted are appended to `rest`, to be given
+    /// to [`Stack::on_bytes`].
+    pub(crate) fn accept_scatter(
+        &mut self,
+        read: &ScatterRead,
+        n: usize,
+        rest: &mut Vec<u8>,
+    ) -> Vec<StackEvent> {
+        match self.transport.accept_scatter(read, n, rest) {
+            Some(ev) => self.on_transport_event(ev),
+            None => Vec::new(),
+        }
+    }
+
+    /// Hands a used value buffer back for reuse (see [`TransportConnection::recycle`]).
+    pub(crate) fn recycle(&mut self, buf: Vec<u8>) {
+        self.transport.recycle(buf);
     }
 
     fn on_transport_event(&mut self, ev: TransportEvent) -> Vec<StackEvent> {

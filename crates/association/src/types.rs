@@ -174,6 +174,19 @@ pub struct DataIndication {
     pub value: PdvValue,
 }
 
+impl DataIndication {
+    /// The value's octets, taking them out of the indication: the complete TLV of a
+    /// single-ASN1-type value, the octets of an octet-aligned one, the bit string octets of
+    /// an arbitrary one. Once used, the buffer can be handed back with
+    /// [`crate::Association::recycle`].
+    pub fn into_octets(self) -> Vec<u8> {
+        match self.value {
+            PdvValue::SingleAsn1Type(v) | PdvValue::OctetAligned(v) => v,
+            PdvValue::Arbitrary(b) => b.bytes,
+        }
+    }
+}
+
 /// What [`crate::Association::recv`] gives.
 ///
 /// Ordering and reporting rules:

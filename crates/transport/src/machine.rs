@@ -8,8 +8,9 @@ use crate::cotp::{
     plain_dt,
 };
 use crate::error::EncodeError;
-use crate::tpkt::{MAX_TPKT_LEN, TPKT_HEADER_LEN, next_frame};
+use crate::tpkt::{MAX_TPKT_LEN, MAX_TPKT_PAYLOAD, TPKT_HEADER_LEN, TPKT_VERSION, next_frame};
 use guls_ber::DecodeError;
+use std::io::IoSliceMut;
 
 /// Default for [`TransportConfig::max_tsdu_size`]: 1 MiB.
 pub const DEFAULT_MAX_TSDU_SIZE: usize = 1 << 20;
@@ -28,6 +29,10 @@ pub struct HeadSplit {
 /// other shape. Installed with [`TransportConnection::set_head_splitter`] by the layers
 /// above, which know what a data TSDU's header looks like; the transport only trusts it as
 /// far as the octets that then arrive agree (see [`TransportEvent::SplitData`]).
+///
+/// It may be given only the first octets of the segment (those received so far): it must
+/// answer `None` when they do not suffice to tell, and otherwise what it answers for the
+/// whole segment (an answer whose `head_len` lies beyond the octets given is not used).
 pub type HeadSplitter = fn(&[u8]) -> Option<HeadSplit>;
 
 /// The smallest value worth a split: below it, moving the value within one buffer later
@@ -38,6 +43,12 @@ const MIN_SPLIT_BODY: usize = 512;
 /// larger: a header may claim up to [`TransportConfig::max_tsdu_size`], and reservations stay
 /// in proportion to what was received.
 const SPLIT_RESERVE: usize = 64 * 1024;
+
+/// Most value buffers a machine keeps for reuse ([`TransportConnection::recycle`]).
+pub const MAX_RECYCLED: usize = 4;
+
+/// The smallest capacity of a buffer worth keeping for reuse ([`TransportConnection::recycle`]).
+pub const MIN_RECYCLED_CAPACITY: usize = 4096;
 
 /// Configuration of a [`TransportConnection`] (both roles; each uses the fields it needs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,6 +300,21 @@ pub struct TransportConnection {
     head: Vec<u8>,
     /// The declared length of the TSDU being reassembled in two parts.
     split_total: usize,
+    /// The value of the TSDU being reassembled in two parts: initialized octets, of which
+    /// the first `filled` were received (the rest is initialized room, for instance of a
+    /// recycled buffer, so that reads can go straight into it).
+    value: Vec<u8>,
+    /// Octets of `value` received.
+    filled: usize,
+    /// Payload octets still to come of the DT being received into `value` (its header was
+    /// read; its payload is written into the value as it arrives, not held in `rx`).
+    dt_left: usize,
+    /// Whether that DT has EOT.
+    dt_eot: bool,
+    /// Whether the last TSDU received was split (a hint that the next one will be too).
+    last_split: bool,
+    /// Buffers handed back for reuse as values ([`Self::recycle`]).
+    pool: Vec<Vec<u8>>,
     /// Splits data TSDUs into header and value while reassembling them.
     splitter: Option<HeadSplitter>,
     /// Length of the last TSDU reassembled from several DTs: the reassembly buffer of the
@@ -314,6 +340,12 @@ impl TransportConnection {
             tsdu: Vec::new(),
             head: Vec::new(),
             split_total: 0,
+            value: Vec::new(),
+            filled: 0,
+            dt_left: 0,
+            dt_eot: false,
+            last_split: false,
+            pool: Vec::new(),
             splitter: None,
             tsdu_hint: 0,
             tpdu_size: TpduSize::DEFAULT,
@@ -376,7 +408,7 @@ impl TransportConnection {
     /// Octets of a partly reassembled TSDU (DT segments without EOT yet) held by the
     /// machine (at most [`TransportConfig::max_tsdu_size`]).
     pub fn buffered_tsdu_len(&self) -> usize {
-        self.head.len() + self.tsdu.len()
+        self.head.len() + self.tsdu.len() + self.filled
     }
 
     /// Installs `splitter`: from now on, a TSDU whose first segment it recognises is
@@ -390,6 +422,10 @@ impl TransportConnection {
         self.rx = Vec::new();
         self.tsdu = Vec::new();
         self.head = Vec::new();
+        self.value = Vec::new();
+        self.filled = 0;
+        self.dt_left = 0;
+        self.pool = Vec::new();
         self.pending_cr = None;
         self.final_tsdu_allowed = false;
     }
@@ -569,6 +605,22 @@ impl TransportConnection {
         let total = input.len();
         let limit = self.config.max_tpkt_len;
         loop {
+            // The payload of a DT whose header was read goes straight into the value.
+            if self.dt_left > 0 {
+                let take = self.dt_left.min(input.len());
+                if take == 0 {
+                    break;
+                }
+                let (part, rest) = input.split_at(take);
+                self.write_value(part);
+                self.dt_left -= take;
+                input = rest;
+                if self.dt_left == 0 && self.dt_eot {
+                    let event = self.finish_split();
+                    return Ok((total - input.len(), Some(event)));
+                }
+                continue;
+            }
             // Fast path: a complete TPKT at the head of the input, with no partial one held,
             // is processed where it is instead of being copied into the frame buffer first.
             if self.rx.is_empty()
@@ -588,6 +640,14 @@ impl TransportConnection {
                 if event.is_some() {
                     return Ok((total - input.len(), event));
                 }
+                continue;
+            }
+            // A partial DT of a value (or the first of one): its header is taken and its
+            // payload goes into the value as it arrives, instead of waiting in `rx`.
+            if self.rx.is_empty()
+                && let Some(used) = self.stream_dt(input)
+            {
+                input = input.get(used..).unwrap_or_default();
                 continue;
             }
             let need = match next_frame(&self.rx, limit) {
@@ -616,10 +676,15 @@ impl TransportConnection {
                     }
                     continue;
                 }
-                Ok(None) => match self.rx.get(2..4) {
-                    Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])),
-                    _ => TPKT_HEADER_LEN,
-                },
+                Ok(None) => {
+                    if self.rx.len() >= DT_FRAME_HEADER_LEN && self.stream_rx() {
+                        continue;
+                    }
+                    match self.rx.get(2..4) {
+                        Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])),
+                        _ => TPKT_HEADER_LEN,
+                    }
+                }
             };
             let take = need.saturating_sub(self.rx.len()).min(input.len());
             if take == 0 {
@@ -720,28 +785,27 @@ impl TransportConnection {
         events: &mut Vec<TransportEvent>,
     ) -> Result<(), TransportError> {
         let limit = self.config.max_tsdu_size;
-        let held = self.head.len() + self.tsdu.len();
+        let held = self.buffered_tsdu_len();
         if held.saturating_add(user_data.len()) > limit {
             return Err(TransportError::TsduTooLarge { limit });
         }
         if held == 0 {
-            if let Some(split) = self.head_split(user_data, eot) {
+            if let Some(split) = self.head_split(user_data, user_data.len(), eot) {
                 let (head, rest) = user_data.split_at(split.head_len);
                 if eot {
+                    let body = self.value_from(rest);
+                    self.last_split = true;
                     events.push(TransportEvent::SplitData {
                         head: head.to_vec(),
-                        body: rest.to_vec(),
+                        body,
                     });
                     return Ok(());
                 }
-                self.head.extend_from_slice(head);
-                self.split_total = split.total_len;
-                let body = split.total_len - split.head_len;
-                self.tsdu
-                    .reserve_exact(body.min(SPLIT_RESERVE.max(self.tsdu_hint)));
-                self.tsdu.extend_from_slice(rest);
+                self.start_split(head, split.total_len);
+                self.write_value(rest);
                 return Ok(());
             }
+            self.last_split = false;
             if eot {
                 events.push(TransportEvent::Data(user_data.to_vec()));
                 return Ok(());
@@ -752,38 +816,507 @@ impl TransportConnection {
                 self.tsdu.reserve_exact(hint);
             }
         }
+        if !self.head.is_empty() {
+            self.write_value(user_data);
+            if eot {
+                events.push(self.finish_split());
+            }
+            return Ok(());
+        }
         self.tsdu.extend_from_slice(user_data);
         if eot {
             self.tsdu_hint = self.tsdu.len();
-            let body = std::mem::take(&mut self.tsdu);
-            if self.head.is_empty() {
-                events.push(TransportEvent::Data(body));
-            } else {
-                let mut head = std::mem::take(&mut self.head);
-                if head.len() + body.len() == self.split_total {
-                    events.push(TransportEvent::SplitData { head, body });
-                } else {
-                    // Not what the header declared: the layers above judge the TSDU whole.
-                    head.extend_from_slice(&body);
-                    events.push(TransportEvent::Data(head));
-                }
-            }
+            events.push(TransportEvent::Data(std::mem::take(&mut self.tsdu)));
         }
         Ok(())
     }
 
-    /// The installed splitter's reading of a TSDU's first segment, when it is consistent
-    /// with the segment and worth a split.
-    fn head_split(&self, first: &[u8], eot: bool) -> Option<HeadSplit> {
+    /// The installed splitter's reading of a TSDU's first segment (`first`: its first
+    /// octets, of a segment of `seg_len` user data octets), when it is consistent with the
+    /// segment and worth a split.
+    fn head_split(&self, first: &[u8], seg_len: usize, eot: bool) -> Option<HeadSplit> {
         let split = (self.splitter?)(first)?;
         let fits = split.head_len >= 1
             && split.head_len <= first.len()
-            && split.total_len >= first.len()
+            && split.total_len >= seg_len
             && split.total_len <= self.config.max_tsdu_size
             && split.total_len - split.head_len >= MIN_SPLIT_BODY
-            && (!eot || split.total_len == first.len());
+            && (!eot || split.total_len == seg_len);
         fits.then_some(split)
     }
+
+    /// The length the value of the TSDU being split is declared to have.
+    fn body_len(&self) -> usize {
+        self.split_total.saturating_sub(self.head.len())
+    }
+
+    /// Starts reassembling a TSDU in two parts: `head`, and a value of the declared length
+    /// in a buffer of its own (a recycled one when one is large enough).
+    fn start_split(&mut self, head: &[u8], total_len: usize) {
+        self.head.extend_from_slice(head);
+        self.split_total = total_len;
+        let body = self.body_len();
+        self.value = self.value_buffer(body);
+        self.filled = 0;
+    }
+
+    /// A buffer for a value of `len` octets: a recycled one whose capacity suffices (its
+    /// initialized octets kept, to be overwritten), else a new one reserved in proportion
+    /// to what was received before.
+    fn value_buffer(&mut self, len: usize) -> Vec<u8> {
+        if let Some(i) = self.pool.iter().position(|b| b.capacity() >= len) {
+            return self.pool.swap_remove(i);
+        }
+        Vec::with_capacity(len.min(SPLIT_RESERVE.max(self.tsdu_hint)))
+    }
+
+    /// A value buffer holding `octets` (a single-DT split TSDU's value).
+    fn value_from(&mut self, octets: &[u8]) -> Vec<u8> {
+        let mut v = self.value_buffer(octets.len());
+        if v.len() >= octets.len() {
+            v.truncate(octets.len());
+            v.copy_from_slice(octets);
+        } else {
+            v.clear();
+            v.extend_from_slice(octets);
+        }
+        v
+    }
+
+    /// Writes received value octets after those received before (over initialized room
+    /// first, then growing the buffer).
+    fn write_value(&mut self, data: &[u8]) {
+        let room = self.value.len() - self.filled;
+        let (inside, outside) = data.split_at(room.min(data.len()));
+        let end = self.filled + inside.len();
+        if let Some(dst) = self.value.get_mut(self.filled..end) {
+            dst.copy_from_slice(inside);
+        }
+        self.value.extend_from_slice(outside);
+        self.filled += data.len();
+    }
+
+    /// The TSDU being split is complete: its event (whole, as [`TransportEvent::Data`],
+    /// when its length is not the one declared).
+    fn finish_split(&mut self) -> TransportEvent {
+        let mut body = std::mem::take(&mut self.value);
+        body.truncate(self.filled);
+        self.tsdu_hint = self.filled;
+        self.filled = 0;
+        self.dt_left = 0;
+        self.dt_eot = false;
+        self.last_split = true;
+        let mut head = std::mem::take(&mut self.head);
+        if head.len() + body.len() == self.split_total {
+            TransportEvent::SplitData { head, body }
+        } else {
+            // Not what the header declared: the layers above judge the TSDU whole.
+            head.extend_from_slice(&body);
+            self.recycle(body);
+            TransportEvent::Data(head)
+        }
+    }
+
+    /// `prefix` is the start of a TPKT that has not completed: when it is a plain DT whose
+    /// header is whole and whose payload belongs in a value (the value being received has
+    /// room for all of it, or the segment starts a TSDU that the splitter splits), its
+    /// header (and a new value's head) is taken and the octets consumed are returned; the
+    /// rest of its payload then goes into the value as it arrives. Such a DT cannot fail
+    /// (its TPKT header is valid, its length within the limits), so taking it early gives
+    /// the same events as waiting for the whole TPKT.
+    fn stream_dt(&mut self, prefix: &[u8]) -> Option<usize> {
+        if self.state != TransportState::Connected
+            || self.splitter.is_none()
+            || prefix.len() < DT_FRAME_HEADER_LEN
+            || !matches!(next_frame(prefix, self.config.max_tpkt_len), Ok(None))
+        {
+            return None;
+        }
+        let declared = match prefix.get(2..4)? {
+            &[hi, lo] => usize::from(u16::from_be_bytes([hi, lo])),
+            _ => return None,
+        };
+        let (eot, data) = plain_dt(prefix.get(TPKT_HEADER_LEN..)?)?;
+        let seg_len = declared.checked_sub(DT_FRAME_HEADER_LEN)?;
+        if !self.head.is_empty() {
+            if self.filled.saturating_add(seg_len) > self.body_len() {
+                return None;
+            }
+            self.dt_left = seg_len;
+            self.dt_eot = eot;
+            return Some(DT_FRAME_HEADER_LEN);
+        }
+        if eot || self.buffered_tsdu_len() > 0 {
+            return None;
+        }
+        let split = self.head_split(data, seg_len, false)?;
+        self.start_split(data.get(..split.head_len)?, split.total_len);
+        self.last_split = true;
+        self.dt_left = seg_len - split.head_len;
+        self.dt_eot = false;
+        Some(DT_FRAME_HEADER_LEN + split.head_len)
+    }
+
+    /// [`Self::stream_dt`] for the partial TPKT held in `rx`: true when it was taken (its
+    /// payload so far moved into the value).
+    fn stream_rx(&mut self) -> bool {
+        let frame = std::mem::take(&mut self.rx);
+        let Some(used) = self.stream_dt(&frame) else {
+            self.rx = frame;
+            return false;
+        };
+        let rest = frame.get(used..).unwrap_or_default();
+        self.write_value(rest);
+        self.dt_left -= rest.len();
+        let mut frame = frame;
+        frame.clear();
+        self.rx = frame;
+        true
+    }
+}
+
+/// One part of a [`ScatterRead`].
+#[derive(Debug, Clone, Copy)]
+enum ScatterStep {
+    /// Octets `from..` of a DT header expected next, read into a scratch header (the octets
+    /// before `from` are the ones the machine holds).
+    Head {
+        /// The predicted header.
+        expected: [u8; DT_FRAME_HEADER_LEN],
+        /// Octets of the header already held by the machine.
+        from: usize,
+        /// User data octets of the predicted DT.
+        seg_len: usize,
+        /// Its EOT.
+        eot: bool,
+    },
+    /// The next `len` octets of the value.
+    Value(usize),
+}
+
+/// The layout of one read while a split TSDU's value is received: where the octets are
+/// expected to go if the peer continues the value with full-size DTs, so that a driver can
+/// read them straight into the value ([`TransportConnection::plan_scatter`],
+/// [`TransportConnection::scatter_bufs`], [`TransportConnection::accept_scatter`]).
+///
+/// It is only a prediction: what arrives otherwise is handed to the ordinary path, so any
+/// segmentation by the peer gives the events that [`TransportConnection::feed`] gives.
+/// Reusable from one read to the next (its allocations are kept).
+#[derive(Debug, Clone, Default)]
+pub struct ScatterRead {
+    steps: Vec<ScatterStep>,
+    /// Scratch space of the predicted DT headers, one per [`ScatterStep::Head`].
+    heads: Vec<[u8; DT_FRAME_HEADER_LEN]>,
+    /// The offset in the value of its first octet read.
+    value_start: usize,
+    /// The machine's `dt_left` and `rx.len()` when planned (to detect a stale plan).
+    dt_left: usize,
+    held: usize,
+    len: usize,
+}
+
+impl ScatterRead {
+    /// An empty layout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The most octets the read may take.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the layout takes nothing (no read planned).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn clear(&mut self) {
+        self.steps.clear();
+        self.heads.clear();
+        self.value_start = 0;
+        self.len = 0;
+    }
+}
+
+impl TransportConnection {
+    /// Hands back a buffer (typically a received value, once used) for reuse as the buffer
+    /// of a later value, so that reads can go into it without zeroing it first (see
+    /// [`Self::plan_scatter`]). Kept when its capacity is at least
+    /// [`MIN_RECYCLED_CAPACITY`] and at most [`TransportConfig::max_tsdu_size`] and fewer
+    /// than [`MAX_RECYCLED`] buffers are kept; otherwise it is dropped. Its contents are
+    /// overwritten before they are used.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.pool.len() < MAX_RECYCLED
+            && buf.capacity() >= MIN_RECYCLED_CAPACITY
+            && buf.capacity() <= self.config.max_tsdu_size.max(MIN_RECYCLED_CAPACITY)
+            && self.state != TransportState::Closed
+        {
+            self.pool.push(buf);
+        }
+    }
+
+    /// Buffers kept for reuse ([`Self::recycle`]).
+    pub fn recycled_len(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// True when partial TPKTs are better given to the machine than kept by the driver
+    /// until they complete: connected with a head splitter installed, the machine then
+    /// puts a partial DT's payload straight into the value it belongs to (other partial
+    /// TPKTs it holds, within the usual bound of one TPKT).
+    pub fn streams_partial_frames(&self) -> bool {
+        self.state == TransportState::Connected && self.splitter.is_some()
+    }
+
+    /// True between TSDUs when the last TSDU received was split: the next one is likely a
+    /// split value too, and a driver may read just its first octets (enough for its head)
+    /// so that the rest can be read into the value ([`Self::plan_scatter`]).
+    pub fn next_tsdu_likely_split(&self) -> bool {
+        self.last_split
+            && self.state == TransportState::Connected
+            && self.buffered_tsdu_len() == 0
+            && self.rx.is_empty()
+    }
+
+    /// While a split TSDU's value is received, lays out the next read of at most `budget`
+    /// octets in `read` and returns true; false (and `read` empty) otherwise.
+    ///
+    /// The layout is what the stream holds if the peer continues the value with DTs of the
+    /// negotiated TPDU size: first the rest of the DT being received (into the value, at
+    /// its offset: certain, its header was read), then for each further DT its 7 header
+    /// octets (into scratch space, to be checked) and its user data (into the value), up to
+    /// the value's declared end and within `budget`. Nothing after the value is predicted.
+    ///
+    /// Get the buffers to read into with [`Self::scatter_bufs`], read once, then call
+    /// [`Self::accept_scatter`] with the number of octets read, before any other call on
+    /// the machine.
+    pub fn plan_scatter(&self, budget: usize, read: &mut ScatterRead) -> bool {
+        read.clear();
+        if self.state != TransportState::Connected
+            || self.head.is_empty()
+            || self.filled > self.body_len()
+        {
+            return false;
+        }
+        let body = self.body_len();
+        let chunk = self
+            .tpdu_size
+            .max_dt_user_data()
+            .min(MAX_TPKT_PAYLOAD - TpduSize::DT_HEADER_LEN)
+            .min(
+                self.config
+                    .max_tpkt_len
+                    .min(MAX_TPKT_LEN)
+                    .saturating_sub(DT_FRAME_HEADER_LEN),
+            );
+        if chunk == 0 {
+            return false;
+        }
+        let mut budget = budget;
+        let mut pos = self.filled;
+        read.value_start = self.filled;
+        read.dt_left = self.dt_left;
+        read.held = self.rx.len();
+        if self.dt_left > 0 {
+            let take = self.dt_left.min(budget);
+            read.steps.push(ScatterStep::Value(take));
+            budget -= take;
+            pos += take;
+            if take < self.dt_left || self.dt_eot {
+                read.len = take;
+                return take > 0;
+            }
+        }
+        let mut from = self.rx.len();
+        if from >= DT_FRAME_HEADER_LEN {
+            return false;
+        }
+        loop {
+            let left = body - pos;
+            if left == 0 || budget <= DT_FRAME_HEADER_LEN - from {
+                break;
+            }
+            let seg_len = left.min(chunk);
+            let eot = seg_len == left;
+            let expected = dt_header(seg_len, eot);
+            let mut scratch = expected;
+            if from > 0 {
+                if !header_agrees(&self.rx, 0, &expected) {
+                    break;
+                }
+                scratch[..from].copy_from_slice(&self.rx);
+            }
+            read.heads.push(scratch);
+            read.steps.push(ScatterStep::Head {
+                expected,
+                from,
+                seg_len,
+                eot,
+            });
+            budget -= DT_FRAME_HEADER_LEN - from;
+            let take = seg_len.min(budget);
+            read.steps.push(ScatterStep::Value(take));
+            budget -= take;
+            pos += take;
+            from = 0;
+            if take < seg_len {
+                break;
+            }
+        }
+        read.len = read
+            .steps
+            .iter()
+            .map(|s| match *s {
+                ScatterStep::Head { from, .. } => DT_FRAME_HEADER_LEN - from,
+                ScatterStep::Value(n) => n,
+            })
+            .sum();
+        if read.len == 0 {
+            read.clear();
+            return false;
+        }
+        true
+    }
+
+    /// The buffers to read into for `read` (planned by [`Self::plan_scatter`]), in stream
+    /// order: slices of the value (initialized first where the value buffer is not yet: a
+    /// recycled buffer needs nothing) and of `read`'s scratch headers.
+    pub fn scatter_bufs<'a>(&'a mut self, read: &'a mut ScatterRead) -> Vec<IoSliceMut<'a>> {
+        let ScatterRead {
+            steps,
+            heads,
+            value_start,
+            ..
+        } = read;
+        let value_len: usize = steps
+            .iter()
+            .map(|s| match *s {
+                ScatterStep::Value(n) => n,
+                ScatterStep::Head { .. } => 0,
+            })
+            .sum();
+        let end = *value_start + value_len;
+        if self.value.len() < end {
+            self.value.resize(end, 0);
+        }
+        let mut value = self.value.get_mut(*value_start..end).unwrap_or_default();
+        let mut heads = heads.iter_mut();
+        let mut out = Vec::with_capacity(steps.len());
+        for step in steps.iter() {
+            match *step {
+                ScatterStep::Head { from, .. } => {
+                    if let Some(h) = heads.next() {
+                        out.push(IoSliceMut::new(h.get_mut(from..).unwrap_or_default()));
+                    }
+                }
+                ScatterStep::Value(n) => {
+                    let (part, rest) = std::mem::take(&mut value).split_at_mut(n);
+                    value = rest;
+                    out.push(IoSliceMut::new(part));
+                }
+            }
+        }
+        out
+    }
+
+    /// After a read of `n` octets into [`Self::scatter_bufs`] of `read`: accepts what
+    /// arrived as predicted (up to the first predicted header that is partial or does not
+    /// agree) as if it had been given to [`Self::feed`], and appends the octets read after
+    /// that point to `rest`, which the driver then gives to [`Self::feed`] as usual.
+    /// Returns the event of the TSDU when its value completed (then nothing is left over,
+    /// the layout ending with the value). Accepted octets cannot fail: a DT predicted and
+    /// received is valid and within the limits.
+    pub fn accept_scatter(
+        &mut self,
+        read: &ScatterRead,
+        n: usize,
+        rest: &mut Vec<u8>,
+    ) -> Option<TransportEvent> {
+        let fresh = self.state == TransportState::Connected
+            && !self.head.is_empty()
+            && read.value_start == self.filled
+            && read.dt_left == self.dt_left
+            && read.held == self.rx.len();
+        let mut rejecting = !fresh;
+        let mut left = n.min(read.len);
+        let mut at = read.value_start;
+        let mut heads = read.heads.iter();
+        let mut event = None;
+        for step in &read.steps {
+            if left == 0 {
+                break;
+            }
+            match *step {
+                ScatterStep::Value(len) => {
+                    let got = len.min(left);
+                    if rejecting || event.is_some() {
+                        rest.extend_from_slice(self.value.get(at..at + got).unwrap_or_default());
+                    } else {
+                        self.filled += got;
+                        self.dt_left -= got.min(self.dt_left);
+                        if self.dt_left == 0 && self.dt_eot {
+                            event = Some(self.finish_split());
+                        }
+                    }
+                    at += len;
+                    left -= got;
+                }
+                ScatterStep::Head {
+                    expected,
+                    from,
+                    seg_len,
+                    eot,
+                } => {
+                    let scratch = heads.next().copied().unwrap_or_default();
+                    let want = DT_FRAME_HEADER_LEN - from;
+                    let got = want.min(left);
+                    let octets = scratch.get(from..from + got).unwrap_or_default();
+                    if !rejecting && got == want && header_agrees(octets, from, &expected) {
+                        self.rx.clear();
+                        self.dt_left = seg_len;
+                        self.dt_eot = eot;
+                    } else {
+                        rejecting = true;
+                        rest.extend_from_slice(octets);
+                    }
+                    left -= got;
+                }
+            }
+        }
+        event
+    }
+}
+
+/// The header of a DT TPKT carrying `seg_len` octets of user data.
+fn dt_header(seg_len: usize, eot: bool) -> [u8; DT_FRAME_HEADER_LEN] {
+    let [hi, lo] = u16::try_from(seg_len + DT_FRAME_HEADER_LEN)
+        .unwrap_or(u16::MAX)
+        .to_be_bytes();
+    [TPKT_VERSION, 0, hi, lo, 2, 0xF0, if eot { 0x80 } else { 0 }]
+}
+
+/// Whether octet `i` of a received DT header agrees with the one predicted, by the rules of
+/// the ordinary path: TPKT version 3 (the reserved octet is not looked at), the predicted
+/// TPKT length, a length indicator of 2, the DT code (its low bits are not looked at), and
+/// the predicted EOT (the TPDU-NR is not looked at).
+fn header_octet_agrees(i: usize, got: u8, expected: &[u8; DT_FRAME_HEADER_LEN]) -> bool {
+    match i {
+        0 => got == TPKT_VERSION,
+        1 => true,
+        2 | 3 => expected.get(i) == Some(&got),
+        4 => got == 2,
+        5 => got & 0xF0 == 0xF0,
+        _ => expected.get(6).is_some_and(|e| got & 0x80 == e & 0x80),
+    }
+}
+
+/// Whether the octets `got` of a received DT header, from octet `from` on, agree with the
+/// prediction.
+fn header_agrees(got: &[u8], from: usize, expected: &[u8; DT_FRAME_HEADER_LEN]) -> bool {
+    got.iter()
+        .enumerate()
+        .all(|(i, &b)| header_octet_agrees(from + i, b, expected))
 }
 
 fn disconnect_tpdu(dst_ref: u16, src_ref: u16, reason: DisconnectReason) -> DisconnectTpdu {
