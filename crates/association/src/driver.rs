@@ -139,6 +139,10 @@ pub(crate) struct Conn {
     scatter: ScatterRead,
     /// Events of a TSDU completed by a scatter read, for the next [`Conn::process`].
     early: Vec<StackEvent>,
+    /// [`PROBE_READ`] octets (allocated at the first scatter read) that a scatter read
+    /// ending with its TSDU also reads into: the start of the next TSDU, then processed as
+    /// usual (so that one read per value suffices).
+    probe: Vec<u8>,
 }
 
 /// Why [`write_all_vectored`] stopped.
@@ -241,6 +245,7 @@ impl Conn {
             stats: Arc::new(SharedStats::default()),
             scatter: ScatterRead::new(),
             early: Vec::new(),
+            probe: Vec::new(),
         }
     }
 
@@ -428,16 +433,25 @@ impl Conn {
     /// One read laid out by [`Stack::plan_scatter`] (cancel-safe: the read and its
     /// acceptance happen in one step, after waiting for readiness): the octets that arrive
     /// as predicted are in place in the value; those after the first prediction that fails
-    /// are appended to the (empty) receive buffer and processed as usual. Returns the octets
-    /// read (0 at end of stream).
+    /// are appended to the (empty) receive buffer and processed as usual. When the layout
+    /// runs to the end of the TSDU, the same read also takes up to [`PROBE_READ`] octets of
+    /// what follows (the next TSDU's start, never predicted: it is processed as usual).
+    /// Returns the octets read (0 at end of stream).
     async fn read_scatter(&mut self) -> std::io::Result<usize> {
         self.buf.clear();
         self.pos = 0;
         self.scan = 0;
+        let tail = self.scatter.ends_tsdu();
+        if tail && self.probe.len() < PROBE_READ {
+            self.probe.resize(PROBE_READ, 0);
+        }
         loop {
             self.stream.readable().await?;
             let r = {
                 let mut bufs = self.stack.scatter_bufs(&mut self.scatter);
+                if tail {
+                    bufs.push(std::io::IoSliceMut::new(&mut self.probe));
+                }
                 self.stream.try_read_vectored(&mut bufs)
             };
             let n = match r {
@@ -449,8 +463,14 @@ impl Conn {
                 return Ok(0);
             }
             let planned = self.scatter.len();
-            let ev = self.stack.accept_scatter(&self.scatter, n, &mut self.buf);
+            let ev = self
+                .stack
+                .accept_scatter(&self.scatter, n.min(planned), &mut self.buf);
             self.early.extend(ev);
+            if n > planned {
+                let after = self.probe.get(..n - planned).unwrap_or_default();
+                self.buf.extend_from_slice(after);
+            }
             if n >= planned && planned >= self.read_size {
                 self.read_size = (self.read_size * 2).min(self.max_read);
             }

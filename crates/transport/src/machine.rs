@@ -1013,6 +1013,8 @@ pub struct ScatterRead {
     dt_left: usize,
     held: usize,
     len: usize,
+    /// The layout ends where the TSDU ends (its last DT, with EOT).
+    ends_tsdu: bool,
 }
 
 impl ScatterRead {
@@ -1031,11 +1033,21 @@ impl ScatterRead {
         self.len == 0
     }
 
+    /// True when the layout runs to the end of the TSDU (its last DT, predicted with EOT):
+    /// what the stream holds after it is the next TSDU, which a driver may read into a
+    /// buffer of its own in the same read and give to [`TransportConnection::feed`] after
+    /// [`TransportConnection::accept_scatter`] (octets after the layout are never part of
+    /// the prediction).
+    pub fn ends_tsdu(&self) -> bool {
+        self.ends_tsdu
+    }
+
     fn clear(&mut self) {
         self.steps.clear();
         self.heads.clear();
         self.value_start = 0;
         self.len = 0;
+        self.ends_tsdu = false;
     }
 }
 
@@ -1125,6 +1137,7 @@ impl TransportConnection {
             pos += take;
             if take < self.dt_left || self.dt_eot {
                 read.len = take;
+                read.ends_tsdu = take == self.dt_left && self.dt_eot;
                 return take > 0;
             }
         }
@@ -1163,6 +1176,7 @@ impl TransportConnection {
             if take < seg_len {
                 break;
             }
+            read.ends_tsdu = eot;
         }
         read.len = read
             .steps

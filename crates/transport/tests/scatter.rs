@@ -224,8 +224,16 @@ fn scattered(mut m: TransportConnection, stream: &[u8], rng: &mut Rng, budget: u
                 }
             }
             assert!(n > 0);
+            let planned_end = at + n;
             at += n;
             out.0.extend(m.accept_scatter(&read, n, &mut buf));
+            // A layout that ends with its TSDU may be followed, in the same read, by what
+            // comes next, which is given to `feed` after whatever was not accepted.
+            if read.ends_tsdu() && n == read.len() && chunk > n {
+                let k = (chunk - n).min(300).min(stream.len() - planned_end);
+                buf.extend_from_slice(&stream[at..at + k]);
+                at += k;
+            }
         } else {
             let k = chunk.min(stream.len() - at);
             buf.extend_from_slice(&stream[at..at + k]);
