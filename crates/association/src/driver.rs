@@ -29,6 +29,16 @@
 //!   `max_tsdu_size`). Sending completes when the octets are written to the socket, so a
 //!   peer that does not read makes `send` wait (TCP back-pressure), bounded by the idle
 //!   timeout. There is no command queue ([`crate::Limits::command_queue`] is unused).
+//! * **Values read in place.** While a large value (a TD PPDU of one value that the
+//!   transport splits from its headers) is received, reads go straight into the value's
+//!   own buffer with vectored reads laid out by the transport machine (the rest of the DT
+//!   being received, then header scratch and value slices for full-size DTs, up to the
+//!   value's end; a read that reaches it also takes the next TSDU's first
+//!   [`PROBE_READ`] octets into a small buffer of its own). What does not arrive as
+//!   predicted (a peer segmenting otherwise) is processed as usual, with a copy; the
+//!   events are the same either way. A new value buffer is zeroed before such a read
+//!   (safe Rust reads only into initialized memory), which costs about what the copy
+//!   did; buffers handed back with [`Association::recycle`] are reused without either.
 //! * **Cancel-safety.** [`Association::recv`] is cancel-safe: the receive buffer and the
 //!   decoded events live in the handle, so a cancelled call loses nothing. A cancelled
 //!   sending call never leaves a half-written TPKT behind: the output being written keeps
@@ -113,7 +123,9 @@ pub(crate) struct SharedStats {
 /// Received octets are read straight into `buf`'s free space; `buf[pos..scan]` are complete
 /// TPKTs not yet given to the stack and `buf[scan..]` a partial one, which stays here until
 /// it is complete (so the transport machine works on TPKTs where they are, without copying
-/// them first).
+/// them first) — except in the data phase, where the transport machine takes partial TPKTs
+/// (a DT's payload goes into its value as it arrives), and while a value is received,
+/// when reads go into the value itself ([`Conn::read_scatter`]).
 pub(crate) struct Conn {
     pub(crate) stream: TcpStream,
     pub(crate) buf: Vec<u8>,

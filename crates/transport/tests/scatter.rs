@@ -192,14 +192,13 @@ fn scattered(mut m: TransportConnection, stream: &[u8], rng: &mut Rng, budget: u
             return out;
         }
         // Hand some values back, with stale contents.
-        while let Some(TransportEvent::SplitData { body, .. }) = out.0.last() {
-            if !rng.chance(60) || m.recycled_len() >= MAX_RECYCLED {
-                break;
-            }
+        if let Some(TransportEvent::SplitData { body, .. }) = out.0.last()
+            && rng.chance(60)
+            && m.recycled_len() < MAX_RECYCLED
+        {
             let mut b = body.clone();
             b.iter_mut().for_each(|o| *o = 0xEE);
             m.recycle(b);
-            break;
         }
         if at == stream.len() {
             return out;
