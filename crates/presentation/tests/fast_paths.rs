@@ -154,6 +154,14 @@ proptest! {
         }
         prop_assert_eq!(split_at(&mut r4, &td, offset, cut.index(td.len() + 1)), slow);
         prop_assert_eq!(r1.state(), r4.state());
+        // The transport asks on the octets of a first segment received so far: any prefix
+        // gives no answer or the whole TD's, and the whole TD's once it holds the head.
+        let c = cut.index(td.len() + 1);
+        let (whole, part) = (td_value_split(&td), td_value_split(&td[..c]));
+        prop_assert!(part.is_none() || part == whole);
+        if let Some(s) = whole && c >= s.value_start {
+            prop_assert_eq!(part, whole);
+        }
     }
 
     #[test]
@@ -163,6 +171,14 @@ proptest! {
     ) {
         // Mostly-valid TDs, mutated, and noise: the same outcome either way.
         let (mut r1, mut r2, td) = mutated_td(&bytes, &mutate);
+        for input in [&td, &bytes] {
+            // Any prefix: no answer or the whole input's.
+            let whole = td_value_split(input);
+            for c in 0..=input.len() {
+                let part = td_value_split(&input[..c]);
+                prop_assert!(part.is_none() || part == whole);
+            }
+        }
         for input in [td, bytes.clone()] {
             let slow = format!("{:?}", r1.on_data(&input));
             let fast = format!("{:?}", r2.on_data_owned(input.clone(), 0));
@@ -239,6 +255,14 @@ proptest! {
         cut: prop::sample::Index,
     ) {
         let (mut r1, mut r2, td) = mutated_td(&bytes, &mutate);
+        for input in [&td, &bytes] {
+            // Any prefix: no answer or the whole input's.
+            let whole = td_value_split(input);
+            for c in 0..=input.len() {
+                let part = td_value_split(&input[..c]);
+                prop_assert!(part.is_none() || part == whole);
+            }
+        }
         for input in [td, bytes.clone()] {
             let slow = format!("{:?}", r1.on_data(&input));
             let at = td_value_split(&input)
