@@ -236,6 +236,11 @@ impl RelativeDistinguishedName {
     /// Writes the SET OF in DER order: members sorted by their encodings (X.690 11.6). The
     /// attribute values are written as held.
     pub fn encode_der(&self, w: &mut Writer) {
+        if self.0.len() <= 1 {
+            // Nothing to sort (the usual RDN): written in place.
+            self.encode(w);
+            return;
+        }
         let mut members: Vec<Vec<u8>> = self
             .0
             .iter()
