@@ -700,9 +700,27 @@ impl Apdu {
     /// constructed element is `80 ... 00 00` except the AARE `result [2]` wrapper (Part C R2)
     /// and an EXTERNAL's `single-ASN1-type [0]` wrapper, which stay definite.
     pub fn encode_with(&self, form: LengthForm) -> Vec<u8> {
-        let mut w = Writer::with_form(form);
+        let mut w = Writer::from_vec(Vec::with_capacity(self.size_hint()), form);
         self.write(&mut w);
         w.into_bytes()
+    }
+
+    /// About the encoded length (for sizing the buffer once): the authentication value and
+    /// the user information, which dominate, plus room for the other fields.
+    fn size_hint(&self) -> usize {
+        let (auth, ui) = match self {
+            Apdu::Aarq(a) => (a.calling_authentication_value.as_ref(), &a.user_information),
+            Apdu::Aare(a) => (
+                a.responding_authentication_value.as_ref(),
+                &a.user_information,
+            ),
+            Apdu::Rlrq(a) => (None, &a.user_information),
+            Apdu::Rlre(a) => (None, &a.user_information),
+            Apdu::Abrt(a) => (None, &a.user_information),
+            Apdu::Other(a) => return a.contents.len() + 16,
+        };
+        let ui: usize = ui.iter().map(|x| x.encoding.data_len() + 48).sum();
+        auth.map_or(0, |v| v.len() + 64) + ui + 256
     }
 
     /// Appends the encoding to a writer (using the writer's length form).

@@ -133,6 +133,16 @@ impl AttributeTypeAndValue {
     /// Decodes one `AttributeTypeAndValue` SEQUENCE under `rules` (only
     /// [`NameDecoding::strict`] matters here).
     pub fn decode_with(e: &Element<'_>, rules: &NameDecoding) -> DecodeResult<Self> {
+        let (attribute_type, value) = Self::parse(e, rules)?;
+        Ok(AttributeTypeAndValue {
+            attribute_type,
+            value: value.to_vec(),
+        })
+    }
+
+    /// The checks of [`AttributeTypeAndValue::decode_with`], giving the type and the value's
+    /// TLV where it lies.
+    fn parse<'a>(e: &Element<'a>, rules: &NameDecoding) -> DecodeResult<(Oid, &'a [u8])> {
         if e.tag != Tag::SEQUENCE {
             return Err(e.error(ErrorKind::Unexpected {
                 expected: "AttributeTypeAndValue SEQUENCE",
@@ -145,7 +155,7 @@ impl AttributeTypeAndValue {
         if r.is_empty() {
             return Err(r.error(ErrorKind::Missing("attribute value")));
         }
-        let value = r.read()?.raw.to_vec();
+        let value = r.read()?.raw;
         if rules.strict {
             r.finish("AttributeTypeAndValue")?;
         }
@@ -153,10 +163,7 @@ impl AttributeTypeAndValue {
         while !r.is_empty() {
             r.read()?;
         }
-        Ok(AttributeTypeAndValue {
-            attribute_type,
-            value,
-        })
+        Ok((attribute_type, value))
     }
 
     /// Writes the `AttributeTypeAndValue` SEQUENCE (the value as held).
@@ -200,6 +207,23 @@ impl RelativeDistinguishedName {
 
     /// Decodes one `RelativeDistinguishedName` SET OF under `rules`.
     pub fn decode_with(e: &Element<'_>, rules: &NameDecoding) -> DecodeResult<Self> {
+        let mut out = Vec::new();
+        Self::parse(e, rules, |attribute_type, value| {
+            out.push(AttributeTypeAndValue {
+                attribute_type,
+                value: value.to_vec(),
+            })
+        })?;
+        Ok(RelativeDistinguishedName(out))
+    }
+
+    /// The checks of [`RelativeDistinguishedName::decode_with`], handing each attribute (its
+    /// type and value TLV) to `each`.
+    fn parse<'a>(
+        e: &Element<'a>,
+        rules: &NameDecoding,
+        mut each: impl FnMut(Oid, &'a [u8]),
+    ) -> DecodeResult<()> {
         if e.tag != Tag::SET {
             return Err(e.error(ErrorKind::Unexpected {
                 expected: "RelativeDistinguishedName SET OF",
@@ -207,20 +231,22 @@ impl RelativeDistinguishedName {
             }));
         }
         let mut r = e.reader()?;
-        let mut out = Vec::new();
+        let mut count = 0usize;
         while !r.is_empty() {
-            if out.len() >= rules.max_attributes {
+            if count >= rules.max_attributes {
                 return Err(r.error(ErrorKind::LimitExceeded {
                     what: "attributes in an RDN",
                     limit: rules.max_attributes,
                 }));
             }
-            out.push(AttributeTypeAndValue::decode_with(&r.read()?, rules)?);
+            let (attribute_type, value) = AttributeTypeAndValue::parse(&r.read()?, rules)?;
+            each(attribute_type, value);
+            count += 1;
         }
-        if rules.strict && out.is_empty() {
+        if rules.strict && count == 0 {
             return Err(e.error(ErrorKind::Invalid("empty RDN")));
         }
-        Ok(RelativeDistinguishedName(out))
+        Ok(())
     }
 
     /// Writes the SET OF with its members in the order held (as received), which is what
@@ -236,6 +262,11 @@ impl RelativeDistinguishedName {
     /// Writes the SET OF in DER order: members sorted by their encodings (X.690 11.6). The
     /// attribute values are written as held.
     pub fn encode_der(&self, w: &mut Writer) {
+        if self.0.len() <= 1 {
+            // Nothing to sort (the usual RDN): written in place.
+            self.encode(w);
+            return;
+        }
         let mut members: Vec<Vec<u8>> = self
             .0
             .iter()
@@ -292,18 +323,40 @@ impl DistinguishedName {
     /// Decodes the contents of a constructed element as an `RDNSequence` whatever its tag:
     /// for implicitly tagged names (`[n] IMPLICIT Name`), whose tag the caller has checked.
     pub fn decode_contents_with(e: &Element<'_>, rules: &NameDecoding) -> DecodeResult<Self> {
-        let mut r = e.reader()?;
         let mut out = Vec::new();
+        Self::parse_contents(e, rules, |rdn| {
+            RelativeDistinguishedName::decode_with(rdn, rules).map(|r| out.push(r))
+        })?;
+        Ok(DistinguishedName(out))
+    }
+
+    /// Checks the contents of a constructed element as [`Self::decode_contents_with`] does
+    /// (the same errors for the same input) without building the name.
+    pub fn check_contents_with(e: &Element<'_>, rules: &NameDecoding) -> DecodeResult<()> {
+        Self::parse_contents(e, rules, |rdn| {
+            RelativeDistinguishedName::parse(rdn, rules, |_, _| {})
+        })
+    }
+
+    /// Walks the RDNs of an `RDNSequence`'s contents under `rules`' bound on their number.
+    fn parse_contents<'a>(
+        e: &Element<'a>,
+        rules: &NameDecoding,
+        mut each: impl FnMut(&Element<'a>) -> DecodeResult<()>,
+    ) -> DecodeResult<()> {
+        let mut r = e.reader()?;
+        let mut count = 0usize;
         while !r.is_empty() {
-            if out.len() >= rules.max_rdns {
+            if count >= rules.max_rdns {
                 return Err(r.error(ErrorKind::LimitExceeded {
                     what: "RDNs in a name",
                     limit: rules.max_rdns,
                 }));
             }
-            out.push(RelativeDistinguishedName::decode_with(&r.read()?, rules)?);
+            each(&r.read()?)?;
+            count += 1;
         }
-        Ok(DistinguishedName(out))
+        Ok(())
     }
 
     /// Decodes a name from one complete TLV (universal SEQUENCE OF, nothing after it),

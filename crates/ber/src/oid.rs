@@ -3,8 +3,9 @@
 //! Arcs may be as large as 128 bits, because this project's own arc is a UUID OID
 //! (`2.25.<uuid as integer>`), which crates that store arcs as `u32` cannot hold.
 
-use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 /// The most contents octets accepted in one OBJECT IDENTIFIER.
@@ -30,20 +31,76 @@ pub enum OidError {
     Syntax,
 }
 
+/// Contents octets held inline (without a heap allocation) up to this length: every OID the
+/// stack meets on its hot paths (attribute types, contexts, syntaxes, this project's 21-octet
+/// identifiers) fits.
+const INLINE_OCTETS: usize = 22;
+
 /// An OBJECT IDENTIFIER.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Oid(Cow<'static, [u8]>);
+///
+/// Equality, ordering and hashing are those of the contents octets ([`Oid::as_bytes`]),
+/// whatever the storage.
+#[derive(Clone)]
+pub struct Oid(Repr);
+
+/// Where an [`Oid`]'s contents octets live.
+#[derive(Clone)]
+enum Repr {
+    /// A constant ([`Oid::from_static`]).
+    Static(&'static [u8]),
+    /// Up to [`INLINE_OCTETS`] octets: the length, then the octets.
+    Inline(u8, [u8; INLINE_OCTETS]),
+    /// Longer contents.
+    Heap(Box<[u8]>),
+}
+
+impl PartialEq for Oid {
+    fn eq(&self, other: &Oid) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Oid {}
+
+impl PartialOrd for Oid {
+    fn partial_cmp(&self, other: &Oid) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Oid {
+    fn cmp(&self, other: &Oid) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl Hash for Oid {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
 
 impl Oid {
     /// An OID from contents octets known to be valid at compile time.
     pub const fn from_static(content: &'static [u8]) -> Oid {
-        Oid(Cow::Borrowed(content))
+        Oid(Repr::Static(content))
     }
 
     /// An OID from received contents octets, validated.
     pub fn from_content(content: &[u8]) -> Result<Oid, OidError> {
         validate(content)?;
-        Ok(Oid(Cow::Owned(content.to_vec())))
+        Ok(Oid::copied(content))
+    }
+
+    /// An OID holding a copy of `content` (already validated), inline when short.
+    fn copied(content: &[u8]) -> Oid {
+        if content.len() <= INLINE_OCTETS {
+            let mut buf = [0u8; INLINE_OCTETS];
+            buf[..content.len()].copy_from_slice(content);
+            Oid(Repr::Inline(content.len() as u8, buf))
+        } else {
+            Oid(Repr::Heap(content.into()))
+        }
     }
 
     /// An OID from its arcs.
@@ -66,19 +123,23 @@ impl Oid {
         if out.len() > MAX_OID_OCTETS {
             return Err(OidError::TooLong);
         }
-        Ok(Oid(Cow::Owned(out)))
+        Ok(Oid::copied(&out))
     }
 
     /// The BER contents octets.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Static(s) => s,
+            Repr::Inline(len, buf) => &buf[..usize::from(*len)],
+            Repr::Heap(b) => b,
+        }
     }
 
     /// The arcs (the first two split from the first sub-identifier).
     pub fn arcs(&self) -> Vec<u128> {
         let mut subs = Vec::new();
         let mut v: u128 = 0;
-        for &b in self.0.iter() {
+        for &b in self.as_bytes() {
             v = (v << 7) | (b & 0x7F) as u128;
             if b & 0x80 == 0 {
                 subs.push(v);

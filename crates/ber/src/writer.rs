@@ -158,11 +158,12 @@ impl Writer {
         if content_len < 0x80 {
             self.buf[len_pos] = content_len as u8;
         } else {
-            let mut len = Vec::with_capacity(9);
-            encode_length(content_len, &mut len);
-            self.buf[len_pos] = len[0];
+            // Long form: 0x80 | n, then n length octets, inserted after the placeholder.
+            let n = length_len(content_len) - 1;
+            self.buf[len_pos] = 0x80 | n as u8;
+            let be = content_len.to_be_bytes();
             self.buf
-                .splice(len_pos + 1..len_pos + 1, len[1..].iter().copied());
+                .splice(len_pos + 1..len_pos + 1, be[be.len() - n..].iter().copied());
         }
     }
 

@@ -94,6 +94,11 @@ pub(crate) fn read_dn(e: &Element<'_>) -> DecodeResult<DistinguishedName> {
     DistinguishedName::decode_contents_with(e, &NAME_DECODING)
 }
 
+/// [`read_dn`]'s checks without building the name.
+pub(crate) fn check_dn(e: &Element<'_>) -> DecodeResult<()> {
+    DistinguishedName::check_contents_with(e, &NAME_DECODING)
+}
+
 /// Whether two names are the same (compared by their DER encodings).
 pub fn same_name(a: &DistinguishedName, b: &DistinguishedName) -> bool {
     // Equal values have equal encodings; only unequal ones (which may still differ only in
@@ -129,14 +134,19 @@ impl AlgorithmIdentifier {
     }
 
     pub(crate) fn read(e: &Element<'_>) -> DecodeResult<Self> {
+        Self::check(e)?;
+        Ok(AlgorithmIdentifier(e.contents.to_vec()))
+    }
+
+    /// [`AlgorithmIdentifier::read`]'s checks without keeping the value.
+    pub(crate) fn check(e: &Element<'_>) -> DecodeResult<()> {
         let mut r = e.reader()?;
         r.read_tagged(Tag::OID, "algorithm OBJECT IDENTIFIER")?
             .oid("algorithm")?;
         if !r.is_empty() {
             r.read()?;
         }
-        r.finish("AlgorithmIdentifier")?;
-        Ok(AlgorithmIdentifier(e.contents.to_vec()))
+        r.finish("AlgorithmIdentifier")
     }
 }
 
@@ -151,12 +161,26 @@ pub(crate) fn read_bits(e: &Element<'_>, what: &'static str) -> DecodeResult<Bit
     Ok(b)
 }
 
-/// Reads one certificate: a complete `SEQUENCE` TLV, kept as raw DER.
-pub(crate) fn read_certificate(e: &Element<'_>) -> DecodeResult<Vec<u8>> {
+/// Checks one certificate: a complete `SEQUENCE` TLV (kept as raw DER), given where it lies.
+fn certificate_tlv<'a>(e: &Element<'a>) -> DecodeResult<&'a [u8]> {
     if e.tag != Tag::SEQUENCE || e.indefinite {
         return Err(unexpected(e, "Certificate SEQUENCE (definite length)"));
     }
-    Ok(e.raw.to_vec())
+    Ok(e.raw)
+}
+
+/// A certificate's place in a [`CertificationPath`], as [`CertificationPath::walk`] meets it.
+enum PathPart {
+    /// `userCertificate`.
+    User,
+    /// `theCACertificates` is present (no certificate with it).
+    CaList,
+    /// A new `CertificatePair` begins (no certificate with it).
+    Pair,
+    /// The current pair's `forward [0]`.
+    Forward,
+    /// The current pair's `reverse [1]`.
+    Reverse,
 }
 
 /// A `UTCTime` or a `GeneralizedTime`, in seconds since the Unix epoch.
@@ -397,46 +421,69 @@ impl CertificationPath {
 
     /// Reads the contents of a path whatever its (constructed) outer tag.
     pub fn read(e: &Element<'_>) -> DecodeResult<Self> {
-        let mut r = e.reader()?;
-        let user_certificate = read_certificate(&r.read_tagged(Tag::SEQUENCE, "userCertificate")?)?;
-        let ca_certificates = match r.read_optional(Tag::SEQUENCE)? {
-            None => None,
-            Some(seq) => {
-                let mut sr = seq.reader()?;
-                let mut pairs = Vec::new();
-                while !sr.is_empty() {
-                    if pairs.len() == MAX_CA_PAIRS {
-                        return Err(sr.error(ErrorKind::LimitExceeded {
-                            what: "CA certificate pairs",
-                            limit: MAX_CA_PAIRS,
-                        }));
-                    }
-                    let pe = sr.read_tagged(Tag::SEQUENCE, "CertificatePair")?;
-                    let mut pr = pe.reader()?;
-                    let mut pair = CertificatePair::default();
-                    if let Some(f) = pr.read_optional(Tag::context(0))? {
-                        pair.forward = Some(explicit_certificate(&f)?);
-                    }
-                    if let Some(f) = pr.read_optional(Tag::context(1))? {
-                        pair.reverse = Some(explicit_certificate(&f)?);
-                    }
-                    pr.finish("CertificatePair")?;
-                    pairs.push(pair);
+        let mut path = CertificationPath::default();
+        Self::walk(e, |part, cert| match part {
+            PathPart::User => path.user_certificate = cert.to_vec(),
+            PathPart::CaList => path.ca_certificates = Some(Vec::new()),
+            PathPart::Pair => path
+                .ca_certificates
+                .get_or_insert_with(Vec::new)
+                .push(CertificatePair::default()),
+            PathPart::Forward | PathPart::Reverse => {
+                if let Some(pair) = path.ca_certificates.as_mut().and_then(|p| p.last_mut()) {
+                    let slot = match part {
+                        PathPart::Forward => &mut pair.forward,
+                        _ => &mut pair.reverse,
+                    };
+                    *slot = Some(cert.to_vec());
                 }
-                Some(pairs)
             }
-        };
-        r.finish("CertificationPath")?;
-        Ok(CertificationPath {
-            user_certificate,
-            ca_certificates,
-        })
+        })?;
+        Ok(path)
+    }
+
+    /// [`CertificationPath::read`]'s checks (the same errors for the same input) without
+    /// copying the certificates.
+    pub(crate) fn check(e: &Element<'_>) -> DecodeResult<()> {
+        Self::walk(e, |_, _| {})
+    }
+
+    /// Walks a path's contents, handing each part to `each` in order.
+    fn walk<'a>(e: &Element<'a>, mut each: impl FnMut(PathPart, &'a [u8])) -> DecodeResult<()> {
+        let mut r = e.reader()?;
+        let user = certificate_tlv(&r.read_tagged(Tag::SEQUENCE, "userCertificate")?)?;
+        each(PathPart::User, user);
+        if let Some(seq) = r.read_optional(Tag::SEQUENCE)? {
+            each(PathPart::CaList, &[]);
+            let mut sr = seq.reader()?;
+            let mut pairs = 0usize;
+            while !sr.is_empty() {
+                if pairs == MAX_CA_PAIRS {
+                    return Err(sr.error(ErrorKind::LimitExceeded {
+                        what: "CA certificate pairs",
+                        limit: MAX_CA_PAIRS,
+                    }));
+                }
+                let pe = sr.read_tagged(Tag::SEQUENCE, "CertificatePair")?;
+                let mut pr = pe.reader()?;
+                each(PathPart::Pair, &[]);
+                if let Some(f) = pr.read_optional(Tag::context(0))? {
+                    each(PathPart::Forward, explicit_certificate_tlv(&f)?);
+                }
+                if let Some(f) = pr.read_optional(Tag::context(1))? {
+                    each(PathPart::Reverse, explicit_certificate_tlv(&f)?);
+                }
+                pr.finish("CertificatePair")?;
+                pairs += 1;
+            }
+        }
+        r.finish("CertificationPath")
     }
 }
 
-fn explicit_certificate(e: &Element<'_>) -> DecodeResult<Vec<u8>> {
+fn explicit_certificate_tlv<'a>(e: &Element<'a>) -> DecodeResult<&'a [u8]> {
     let mut r = e.reader()?;
-    let c = read_certificate(&r.read()?)?;
+    let c = certificate_tlv(&r.read()?)?;
     r.finish("certificate")?;
     Ok(c)
 }
@@ -505,14 +552,43 @@ impl TokenContent {
     }
 
     fn read(e: &Element<'_>) -> DecodeResult<Self> {
+        let mut extensions = Vec::new();
+        let (algorithm, name, time, random, response) =
+            Self::walk(e, AlgorithmIdentifier::read, read_dn, |x| {
+                extensions.push(x.to_vec())
+            })?;
+        Ok(TokenContent {
+            algorithm,
+            name,
+            time,
+            random,
+            response,
+            extensions,
+        })
+    }
+
+    /// [`TokenContent::read`]'s checks without building the value.
+    fn check(e: &Element<'_>) -> DecodeResult<()> {
+        Self::walk(e, AlgorithmIdentifier::check, check_dn, |_| {}).map(|_| ())
+    }
+
+    /// Reads the components in order: the algorithm and the name through the functions
+    /// given, each extension component handed to `extension`.
+    #[allow(clippy::type_complexity)]
+    fn walk<'a, A, N>(
+        e: &Element<'a>,
+        algorithm: impl FnOnce(&Element<'a>) -> DecodeResult<A>,
+        name: impl FnOnce(&Element<'a>) -> DecodeResult<N>,
+        mut extension: impl FnMut(&'a [u8]),
+    ) -> DecodeResult<(A, N, u64, BitString, Option<BitString>)> {
         if e.tag != Tag::SEQUENCE {
             return Err(unexpected(e, "Token toBeSigned SEQUENCE"));
         }
         let mut r = e.reader()?;
         let a = r.read_tagged(Tag::context(0).constructed(), "algorithm [0]")?;
-        let algorithm = AlgorithmIdentifier::read(&a)?;
+        let algorithm = algorithm(&a)?;
         let n = r.read_tagged(Tag::context(1).constructed(), "name [1]")?;
-        let name = read_dn(&n)?;
+        let name = name(&n)?;
         let t = r
             .read_optional(Tag::context(2))?
             .ok_or_else(|| r.error(ErrorKind::Missing("time [2]")))?;
@@ -534,22 +610,16 @@ impl TokenContent {
             Some(x) => Some(read_bits(&x, "response")?),
             None => None,
         };
-        let mut extensions = Vec::new();
+        let mut extensions = 0usize;
         while !r.is_empty() {
             let x = r.read()?;
-            if x.tag.class != Class::Context || x.tag.number < 5 || extensions.len() >= 16 {
+            if x.tag.class != Class::Context || x.tag.number < 5 || extensions >= 16 {
                 return Err(unexpected(&x, "a Token extension component [5]…"));
             }
-            extensions.push(x.raw.to_vec());
+            extension(x.raw);
+            extensions += 1;
         }
-        Ok(TokenContent {
-            algorithm,
-            name,
-            time,
-            random,
-            response,
-            extensions,
-        })
+        Ok((algorithm, name, time, random, response))
     }
 }
 
@@ -591,11 +661,32 @@ impl Token {
     }
 
     fn read(e: &Element<'_>) -> DecodeResult<Self> {
+        let (content, tbs_der, algorithm, signature) =
+            Self::walk(e, TokenContent::read, AlgorithmIdentifier::read)?;
+        Ok(Token {
+            content,
+            tbs_der: tbs_der.to_vec(),
+            algorithm,
+            signature,
+        })
+    }
+
+    /// [`Token::read`]'s checks without building the value.
+    fn check(e: &Element<'_>) -> DecodeResult<()> {
+        Self::walk(e, TokenContent::check, AlgorithmIdentifier::check).map(|_| ())
+    }
+
+    /// Reads the components in order, the signed content and the algorithm through the
+    /// functions given; gives the signed octets where they lie.
+    fn walk<'a, C, A>(
+        e: &Element<'a>,
+        content: impl FnOnce(&Element<'a>) -> DecodeResult<C>,
+        algorithm: impl FnOnce(&Element<'a>) -> DecodeResult<A>,
+    ) -> DecodeResult<(C, &'a [u8], A, BitString)> {
         let mut r = e.reader()?;
         let tbs = r.read_tagged(Tag::SEQUENCE, "Token toBeSigned")?;
-        let content = TokenContent::read(&tbs)?;
-        let algorithm =
-            AlgorithmIdentifier::read(&r.read_tagged(Tag::SEQUENCE, "algorithmIdentifier")?)?;
+        let content = content(&tbs)?;
+        let algorithm = algorithm(&r.read_tagged(Tag::SEQUENCE, "algorithmIdentifier")?)?;
         let s = r
             .read_optional(Tag::BIT_STRING)?
             .ok_or_else(|| r.error(ErrorKind::Missing("Token signature BIT STRING")))?;
@@ -610,12 +701,7 @@ impl Token {
             ));
         }
         r.finish("Token")?;
-        Ok(Token {
-            content,
-            tbs_der: tbs.raw.to_vec(),
-            algorithm,
-            signature,
-        })
+        Ok((content, tbs.raw, algorithm, signature))
     }
 }
 
@@ -934,8 +1020,37 @@ fn read_simple(e: &Element<'_>) -> DecodeResult<SimpleCredentials> {
 }
 
 fn read_strong(e: &Element<'_>) -> DecodeResult<StrongCredentials> {
+    let mut extensions = Vec::new();
+    let (certification_path, bind_token, name) =
+        walk_strong(e, CertificationPath::read, Token::read, read_dn, |x| {
+            extensions.push(x.to_vec())
+        })?;
+    // DER order of SET members is by tag: keep unknown members sorted too.
+    extensions.sort();
+    Ok(StrongCredentials {
+        certification_path,
+        bind_token,
+        name,
+        extensions,
+    })
+}
+
+/// [`read_strong`]'s checks without building the value.
+fn check_strong(e: &Element<'_>) -> DecodeResult<()> {
+    walk_strong(e, CertificationPath::check, Token::check, check_dn, |_| {}).map(|_| ())
+}
+
+/// Reads the members of `StrongCredentials` (a SET: any order, each at most once) through
+/// the functions given; each unknown member is handed to `extension`.
+fn walk_strong<'a, P, T, N>(
+    e: &Element<'a>,
+    mut path: impl FnMut(&Element<'a>) -> DecodeResult<P>,
+    mut token: impl FnMut(&Element<'a>) -> DecodeResult<T>,
+    mut name: impl FnMut(&Element<'a>) -> DecodeResult<N>,
+    mut extension: impl FnMut(&'a [u8]),
+) -> DecodeResult<(Option<P>, T, Option<N>)> {
     let mut r = e.reader()?;
-    let (mut path, mut token, mut name, mut extensions) = (None, None, None, Vec::new());
+    let (mut p, mut t, mut n, mut extensions) = (None, None, None, 0usize);
     // A SET: members in any order, each at most once.
     while !r.is_empty() {
         let x = r.read()?;
@@ -943,11 +1058,12 @@ fn read_strong(e: &Element<'_>) -> DecodeResult<StrongCredentials> {
             return Err(unexpected(&x, "StrongCredentials member"));
         }
         let dup = match x.tag.number {
-            0 => path.replace(CertificationPath::read(&x)?).is_some(),
-            1 => token.replace(Token::read(&x)?).is_some(),
-            2 => name.replace(read_dn(&x)?).is_some(),
-            _ if extensions.len() < 8 => {
-                extensions.push(x.raw.to_vec());
+            0 => p.replace(path(&x)?).is_some(),
+            1 => t.replace(token(&x)?).is_some(),
+            2 => n.replace(name(&x)?).is_some(),
+            _ if extensions < 8 => {
+                extension(x.raw);
+                extensions += 1;
                 false
             }
             _ => return Err(unexpected(&x, "StrongCredentials member")),
@@ -956,21 +1072,25 @@ fn read_strong(e: &Element<'_>) -> DecodeResult<StrongCredentials> {
             return Err(x.error(ErrorKind::Invalid("duplicate StrongCredentials member")));
         }
     }
-    let bind_token = token.ok_or_else(|| e.error(ErrorKind::Missing("bind-token [1]")))?;
-    // DER order of SET members is by tag: keep unknown members sorted too.
-    extensions.sort();
-    Ok(StrongCredentials {
-        certification_path: path,
-        bind_token,
-        name,
-        extensions,
-    })
+    let t = t.ok_or_else(|| e.error(ErrorKind::Missing("bind-token [1]")))?;
+    Ok((p, t, n))
 }
 
 impl ItemType for Credentials {
     fn decode(tlv: &[u8]) -> DecodeResult<Self> {
         let e = whole(tlv, "Credentials")?;
         Credentials::read(&e)
+    }
+
+    /// The checks of [`ItemType::decode`] (the same errors for the same input); `strong [1]`
+    /// credentials are checked without copying their certificates and names.
+    fn validate(tlv: &[u8]) -> DecodeResult<()> {
+        let e = whole(tlv, "Credentials")?;
+        if e.tag.class == Class::Context && e.tag.constructed && e.tag.number == 1 {
+            check_strong(&e)
+        } else {
+            Credentials::read(&e).map(|_| ())
+        }
     }
 
     fn encode(&self) -> Vec<u8> {

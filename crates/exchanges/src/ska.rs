@@ -30,7 +30,7 @@ use guls_sese::{
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::credentials::{
-    AlgorithmIdentifier, CertificationPath, read_bits, read_dn, same_name, whole,
+    AlgorithmIdentifier, CertificationPath, check_dn, read_bits, read_dn, same_name, whole,
 };
 use crate::dirauth::{
     DEFAULT_REPLAY_CAPACITY, DEFAULT_SKEW_SECS, authentication_failure,
@@ -180,6 +180,45 @@ impl KeyAgreementTbs {
     }
 
     fn read(e: &guls_ber::Element<'_>) -> DecodeResult<Self> {
+        let (f, certification_path, peer_name, signature_algorithm) = Self::walk(
+            e,
+            CertificationPath::read,
+            read_dn,
+            AlgorithmIdentifier::read,
+        )?;
+        Ok(KeyAgreementTbs {
+            role: f.role,
+            certification_path,
+            key_exchange_algorithm: f.key_exchange_algorithm.to_vec(),
+            ephemeral_public_key: f.ephemeral_public_key.to_vec(),
+            nonce: f.nonce.to_vec(),
+            time: f.time,
+            peer_name,
+            signature_algorithm,
+        })
+    }
+
+    /// [`KeyAgreementTbs::read`]'s checks (the same errors for the same input) without
+    /// building the value.
+    fn check(e: &guls_ber::Element<'_>) -> DecodeResult<()> {
+        Self::walk(
+            e,
+            CertificationPath::check,
+            check_dn,
+            AlgorithmIdentifier::check,
+        )
+        .map(|_| ())
+    }
+
+    /// Reads the fields in order: the certification path, the peer name and the signature
+    /// algorithm through the functions given, the others where they lie.
+    #[allow(clippy::type_complexity)]
+    fn walk<'a, P, N, A>(
+        e: &guls_ber::Element<'a>,
+        path: impl FnOnce(&guls_ber::Element<'a>) -> DecodeResult<P>,
+        name: impl FnOnce(&guls_ber::Element<'a>) -> DecodeResult<N>,
+        algorithm: impl FnOnce(&guls_ber::Element<'a>) -> DecodeResult<A>,
+    ) -> DecodeResult<(TbsFields<'a>, P, Option<N>, A)> {
         if e.tag != Tag::SEQUENCE {
             return Err(e.error(ErrorKind::Unexpected {
                 expected: "KeyAgreementTbs SEQUENCE",
@@ -195,12 +234,10 @@ impl KeyAgreementTbs {
             1 => KaRole::Responder,
             _ => return Err(r.error(ErrorKind::Invalid("role"))),
         };
-        let certification_path = CertificationPath::read(
-            &r.read_tagged(Tag::context(1).constructed(), "certificationPath [1]")?,
-        )?;
+        let certification_path =
+            path(&r.read_tagged(Tag::context(1).constructed(), "certificationPath [1]")?)?;
         let kx = r.read_tagged(Tag::context(2), "keyExchangeAlgorithm [2]")?;
         Oid::from_content(kx.contents).map_err(|_| kx.error(ErrorKind::Invalid("OID")))?;
-        let key_exchange_algorithm = kx.contents.to_vec();
         let pk = r.read_tagged(Tag::context(3), "ephemeralPublicKey [3]")?;
         if pk.contents.len() > 133 {
             return Err(pk.error(ErrorKind::LimitExceeded {
@@ -208,34 +245,38 @@ impl KeyAgreementTbs {
                 limit: 133,
             }));
         }
-        let ephemeral_public_key = pk.contents.to_vec();
         let n = r.read_tagged(Tag::context(4), "nonce [4]")?;
         if n.contents.len() != NONCE_LEN {
             return Err(n.error(ErrorKind::Invalid("nonce length")));
         }
-        let nonce = n.contents.to_vec();
         let t = r.read_tagged(Tag::context(5), "time [5]")?;
         let time = time::parse_generalized_time(t.contents)
             .ok_or_else(|| t.error(ErrorKind::Invalid("time")))?;
         let peer_name = match r.read_optional(Tag::context(6))? {
-            Some(x) => Some(read_dn(&x)?),
+            Some(x) => Some(name(&x)?),
             None => None,
         };
-        let signature_algorithm = AlgorithmIdentifier::read(
-            &r.read_tagged(Tag::context(7).constructed(), "signatureAlgorithm [7]")?,
-        )?;
+        let signature_algorithm =
+            algorithm(&r.read_tagged(Tag::context(7).constructed(), "signatureAlgorithm [7]")?)?;
         r.finish("KeyAgreementTbs")?;
-        Ok(KeyAgreementTbs {
+        let fields = TbsFields {
             role,
-            certification_path,
-            key_exchange_algorithm,
-            ephemeral_public_key,
-            nonce,
+            key_exchange_algorithm: kx.contents,
+            ephemeral_public_key: pk.contents,
+            nonce: n.contents,
             time,
-            peer_name,
-            signature_algorithm,
-        })
+        };
+        Ok((fields, certification_path, peer_name, signature_algorithm))
     }
+}
+
+/// The plain fields of a received `KeyAgreementTbs`, where they lie.
+struct TbsFields<'a> {
+    role: KaRole,
+    key_exchange_algorithm: &'a [u8],
+    ephemeral_public_key: &'a [u8],
+    nonce: &'a [u8],
+    time: u64,
 }
 
 /// `KeyAgreementItem ::= SEQUENCE { toBeSigned KeyAgreementTbs, signature BIT STRING,
@@ -273,8 +314,15 @@ impl KeyAgreementItem {
     }
 }
 
-impl ItemType for KeyAgreementItem {
-    fn decode(tlv: &[u8]) -> DecodeResult<Self> {
+impl KeyAgreementItem {
+    /// Reads the item through `tbs` (which reads or checks the signed content) and checks
+    /// the rest; gives what `tbs` gave, the signed octets, the signature and the confirmation
+    /// where they lie.
+    #[allow(clippy::type_complexity)]
+    fn walk<'a, T>(
+        tlv: &'a [u8],
+        tbs: impl FnOnce(&guls_ber::Element<'a>) -> DecodeResult<T>,
+    ) -> DecodeResult<(T, &'a [u8], BitString, Option<&'a [u8]>)> {
         let e = whole(tlv, "KeyAgreementItem")?;
         if e.tag != Tag::SEQUENCE {
             return Err(e.error(ErrorKind::Unexpected {
@@ -284,7 +332,7 @@ impl ItemType for KeyAgreementItem {
         }
         let mut r = e.reader()?;
         let t = r.read_tagged(Tag::SEQUENCE, "toBeSigned")?;
-        let tbs = KeyAgreementTbs::read(&t)?;
+        let value = tbs(&t)?;
         let s = r.read_tagged(Tag::BIT_STRING, "signature BIT STRING")?;
         let signature = read_bits(&s, "signature")?;
         let confirmation = match r.read_optional(Tag::context(0))? {
@@ -295,18 +343,32 @@ impl ItemType for KeyAgreementItem {
                         limit: 64,
                     }));
                 }
-                Some(c.contents.to_vec())
+                Some(c.contents)
             }
             Some(c) => return Err(c.error(ErrorKind::Invalid("confirmation [0]"))),
             None => None,
         };
         r.finish("KeyAgreementItem")?;
+        Ok((value, t.raw, signature, confirmation))
+    }
+}
+
+impl ItemType for KeyAgreementItem {
+    fn decode(tlv: &[u8]) -> DecodeResult<Self> {
+        let (tbs, tbs_der, signature, confirmation) = Self::walk(tlv, KeyAgreementTbs::read)?;
         Ok(KeyAgreementItem {
             tbs,
-            tbs_der: t.raw.to_vec(),
+            tbs_der: tbs_der.to_vec(),
             signature,
-            confirmation,
+            confirmation: confirmation.map(<[u8]>::to_vec),
         })
+    }
+
+    /// The checks of [`ItemType::decode`] (the same errors for the same input) without
+    /// copying the certificates, names and keys: what the SESE machine runs on the items this
+    /// side sends.
+    fn validate(tlv: &[u8]) -> DecodeResult<()> {
+        Self::walk(tlv, KeyAgreementTbs::check).map(|_| ())
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -333,12 +395,9 @@ impl fmt::Debug for DirectionKeys<'_> {
 /// drop; `Debug` shows only the role and the (public) transcript hash.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct SessionKeys {
-    i2r_key: SecretBytes,
-    i2r_iv: SecretBytes,
-    r2i_key: SecretBytes,
-    r2i_iv: SecretBytes,
-    initiator_confirmation: SecretBytes,
-    exporter: SecretBytes,
+    /// Every derived secret, one after the other (see the `*_AT` ranges): one buffer
+    /// instead of one per key.
+    material: SecretBytes,
     #[zeroize(skip)]
     role: KaRole,
     #[zeroize(skip)]
@@ -346,6 +405,14 @@ pub struct SessionKeys {
     #[zeroize(skip)]
     peer_dn_der: Vec<u8>,
 }
+
+/// Where each secret lies in [`SessionKeys`]'s material.
+const I2R_KEY_AT: std::ops::Range<usize> = 0..KEY_LEN;
+const I2R_IV_AT: std::ops::Range<usize> = I2R_KEY_AT.end..I2R_KEY_AT.end + IV_LEN;
+const R2I_KEY_AT: std::ops::Range<usize> = I2R_IV_AT.end..I2R_IV_AT.end + KEY_LEN;
+const R2I_IV_AT: std::ops::Range<usize> = R2I_KEY_AT.end..R2I_KEY_AT.end + IV_LEN;
+const CONFIRMATION_AT: std::ops::Range<usize> = R2I_IV_AT.end..R2I_IV_AT.end + MAC_LEN;
+const EXPORTER_AT: std::ops::Range<usize> = CONFIRMATION_AT.end..CONFIRMATION_AT.end + KEY_LEN;
 
 impl fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -375,16 +442,16 @@ impl SessionKeys {
     /// Initiator → responder keys.
     pub fn initiator_to_responder(&self) -> DirectionKeys<'_> {
         DirectionKeys {
-            key: self.i2r_key.as_bytes(),
-            iv: self.i2r_iv.as_bytes(),
+            key: self.secret(I2R_KEY_AT),
+            iv: self.secret(I2R_IV_AT),
         }
     }
 
     /// Responder → initiator keys.
     pub fn responder_to_initiator(&self) -> DirectionKeys<'_> {
         DirectionKeys {
-            key: self.r2i_key.as_bytes(),
-            iv: self.r2i_iv.as_bytes(),
+            key: self.secret(R2I_KEY_AT),
+            iv: self.secret(R2I_IV_AT),
         }
     }
 
@@ -406,17 +473,21 @@ impl SessionKeys {
 
     /// The initiator's key-confirmation MAC (for a carrier that sends one explicitly).
     pub fn initiator_confirmation(&self) -> &[u8] {
-        self.initiator_confirmation.as_bytes()
+        self.secret(CONFIRMATION_AT)
     }
 
     /// Checks an initiator's key-confirmation MAC in constant time.
     pub fn verify_initiator_confirmation(&self, mac: &[u8]) -> bool {
-        self.initiator_confirmation == SecretBytes::from(mac)
+        guls_acse::constant_time_eq(self.initiator_confirmation(), mac)
     }
 
     /// A 32-octet exporter secret for other uses bound to this exchange.
     pub fn exporter(&self) -> &[u8] {
-        self.exporter.as_bytes()
+        self.secret(EXPORTER_AT)
+    }
+
+    fn secret(&self, at: std::ops::Range<usize>) -> &[u8] {
+        &self.material.as_bytes()[at]
     }
 }
 
@@ -672,32 +743,35 @@ impl KaRoleMachine {
         hash_signature_tlv(ctx.as_mut(), item2.1);
         let th = ctx.finish().as_bytes().to_vec();
         let prk = hkdf.extract(&th, shared.as_bytes());
-        let expand = |label: &[u8], len: usize| -> Result<SecretBytes, AuthFailure> {
-            let mut okm = SecretBytes::zeroed(len);
-            hkdf.expand(prk.as_bytes(), &[LABEL_PREFIX, label], okm.as_mut_bytes())
-                .map_err(|_| AuthFailure::Internal("HKDF expand failed"))?;
-            Ok(okm)
+        let expand = |label: &[u8], okm: &mut [u8]| -> Result<(), AuthFailure> {
+            hkdf.expand(prk.as_bytes(), &[LABEL_PREFIX, label], okm)
+                .map_err(|_| AuthFailure::Internal("HKDF expand failed"))
         };
-        let r_fin = expand(b"responder finished", MAC_LEN)?;
-        let i_fin = expand(b"initiator finished", MAC_LEN)?;
+        // The two finished keys, then every session secret, each in one buffer.
+        let mut fin = SecretBytes::zeroed(2 * MAC_LEN);
+        let (r_fin, i_fin) = fin.as_mut_bytes().split_at_mut(MAC_LEN);
+        expand(b"responder finished", r_fin)?;
+        expand(b"initiator finished", i_fin)?;
         let responder_confirmation = hmac
-            .with_key(r_fin.as_bytes())
+            .with_key(r_fin)
             .sign_concat(&[b"responder", &th])
             .as_bytes()
             .to_vec();
-        let initiator_confirmation = SecretBytes::from(
-            hmac.with_key(i_fin.as_bytes())
+        let mut material = SecretBytes::zeroed(EXPORTER_AT.end);
+        let m = material.as_mut_bytes();
+        m[CONFIRMATION_AT].copy_from_slice(
+            hmac.with_key(i_fin)
                 .sign_concat(&[b"initiator", &th])
                 .as_bytes(),
         );
+        expand(b"i2r key", &mut m[I2R_KEY_AT])?;
+        expand(b"i2r iv", &mut m[I2R_IV_AT])?;
+        expand(b"r2i key", &mut m[R2I_KEY_AT])?;
+        expand(b"r2i iv", &mut m[R2I_IV_AT])?;
+        expand(b"exporter", &mut m[EXPORTER_AT])?;
         Ok(Derived {
             keys: SessionKeys {
-                i2r_key: expand(b"i2r key", KEY_LEN)?,
-                i2r_iv: expand(b"i2r iv", IV_LEN)?,
-                r2i_key: expand(b"r2i key", KEY_LEN)?,
-                r2i_iv: expand(b"r2i iv", IV_LEN)?,
-                initiator_confirmation,
-                exporter: expand(b"exporter", KEY_LEN)?,
+                material,
                 role: self.role,
                 transcript_hash: th,
                 peer_dn_der,
@@ -811,9 +885,10 @@ impl KaRoleMachine {
             (received.tbs_der(), &received.signature),
             peer_dn_der.clone(),
         )?;
-        let hmac_ok = received.confirmation.as_deref().is_some_and(|c| {
-            SecretBytes::from(c) == SecretBytes::from(derived.responder_confirmation.as_slice())
-        });
+        let hmac_ok = received
+            .confirmation
+            .as_deref()
+            .is_some_and(|c| guls_acse::constant_time_eq(c, &derived.responder_confirmation));
         if !hmac_ok {
             return Err(AuthFailure::BadConfirmation);
         }

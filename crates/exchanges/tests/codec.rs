@@ -3,9 +3,9 @@ use guls_acse::{AttributeTypeAndValue, DistinguishedName, RelativeDistinguishedN
 use guls_ber::{BitString, Oid};
 use guls_crypto::{SecretBytes, SignatureAlgorithm};
 use guls_exchanges::{
-    AlgorithmIdentifier, CertificatePair, CertificationPath, Credentials, KeyAgreementItem,
-    Password, SecurityProblem, SimpleCredentials, StrongCredentials, Time, Token, TokenContent,
-    Validity,
+    AlgorithmIdentifier, CertificatePair, CertificationPath, Credentials, KaRole, KeyAgreementItem,
+    KeyAgreementTbs, Password, SecurityProblem, SimpleCredentials, StrongCredentials, Time, Token,
+    TokenContent, Validity,
 };
 use guls_sese::ItemType;
 use proptest::prelude::*;
@@ -245,6 +245,39 @@ fn arb_credentials() -> impl Strategy<Value = Credentials> {
     ]
 }
 
+fn arb_ka_item() -> impl Strategy<Value = KeyAgreementItem> {
+    (
+        any::<bool>(),
+        arb_path(),
+        proptest::collection::vec(any::<u8>(), 0..40),
+        proptest::collection::vec(any::<u8>(), 32..=32),
+        0u64..=253_402_300_799,
+        proptest::option::of(arb_dn()),
+        arb_alg(),
+        arb_bits(),
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+    )
+        .prop_map(
+            |(initiator, path, key, nonce, time, peer_name, alg, signature, confirmation)| {
+                let tbs = KeyAgreementTbs {
+                    role: if initiator {
+                        KaRole::Initiator
+                    } else {
+                        KaRole::Responder
+                    },
+                    certification_path: path,
+                    key_exchange_algorithm: vec![0x2b, 0x65, 0x6e],
+                    ephemeral_public_key: key,
+                    nonce,
+                    time,
+                    peer_name,
+                    signature_algorithm: alg,
+                };
+                KeyAgreementItem::new(tbs, signature, confirmation)
+            },
+        )
+}
+
 struct OctetWrap(Vec<u8>);
 
 impl OctetWrap {
@@ -269,6 +302,52 @@ proptest! {
         let _ = Credentials::decode(&bytes);
         let _ = KeyAgreementItem::decode(&bytes);
         let _ = SecurityProblem::decode(&bytes);
+    }
+
+    #[test]
+    fn credentials_validate_is_decode(
+        c in arb_credentials(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        // The check the SESE machine runs on sent items accepts and refuses exactly what
+        // decoding does, with the same error.
+        let mut der = c.encode();
+        prop_assert_eq!(Credentials::validate(&der), Ok(()));
+        for (i, v) in edits {
+            let at = i.index(der.len());
+            der[at] = v;
+        }
+        for bytes in [&der[..], &der[..cut.index(der.len() + 1)]] {
+            prop_assert_eq!(
+                Credentials::validate(bytes),
+                Credentials::decode(bytes).map(|_| ())
+            );
+        }
+    }
+
+    #[test]
+    fn key_agreement_validate_is_decode(
+        item in arb_ka_item(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        // The check the SESE machine runs on sent items accepts and refuses exactly what
+        // decoding does, with the same error.
+        let mut der = item.encode();
+        let back = KeyAgreementItem::decode(&der);
+        prop_assert_eq!(back.as_ref(), Ok(&item));
+        prop_assert_eq!(KeyAgreementItem::validate(&der), Ok(()));
+        for (i, v) in edits {
+            let at = i.index(der.len());
+            der[at] = v;
+        }
+        for bytes in [&der[..], &der[..cut.index(der.len() + 1)]] {
+            prop_assert_eq!(
+                KeyAgreementItem::validate(bytes),
+                KeyAgreementItem::decode(bytes).map(|_| ())
+            );
+        }
     }
 
     #[test]

@@ -66,6 +66,34 @@ fn identifier(w: &mut Writer, tag: Tag) {
     w.raw(&v);
 }
 
+/// A writer for a PPDU carrying `ud` and about `extra` octets of its own: sized so that the
+/// encoding (the user data is most of it) never grows the buffer.
+fn sized_writer(ud: Option<&UserData>, extra: usize, style: EncodeStyle) -> Writer {
+    let data = ud.map_or(0, |ud| match ud {
+        UserData::Simple(o) => o.len() + 8,
+        UserData::Full(lists) => {
+            lists
+                .iter()
+                .map(|l| {
+                    let v = match &l.value {
+                        PdvValue::SingleAsn1Type(raw) => raw.len(),
+                        PdvValue::OctetAligned(o) => o.len(),
+                        PdvValue::Arbitrary(b) => b.bytes.len() + 1,
+                    };
+                    // SEQUENCE, transfer syntax, pcid and value headers (RFC 1698 trailers too).
+                    v + l
+                        .transfer_syntax
+                        .as_ref()
+                        .map_or(0, |t| t.as_bytes().len() + 2)
+                        + 32
+                })
+                .sum::<usize>()
+                + 8
+        }
+    });
+    Writer::from_vec(Vec::with_capacity(data + extra), style.form())
+}
+
 fn user_data(w: &mut Writer, ud: &UserData, style: EncodeStyle, phase: Phase) {
     match ud {
         UserData::Simple(o) => w.primitive(Tag::application(0), o),
@@ -133,7 +161,21 @@ fn requirements(
 
 /// Encodes a CP-type PPDU (normal mode; components in ISO 8823 order).
 pub fn encode_cp(cp: &Cp, style: EncodeStyle) -> Vec<u8> {
-    let mut w = Writer::with_form(style.form());
+    let contexts = cp
+        .contexts
+        .iter()
+        .map(|c| {
+            c.abstract_syntax.as_bytes().len()
+                + c.transfer_syntaxes
+                    .iter()
+                    .map(|t| t.as_bytes().len() + 2)
+                    .sum::<usize>()
+                + 16
+        })
+        .sum::<usize>();
+    let selectors = cp.calling_selector.as_ref().map_or(0, Vec::len)
+        + cp.called_selector.as_ref().map_or(0, Vec::len);
+    let mut w = sized_writer(cp.user_data.as_ref(), contexts + selectors + 80, style);
     w.constructed(Tag::SET, |w| {
         mode_selector(w);
         w.constructed(ctx(2), |w| {
@@ -176,7 +218,8 @@ pub fn encode_cp(cp: &Cp, style: EncodeStyle) -> Vec<u8> {
 
 /// Encodes a CPA-PPDU (normal mode).
 pub fn encode_cpa(cpa: &Cpa, style: EncodeStyle) -> Vec<u8> {
-    let mut w = Writer::with_form(style.form());
+    let extra = cpa.results.len() * 24 + cpa.responding_selector.as_ref().map_or(0, Vec::len);
+    let mut w = sized_writer(cpa.user_data.as_ref(), extra + 64, style);
     w.constructed(Tag::SET, |w| {
         mode_selector(w);
         w.constructed(ctx(2), |w| {
@@ -255,7 +298,7 @@ pub fn encode_abort(abort: &Abort, style: EncodeStyle) -> Vec<u8> {
 
 /// Encodes the TD PPDU (P-DATA user information of a DATA TRANSFER SPDU).
 pub fn encode_td(ud: &UserData, style: EncodeStyle) -> Vec<u8> {
-    let mut w = Writer::with_form(style.form());
+    let mut w = sized_writer(Some(ud), 8, style);
     user_data(&mut w, ud, style, Phase::Data);
     w.into_bytes()
 }
@@ -275,23 +318,25 @@ pub(crate) fn td_header(
     } else {
         ctx(1).primitive()
     };
-    let mut w = Writer::new();
-    w.integer(Tag::INTEGER, pcid);
-    let pcid_tlv = w.into_bytes();
+    // INTEGER pcid: tag, length, at most 8 contents octets.
+    let (contents, n) = guls_ber::integer_contents(pcid);
+    let mut pcid_buf = [0u8; 10];
+    pcid_buf[0] = 0x02;
+    pcid_buf[1] = n as u8;
+    pcid_buf[2..2 + n].copy_from_slice(&contents[..n]);
+    let pcid_tlv = &pcid_buf[..2 + n];
     let mut h = Vec::with_capacity(32);
     match style {
         EncodeStyle::Canonical => {
-            let mut value_len = Vec::with_capacity(9);
-            encode_length(len, &mut value_len);
-            let seq_len = pcid_tlv.len() + value_tag.encoded_len() + value_len.len() + len;
+            let seq_len = pcid_tlv.len() + value_tag.encoded_len() + length_len(len) + len;
             let app_len = Tag::SEQUENCE.constructed().encoded_len() + length_len(seq_len) + seq_len;
             Tag::application(1).constructed().encode(&mut h);
             encode_length(app_len, &mut h);
             Tag::SEQUENCE.constructed().encode(&mut h);
             encode_length(seq_len, &mut h);
-            h.extend_from_slice(&pcid_tlv);
+            h.extend_from_slice(pcid_tlv);
             value_tag.encode(&mut h);
-            h.extend_from_slice(&value_len);
+            encode_length(len, &mut h);
             (h, &[])
         }
         EncodeStyle::Rfc1698 => {
@@ -299,7 +344,7 @@ pub(crate) fn td_header(
             h.push(0x80);
             Tag::SEQUENCE.constructed().encode(&mut h);
             h.push(0x80);
-            h.extend_from_slice(&pcid_tlv);
+            h.extend_from_slice(pcid_tlv);
             let mut w = Writer::from_vec(h, LengthForm::Indefinite);
             identifier(&mut w, value_tag);
             w.long_form_length(len, long_octets(len));
@@ -310,7 +355,7 @@ pub(crate) fn td_header(
 
 /// Encodes the P-RELEASE user data (of a FINISH or DISCONNECT SPDU, RFC 1698 6.5 / 6.6).
 pub fn encode_release_user_data(ud: &UserData, style: EncodeStyle) -> Vec<u8> {
-    let mut w = Writer::with_form(style.form());
+    let mut w = sized_writer(Some(ud), 8, style);
     user_data(&mut w, ud, style, Phase::Connect);
     w.into_bytes()
 }

@@ -864,12 +864,13 @@ impl PresentationMachine {
         let cp = Cp {
             calling_selector: self.config.calling_selector.clone(),
             called_selector: self.config.called_selector.clone(),
-            contexts: proposed.clone(),
+            contexts: proposed,
             default_context: self.config.default_context.clone(),
             user_data: Some(user_data),
             ..Cp::default()
         };
         let bytes = encode_cp(&cp, self.config.encode_style);
+        let proposed = cp.contexts;
         self.role = Some(Role::Initiator);
         self.state = PresentationState::AwaitingConnectConfirm;
         self.called_selector = self.config.called_selector.clone();
@@ -899,11 +900,11 @@ impl PresentationMachine {
             Ok(c) => c,
             Err(e) => return Err(self.fail_decode(ev, e)),
         };
-        let proposed = match &self.connecting {
-            Some(c) => c.proposed.clone(),
-            None => Vec::new(),
-        };
-        let (accepted, rejected) = match match_results(&proposed, &cpa.results) {
+        let proposed = self
+            .connecting
+            .as_ref()
+            .map_or(&[][..], |c| &c.proposed[..]);
+        let (accepted, rejected) = match match_results(proposed, &cpa.results) {
             Ok(v) => v,
             Err(e) => return Err(self.fail_value(ev, e)),
         };

@@ -16,6 +16,13 @@ pub trait ItemType: Sized {
     fn decode(tlv: &[u8]) -> DecodeResult<Self>;
     /// Encodes the value as one complete TLV.
     fn encode(&self) -> Vec<u8>;
+
+    /// Checks that `tlv` is a value of the type: `Ok` exactly when [`ItemType::decode`]
+    /// succeeds, with the same error otherwise. The default decodes and drops the value; a
+    /// type may check without building it (the machine validates every item sent).
+    fn validate(tlv: &[u8]) -> DecodeResult<()> {
+        Self::decode(tlv).map(|_| ())
+    }
 }
 
 /// A validating function: `Ok` when the TLV is a value of the registered type.
@@ -25,7 +32,7 @@ pub type Validator = Arc<dyn Fn(&[u8]) -> DecodeResult<()> + Send + Sync>;
 type Decoder = Arc<dyn Fn(&[u8]) -> DecodeResult<DecodedItem> + Send + Sync>;
 
 fn validator<T: ItemType>() -> Validator {
-    Arc::new(|b: &[u8]| T::decode(b).map(|_| ()))
+    Arc::new(|b: &[u8]| T::validate(b))
 }
 
 /// The value a received item decoded to when the SESE machine checked its type (items

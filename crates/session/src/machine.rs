@@ -135,6 +135,23 @@ pub struct ConnectIndication {
     pub user_data: Option<Vec<u8>>,
 }
 
+impl ConnectIndication {
+    /// A copy without the user data (what the machine keeps until the response).
+    fn without_user_data(&self) -> Self {
+        ConnectIndication {
+            calling_ssel: self.calling_ssel.clone(),
+            called_ssel: self.called_ssel.clone(),
+            versions_proposed: self.versions_proposed,
+            version: self.version,
+            requirements_proposed: self.requirements_proposed,
+            functional_units: self.functional_units,
+            connection_identifier: self.connection_identifier.clone(),
+            tsdu_maximum_size: self.tsdu_maximum_size,
+            user_data: None,
+        }
+    }
+}
+
 /// An AC received by the initiator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectConfirm {
@@ -869,7 +886,7 @@ impl SessionMachine {
         ])
     }
 
-    fn on_connect(&mut self, cn: Connect) -> Result<Vec<SessionEvent>, SessionError> {
+    fn on_connect(&mut self, mut cn: Connect) -> Result<Vec<SessionEvent>, SessionError> {
         let proposed_versions = cn
             .connect_accept
             .as_ref()
@@ -893,7 +910,7 @@ impl SessionMachine {
                 proposed: proposed_fu,
             });
         }
-        let user_data = cn.user_data.as_ref().map(|u| u.bytes().to_vec());
+        let user_data = cn.user_data.take().map(ConnectUserData::into_bytes);
         let limit = self.config.max_connect_user_data;
         if user_data.as_ref().map_or(0, Vec::len) > limit {
             return self.reject(ConnectRejection::ConnectDataTooLong { limit });
@@ -920,7 +937,7 @@ impl SessionMachine {
             Ok(vec![SessionEvent::Send(oa)])
         } else {
             self.pending_cn = Some(PendingConnect {
-                indication: indication.clone(),
+                indication: indication.without_user_data(),
             });
             self.state = SessionState::AwaitingConnectResponse;
             Ok(vec![SessionEvent::ConnectIndication(indication)])
@@ -946,7 +963,10 @@ impl SessionMachine {
             .extend_from_slice(&piece);
         // An absent Enclosure Item means the CDO is the only (so the last) one.
         if cdo.enclosure.is_none_or(EnclosureItem::end) {
-            let indication = p.indication.clone();
+            // The indication takes the reassembled data; what stays pending (for the
+            // response) needs none of it.
+            let pending = p.indication.without_user_data();
+            let indication = std::mem::replace(&mut p.indication, pending);
             self.state = SessionState::AwaitingConnectResponse;
             return Ok(vec![SessionEvent::ConnectIndication(indication)]);
         }

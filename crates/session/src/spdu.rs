@@ -7,7 +7,7 @@ use crate::params::{
     TsduMaximumSize, VersionNumber, decode_tsdu_max, tsdu_max_bytes,
 };
 use crate::wire::{
-    Param, RawParameter, err, one_octet, params, put_li, put_param, read_li, set_once, truncated,
+    MAX_LI, Param, RawParameter, err, one_octet, params, put_param, read_li, set_once, truncated,
 };
 use guls_ber::{DecodeResult, ErrorKind};
 
@@ -343,6 +343,13 @@ impl ConnectUserData {
 
     /// The user data octets.
     pub fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Basic(d) | Self::Extended(d) => d,
+        }
+    }
+
+    /// The user data octets, taken out.
+    pub fn into_bytes(self) -> Vec<u8> {
         match self {
             Self::Basic(d) | Self::Extended(d) => d,
         }
@@ -1180,26 +1187,50 @@ impl Spdu {
     /// before the user data). DT and TD User Information is not part of the SPDU; append it
     /// after (see [`crate::Tsdu::encode`]).
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let mut body = Vec::new();
-        match self {
-            Spdu::Connect(s) => s.encode_params(&mut body)?,
-            Spdu::Accept(s) => s.encode_params(&mut body)?,
-            Spdu::Refuse(s) => s.encode_params(&mut body)?,
-            Spdu::Finish(s) => s.encode_params(&mut body)?,
-            Spdu::Disconnect(s) => s.encode_params(&mut body)?,
-            Spdu::NotFinished(s) => s.encode_params(&mut body)?,
-            Spdu::Abort(s) => s.encode_params(&mut body)?,
-            Spdu::AbortAccept(s) => s.encode_params(&mut body)?,
-            Spdu::GiveTokens(s) => s.encode_params(&mut body)?,
-            Spdu::DataTransfer(s) => s.encode_params(&mut body)?,
-            Spdu::ConnectDataOverflow(s) => s.encode_params(&mut body)?,
-            Spdu::OverflowAccept(s) => s.encode_params(&mut body)?,
-            Spdu::Other(g) => put_unknown(&mut body, &g.parameters)?,
-        }
-        out.reserve(body.len() + 4);
+        // SI, a one-octet LI placeholder, then the parameters written in place; an LI of 255
+        // or more widens the placeholder afterwards. Nothing is appended on error.
+        let start = out.len();
+        out.reserve(self.user_data().map_or(0, <[u8]>::len) + 64);
         out.push(self.spdu_type().si());
-        put_li(body.len(), "SPDU parameters", out)?;
-        out.extend_from_slice(&body);
+        out.push(0);
+        if let Err(e) = self.encode_body(out) {
+            out.truncate(start);
+            return Err(e);
+        }
+        let len = out.len() - start - 2;
+        if len < 255 {
+            out[start + 1] = len as u8;
+        } else if len <= MAX_LI {
+            out[start + 1] = 0xFF;
+            out.splice(start + 2..start + 2, (len as u16).to_be_bytes());
+        } else {
+            out.truncate(start);
+            return Err(EncodeError::TooLong {
+                what: "SPDU parameters",
+                len,
+                max: MAX_LI,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends the parameters (the SPDU's body, after SI and LI).
+    fn encode_body(&self, body: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match self {
+            Spdu::Connect(s) => s.encode_params(body)?,
+            Spdu::Accept(s) => s.encode_params(body)?,
+            Spdu::Refuse(s) => s.encode_params(body)?,
+            Spdu::Finish(s) => s.encode_params(body)?,
+            Spdu::Disconnect(s) => s.encode_params(body)?,
+            Spdu::NotFinished(s) => s.encode_params(body)?,
+            Spdu::Abort(s) => s.encode_params(body)?,
+            Spdu::AbortAccept(s) => s.encode_params(body)?,
+            Spdu::GiveTokens(s) => s.encode_params(body)?,
+            Spdu::DataTransfer(s) => s.encode_params(body)?,
+            Spdu::ConnectDataOverflow(s) => s.encode_params(body)?,
+            Spdu::OverflowAccept(s) => s.encode_params(body)?,
+            Spdu::Other(g) => put_unknown(body, &g.parameters)?,
+        }
         Ok(())
     }
 

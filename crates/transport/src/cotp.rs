@@ -902,6 +902,8 @@ pub fn encode_data_frames(tsdu: &[u8], size: TpduSize, out: &mut Vec<u8>) {
     let chunk = size
         .max_dt_user_data()
         .min(MAX_TPKT_PAYLOAD - TpduSize::DT_HEADER_LEN);
+    // Every TPKT at once: 4 + 3 header octets per DT, then the TSDU.
+    out.reserve(tsdu.len() + tsdu.len().div_ceil(chunk).max(1) * (4 + TpduSize::DT_HEADER_LEN));
     let mut pieces = tsdu.chunks(chunk).peekable();
     if pieces.peek().is_none() {
         out.extend_from_slice(&[3, 0, 0, 7, 2, CODE_DT, 0x80]);
