@@ -473,4 +473,54 @@ mod tests {
         }
         assert_eq!(failed_exchange(&e.receive(&[0xff, 0x00])), None);
     }
+
+    /// A role that records the SE-TRANSFERs it is shown, sends item 1 and rejects item 2.
+    struct Watching(Arc<std::sync::Mutex<Vec<(bool, SeTransfer)>>>);
+
+    impl ExchangeRole for Watching {
+        fn start(&mut self) -> Step {
+            Step::Send(Item::new(1, &Integer(1)))
+        }
+
+        fn on_item(&mut self, _: &Item) -> Step {
+            Step::Fail(Vec::new())
+        }
+
+        fn transfer_received(&mut self, t: &SeTransfer) {
+            self.0.lock().unwrap().push((false, t.clone()));
+        }
+
+        fn transfer_sent(&mut self, t: &SeTransfer) {
+            self.0.lock().unwrap().push((true, t.clone()));
+        }
+    }
+
+    /// The role is shown each SE-TRANSFER as on the wire (the peer's last item with its end
+    /// flag, though the role rejects it), and the failure names the item its abort answers.
+    #[test]
+    fn roles_see_transfers_and_failures_name_the_item() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let w = seen.clone();
+        let def = ExchangeDefinition::new(A, "a", Sequencing::Alternating)
+            .item(ItemDef::new::<Integer>(1, "one"))
+            .item(ItemDef::new::<Integer>(2, "two"))
+            .roles(move || Box::new(Watching(w.clone())), || unreachable!());
+        let config = SeseConfig {
+            invocation_ids: InvocationIdSet::present_range(1, 9),
+            ..SeseConfig::default()
+        };
+        let mut e = Endpoint::new(Arc::new(Registry::new().with(def).unwrap()), config);
+        let id = InvocationId::Present(4);
+        e.initiate(&A, id).unwrap();
+        let mut reply = transfer(A, id, Integer(2).encode(), false, true);
+        reply.item_identifier = 2;
+        let out = e.receive(&SeseApdu::Transfer(reply.clone()).encode());
+        assert!(matches!(
+            out.events.as_slice(),
+            [ExchangeEvent::Failed { item: Some(2), invocation_id: Some(i), .. }] if *i == id
+        ));
+        let seen = seen.lock().unwrap();
+        let first = transfer(A, id, Integer(1).encode(), true, false);
+        assert_eq!(seen.as_slice(), [(true, first), (false, reply)]);
+    }
 }
