@@ -661,6 +661,7 @@ async fn secure_connect(
                     audit.exchange_event(&guls_sese::ExchangeEvent::Failed {
                         exchange: Some(first.clone()),
                         invocation_id: None,
+                        item: failure_item(f, &indications),
                         failure: f.clone(),
                     });
                 }
@@ -724,6 +725,25 @@ async fn secure_connect(
                 audit.secure_event(&ev);
             }
             Ok(s)
+        }
+    }
+}
+
+/// The item the abort that ended an exchange named: the peer's abort names it; an abort this
+/// side sent answers the last item received (as the endpoint's aborts do).
+fn failure_item(
+    failure: &guls_sese::Failure,
+    indications: &[guls_sese::Indication],
+) -> Option<i64> {
+    use guls_sese::{Failure, Indication};
+    match failure {
+        Failure::RejectedByPeer(a) => a.item_identifier,
+        Failure::ProviderAbort(p) => p.item_identifier,
+        Failure::RejectedLocally(_) | Failure::RoleError(_) => {
+            indications.iter().rev().find_map(|i| match i {
+                Indication::Transfer(t) => Some(t.item_identifier),
+                _ => None,
+            })
         }
     }
 }

@@ -41,9 +41,9 @@ use guls_ber::known;
 use guls_policy::{AuthRequest, Decision, RejectReason, ResponderPolicy};
 use guls_sese::carriage::failure_name;
 use guls_sese::{
-    CarriageAbort, CarriageError, ExchangeDefinition, ExchangeEvent, ExchangeRole, Failure,
-    Indication, InvocationId, Item, Registry, SecureAssociation, SecureEvent, SecureIncoming,
-    SecureResponder, Step, Verdict,
+    CarriageAbort, CarriageError, DecodedItem, ExchangeDefinition, ExchangeEvent, ExchangeRole,
+    Failure, Indication, InvocationId, Item, Registry, SeTransfer, SecureAssociation, SecureEvent,
+    SecureIncoming, SecureResponder, Step, Verdict,
 };
 
 use crate::exchanges::{BuiltIns, completed_key_id, identifier_label, key_id};
@@ -763,10 +763,12 @@ impl Guard {
                 ExchangeEvent::Failed {
                     exchange: None,
                     invocation_id,
+                    item,
                     failure,
                 } if secure.exchange().is_some() => audit.exchange_event(&ExchangeEvent::Failed {
                     exchange: secure.exchange().cloned(),
                     invocation_id: *invocation_id,
+                    item: *item,
                     failure: failure.clone(),
                 }),
                 _ => audit.exchange_event(e),
@@ -1023,7 +1025,8 @@ impl AssociationAudit {
 
     /// Records an exchange's end: `exchange_completed` with the authenticated identity (and,
     /// for the signed key agreement, the id of the derived keys, [`completed_key_id`]), or
-    /// the SE-U-ABORT this side sent and `exchange_failed` with the problem code.
+    /// the SE-U-ABORT this side sent (naming the item it answers) and `exchange_failed` with
+    /// the problem code.
     pub fn exchange_event(&self, ev: &ExchangeEvent) {
         match ev {
             ExchangeEvent::Completed {
@@ -1036,6 +1039,7 @@ impl AssociationAudit {
             ExchangeEvent::Failed {
                 exchange,
                 invocation_id,
+                item,
                 failure,
             } => {
                 let name = exchange.as_ref().map(identifier_label);
@@ -1049,7 +1053,7 @@ impl AssociationAudit {
                         Direction::Sent,
                         name.as_deref(),
                         invocation_id.and_then(invocation),
-                        None,
+                        *item,
                         codes,
                     ));
                 }
@@ -1099,14 +1103,15 @@ pub fn abort_reason(reason: &CarriageAbort) -> String {
     }
 }
 
-/// Wraps an exchange definition so that its role machines record every item they send and
-/// receive as `se_transfer` (exchange, item id, invocation, start/end flags, item length and
-/// SHA-256, never the value) to `audit`. The SHA-256 of an item that carries a password in
-/// the clear (simple credentials of the directory exchanges) is withheld: a fast unsalted
-/// digest of it could be searched with a dictionary. The flags are those carriage puts on the
-/// wire: the initiator's first item starts, the item after which a side is done ends.
-/// Invocation ids are recorded as absent (this program runs one exchange at a time,
-/// `noInvocationId`).
+/// Wraps an exchange definition so that its role machines record every SE-TRANSFER their
+/// items are sent and received in as `se_transfer` (exchange, item id, invocation id,
+/// start/end flags, item length and SHA-256, never the value) to `audit`, in the order sent
+/// and received. The SHA-256 of an item that carries a password in the clear (simple
+/// credentials of the directory exchanges) is withheld: a fast unsalted digest of it could be
+/// searched with a dictionary. Item id, invocation id and flags are the APDU's, as on the wire
+/// ([`ExchangeRole::transfer_received`], [`ExchangeRole::transfer_sent`]): a received item the
+/// role then rejects is recorded with the end flag it arrived with, and an item the endpoint
+/// did not send is not recorded.
 pub fn audit_tap(
     audit: &AssociationAudit,
 ) -> impl Fn(ExchangeDefinition) -> ExchangeDefinition + use<> {
@@ -1124,8 +1129,6 @@ pub fn audit_tap(
                     audit: ia.clone(),
                     exchange: identifier_label(&ii.identifier),
                     directory: is_directory_exchange(&ii.identifier),
-                    initiator: true,
-                    received: false,
                 })
             },
             move || {
@@ -1134,8 +1137,6 @@ pub fn audit_tap(
                     audit: ra.clone(),
                     exchange: identifier_label(&ri.identifier),
                     directory: is_directory_exchange(&ri.identifier),
-                    initiator: false,
-                    received: false,
                 })
             },
         )
@@ -1168,57 +1169,198 @@ struct AuditedRole {
     exchange: String,
     /// A directory exchange, whose items may carry a password (see [`audit_tap`]).
     directory: bool,
-    initiator: bool,
-    received: bool,
 }
 
 impl AuditedRole {
-    fn transfer(&self, direction: Direction, item: &Item, start: bool, end: bool) {
+    fn transfer(&self, direction: Direction, t: &SeTransfer) {
         let exchange = self.exchange.as_str();
+        let invocation = invocation(t.invocation_id);
+        let (id, start, end) = (t.item_identifier, t.start, t.end);
         self.audit
-            .record(&if self.directory && carries_password(&item.value) {
+            .record(&if self.directory && carries_password(&t.item) {
                 AuditEvent::se_transfer_digest_withheld(
                     direction,
                     exchange,
-                    item.id,
-                    None,
+                    id,
+                    invocation,
                     start,
                     end,
-                    item.value.len(),
+                    t.item.len(),
                 )
             } else {
-                AuditEvent::se_transfer(direction, exchange, item.id, None, start, end, &item.value)
+                AuditEvent::se_transfer(direction, exchange, id, invocation, start, end, &t.item)
             });
-    }
-
-    fn sent(&self, step: &Step, start: bool) {
-        let (item, end) = match step {
-            Step::Send(i) => (i, false),
-            Step::SendLast(i, _) => (i, true),
-            Step::Done(_) | Step::Fail(_) => return,
-        };
-        self.transfer(Direction::Sent, item, start, end);
     }
 }
 
 impl ExchangeRole for AuditedRole {
     fn start(&mut self) -> Step {
-        let step = self.inner.start();
-        self.sent(&step, true);
-        step
+        self.inner.start()
     }
 
     fn on_item(&mut self, item: &Item) -> Step {
-        let start = !self.initiator && !self.received;
-        self.received = true;
-        let step = self.inner.on_item(item);
-        self.transfer(
-            Direction::Received,
-            item,
-            start,
-            matches!(step, Step::Done(_)),
+        self.inner.on_item(item)
+    }
+
+    fn on_decoded_item(&mut self, item: &Item, decoded: Option<DecodedItem>) -> Step {
+        self.inner.on_decoded_item(item, decoded)
+    }
+
+    fn transfer_received(&mut self, transfer: &SeTransfer) {
+        self.transfer(Direction::Received, transfer);
+        self.inner.transfer_received(transfer);
+    }
+
+    fn transfer_sent(&mut self, transfer: &SeTransfer) {
+        self.transfer(Direction::Sent, transfer);
+        self.inner.transfer_sent(transfer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guls_sese::{
+        Endpoint, Identifier, Integer, InvocationIdSet, ItemDef, Outcome, Sequencing, SeseConfig,
+    };
+    use serde_json::Value;
+
+    /// Sends item 1, then rejects whatever comes back.
+    struct Ask;
+
+    impl ExchangeRole for Ask {
+        fn start(&mut self) -> Step {
+            Step::Send(Item::new(1, &Integer(1)))
+        }
+
+        fn on_item(&mut self, _: &Item) -> Step {
+            Step::Fail(Vec::new())
+        }
+    }
+
+    /// Answers item 1 with the last item 2, or refuses it.
+    struct Answer {
+        refuse: bool,
+    }
+
+    impl ExchangeRole for Answer {
+        fn on_item(&mut self, _: &Item) -> Step {
+            if self.refuse {
+                Step::Fail(Vec::new())
+            } else {
+                Step::SendLast(Item::new(2, &Integer(2)), Outcome::default())
+            }
+        }
+    }
+
+    const ANSWERED: Identifier = Identifier::Local(7);
+    const REFUSED: Identifier = Identifier::Local(8);
+
+    /// An endpoint running both exchanges under invocation ids 1 to 9, its roles tapped into
+    /// a memory audit log.
+    fn side() -> (Endpoint, Arc<AuditSink>, AssociationAudit) {
+        let sink = Arc::new(AuditSink::memory());
+        let audit = AssociationAudit::new(1, Some(sink.clone()));
+        let tap = audit_tap(&audit);
+        let def = |id, refuse| {
+            tap(ExchangeDefinition::new(id, "test", Sequencing::Alternating)
+                .item(ItemDef::new::<Integer>(1, "one"))
+                .item(ItemDef::new::<Integer>(2, "two"))
+                .roles(|| Box::new(Ask), move || Box::new(Answer { refuse })))
+        };
+        let registry = Registry::new()
+            .with(def(ANSWERED, false))
+            .unwrap()
+            .with(def(REFUSED, true))
+            .unwrap();
+        let config = SeseConfig {
+            invocation_ids: InvocationIdSet::present_range(1, 9),
+            ..SeseConfig::default()
+        };
+        (Endpoint::new(Arc::new(registry), config), sink, audit)
+    }
+
+    /// The events of the records of `sink` of `kind`.
+    fn events(sink: &AuditSink, kind: &str) -> Vec<Value> {
+        sink.memory_contents()
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|r| r["event"]["kind"] == kind)
+            .map(|r| r["event"].clone())
+            .collect()
+    }
+
+    /// Runs `exchange` under invocation id 3 between two tapped sides, each side's exchange
+    /// events recorded as the guard does; returns the two logs.
+    fn run(exchange: &Identifier) -> (Arc<AuditSink>, Arc<AuditSink>) {
+        let (mut init, init_log, init_audit) = side();
+        let (mut resp, resp_log, resp_audit) = side();
+        let mut to_resp = init
+            .initiate(exchange, InvocationId::Present(3))
+            .unwrap()
+            .send;
+        while !to_resp.is_empty() {
+            let mut to_init = Vec::new();
+            for a in to_resp.drain(..) {
+                let out = resp.receive(&a.bytes);
+                out.events.iter().for_each(|e| resp_audit.exchange_event(e));
+                to_init.extend(out.send);
+            }
+            for a in to_init {
+                let out = init.receive(&a.bytes);
+                out.events.iter().for_each(|e| init_audit.exchange_event(e));
+                to_resp.extend(out.send);
+            }
+        }
+        (init_log, resp_log)
+    }
+
+    /// `(direction, item, invocation, start, end)` of each `se_transfer` record, in order.
+    fn transfers(sink: &AuditSink) -> Vec<(String, i64, Option<i64>, bool, bool)> {
+        events(sink, "se_transfer")
+            .iter()
+            .map(|e| {
+                (
+                    e["direction"].as_str().unwrap().to_owned(),
+                    e["item"].as_i64().unwrap(),
+                    e["invocation"].as_i64(),
+                    e["start"].as_bool().unwrap(),
+                    e["end"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// The se_transfer records carry the APDUs' flags and invocation id, also for an item the
+    /// role then rejects (the responder's last, end flag set); the se_u_abort sent names the
+    /// item it answers.
+    #[test]
+    fn transfers_and_aborts_are_recorded_as_on_the_wire() {
+        let t = |d: &str, item, start, end| (d.to_owned(), item, Some(3), start, end);
+
+        let (init, resp) = run(&ANSWERED);
+        assert_eq!(
+            transfers(&init),
+            [t("sent", 1, true, false), t("received", 2, false, true)]
         );
-        self.sent(&step, false);
-        step
+        assert_eq!(
+            transfers(&resp),
+            [t("received", 1, true, false), t("sent", 2, false, true)]
+        );
+        let aborts = events(&init, "se_u_abort");
+        assert_eq!(aborts.len(), 1, "{aborts:?}");
+        assert_eq!(aborts[0]["direction"], "sent");
+        assert_eq!(aborts[0]["item"], 2);
+        assert_eq!(aborts[0]["invocation"], 3);
+
+        let (init, resp) = run(&REFUSED);
+        assert_eq!(transfers(&init), [t("sent", 1, true, false)]);
+        assert_eq!(transfers(&resp), [t("received", 1, true, false)]);
+        let aborts = events(&resp, "se_u_abort");
+        assert_eq!(aborts.len(), 1, "{aborts:?}");
+        assert_eq!(aborts[0]["direction"], "sent");
+        assert_eq!(aborts[0]["item"], 1);
+        assert_eq!(aborts[0]["invocation"], 3);
     }
 }

@@ -654,10 +654,19 @@ fn rejected_13(recs: &[Value]) -> bool {
     any(recs, "association_rejected", |e| e["diagnostic"] == 13)
 }
 
-/// The responder's records of an exchange its role refused: the se-u-abort it sent with
-/// `codes`, `exchange_failed`, `authentication_failed` with `reason` and diagnostic 13,
+/// The responder's records of an exchange its role refused: the received item 1 as it came
+/// (start flag set, end flag `last`: set for the one-way exchange's only item), the
+/// se-u-abort it sent with `codes` naming item 1,
+/// `exchange_failed`, `authentication_failed` with `reason` and diagnostic 13,
 /// `association_rejected` with 13, and nothing accepted.
-async fn assert_refused(server: &Server, from: usize, case: &str, reason: &str, codes: &[&str]) {
+async fn assert_refused(
+    server: &Server,
+    from: usize,
+    case: &str,
+    reason: &str,
+    codes: &[&str],
+    last: bool,
+) {
     let recs = records_after(&server.audit, from, |r| {
         auth_failed(r, reason) && rejected_13(r)
     })
@@ -669,9 +678,19 @@ async fn assert_refused(server: &Server, from: usize, case: &str, reason: &str, 
             .join("\n")
     };
     assert!(
+        any(&recs, "se_transfer", |e| e["direction"] == "received"
+            && e["item"] == 1
+            && e["start"] == true
+            && e["end"] == last
+            && e["invocation"].is_null()),
+        "{case}: item 1 not recorded as received (end flag {last}):\n{}",
+        dump()
+    );
+    assert!(
         any(&recs, "se_u_abort", |e| e["direction"] == "sent"
-            && e["error_codes"] == serde_json::json!(codes)),
-        "{case}: no se-u-abort sent with {codes:?}:\n{}",
+            && e["error_codes"] == serde_json::json!(codes)
+            && e["item"] == 1),
+        "{case}: no se-u-abort sent with {codes:?} naming item 1:\n{}",
         dump()
     );
     assert!(
@@ -837,14 +856,14 @@ async fn refused(pki: &Pki, server: &Server, exchange: &Oid, case: Case) {
     if one_way {
         // X.830: the one-way item raises no error; the detail stays in the responder's audit.
         assert!(seen.plain_u_abort(), "{what}: {seen:?}");
-        assert_refused(server, from, &what, case.reason, &[]).await;
+        assert_refused(server, from, &what, case.reason, &[], true).await;
     } else {
         assert_eq!(
             seen.security_problem(),
             Some(case.problem),
             "{what}: {seen:?}"
         );
-        assert_refused(server, from, &what, case.reason, &["local:1"]).await;
+        assert_refused(server, from, &what, case.reason, &["local:1"], false).await;
     }
 }
 
@@ -1453,10 +1472,35 @@ async fn the_initiator_refuses_a_tampered_key_agreement_reply_with(setup: Setup)
             x.as_str()
                 .is_some_and(|x| x.starts_with(&format!("{ska} (")))
         };
+        // Item 2 as it arrived (the responder's last: end flag set, no invocation id), then
+        // the se-u-abort this side sent, answering item 2.
+        let received = recs
+            .iter()
+            .filter(|r| kind(r) == "se_transfer" && r["event"]["direction"] == "received")
+            .map(|r| &r["event"])
+            .collect::<Vec<_>>();
+        assert!(
+            matches!(received.as_slice(), [e] if e["item"] == 2
+                && e["start"] == false
+                && e["end"] == true
+                && e["invocation"].is_null()),
+            "{tamper:?}: item 2 not recorded as received with its end flag:\n{}",
+            dump()
+        );
+        let position = |k: &str, direction: &str| {
+            recs.iter()
+                .position(|r| kind(r) == k && r["event"]["direction"] == direction)
+        };
+        assert!(
+            position("se_transfer", "received") < position("se_u_abort", "sent"),
+            "{tamper:?}: records out of order:\n{}",
+            dump()
+        );
         assert!(
             any(&recs, "se_u_abort", |e| e["direction"] == "sent"
-                && e["error_codes"] == serde_json::json!(["local:1"])),
-            "{tamper:?}: no se-u-abort sent:\n{}",
+                && e["error_codes"] == serde_json::json!(["local:1"])
+                && e["item"] == 2),
+            "{tamper:?}: no se-u-abort sent naming item 2:\n{}",
             dump()
         );
         assert!(

@@ -679,6 +679,7 @@ impl SecureResponder {
                 out.events.push(ExchangeEvent::Failed {
                     exchange: Some(Identifier::Global(m.clone())),
                     invocation_id: None,
+                    item: None,
                     failure: Failure::ProviderAbort(pind.clone()),
                 });
                 out.indications.push(Indication::PAbort(pind));
@@ -1139,6 +1140,7 @@ impl SecureAssociation {
                         exchange,
                         invocation_id,
                         failure,
+                        ..
                     } => {
                         tracing::info!(target: TARGET,
                             exchange = exchange.as_ref().map(|e| e.to_string()).unwrap_or_default(),

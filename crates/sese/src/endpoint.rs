@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::apdu::{Identifier, InvocationId, SeError, SeTransfer, SeUAbort};
+use crate::apdu::{Identifier, InvocationId, SeError, SeTransfer, SeUAbort, SeseApdu};
 use crate::exchange::{DecodedItem, ExchangeRole, Item, Outcome, Registry, Step};
 use crate::machine::{
     Indication, OutgoingApdu, PAbortIndication, Receipt, RequestError, SeseConfig, SeseMachine,
@@ -46,6 +46,10 @@ pub enum ExchangeEvent {
         exchange: Option<Identifier>,
         /// Its invocation id, when known.
         invocation_id: Option<InvocationId>,
+        /// The item the SE-U-ABORT or SE-P-ABORT that ended the exchange names
+        /// (`itemIdentifier`), sent or received: for an exchange this side's role rejected,
+        /// the peer's item it answered.
+        item: Option<i64>,
         /// Why.
         failure: Failure,
     },
@@ -148,6 +152,7 @@ impl Endpoint {
             start: true,
             end: last.is_some(),
         })?;
+        show_sent(&mut *role, &apdu);
         let mut out = EndpointOutput::default();
         out.send.push(apdu);
         match last {
@@ -196,6 +201,7 @@ impl Endpoint {
                 out.events.push(ExchangeEvent::Failed {
                     exchange,
                     invocation_id: Some(a.invocation_id),
+                    item: a.item_identifier,
                     failure: Failure::RejectedByPeer(a.clone()),
                 });
             }
@@ -211,6 +217,7 @@ impl Endpoint {
                 out.events.push(ExchangeEvent::Failed {
                     exchange,
                     invocation_id: p.invocation_id,
+                    item: p.item_identifier,
                     failure: Failure::ProviderAbort(p.clone()),
                 });
             }
@@ -251,6 +258,7 @@ impl Endpoint {
         let Some(mut running) = self.running.remove(&id) else {
             return;
         };
+        running.role.transfer_received(t);
         // The item is lent to the role and put back into the indication afterwards.
         let item = Item {
             id: t.item_identifier,
@@ -260,9 +268,11 @@ impl Endpoint {
         t.item = item.value;
         let t = &*t;
         let exchange = running.exchange.clone();
+        // Every abort below answers the item received.
         let failed = |failure| ExchangeEvent::Failed {
             exchange: Some(exchange.clone()),
             invocation_id: Some(id),
+            item: Some(t.item_identifier),
             failure,
         };
         match step {
@@ -274,6 +284,7 @@ impl Endpoint {
             }
             Step::Send(next) => match self.send_item(t, next, false) {
                 Ok(apdu) => {
+                    show_sent(&mut *running.role, &apdu);
                     out.send.push(apdu);
                     self.running.insert(id, running);
                 }
@@ -284,6 +295,7 @@ impl Endpoint {
             },
             Step::SendLast(next, outcome) => match self.send_item(t, next, true) {
                 Ok(apdu) => {
+                    show_sent(&mut *running.role, &apdu);
                     out.send.push(apdu);
                     out.events.push(ExchangeEvent::Completed {
                         exchange: exchange.clone(),
@@ -357,10 +369,17 @@ impl Endpoint {
     }
 }
 
+/// Shows `role` the SE-TRANSFER carrying its item ([`ExchangeRole::transfer_sent`]).
+fn show_sent(role: &mut dyn ExchangeRole, apdu: &OutgoingApdu) {
+    if let SeseApdu::Transfer(t) = &apdu.apdu {
+        role.transfer_sent(t);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apdu::{ProblemCode, SeseApdu, TransferProblem};
+    use crate::apdu::{ProblemCode, TransferProblem};
     use crate::exchange::{ExchangeDefinition, ItemDef, ItemType, Sequencing};
     use crate::machine::InvocationIdSet;
     use crate::types::{Integer, OctetString};
@@ -453,5 +472,55 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(failed_exchange(&e.receive(&[0xff, 0x00])), None);
+    }
+
+    /// A role that records the SE-TRANSFERs it is shown, sends item 1 and rejects item 2.
+    struct Watching(Arc<std::sync::Mutex<Vec<(bool, SeTransfer)>>>);
+
+    impl ExchangeRole for Watching {
+        fn start(&mut self) -> Step {
+            Step::Send(Item::new(1, &Integer(1)))
+        }
+
+        fn on_item(&mut self, _: &Item) -> Step {
+            Step::Fail(Vec::new())
+        }
+
+        fn transfer_received(&mut self, t: &SeTransfer) {
+            self.0.lock().unwrap().push((false, t.clone()));
+        }
+
+        fn transfer_sent(&mut self, t: &SeTransfer) {
+            self.0.lock().unwrap().push((true, t.clone()));
+        }
+    }
+
+    /// The role is shown each SE-TRANSFER as on the wire (the peer's last item with its end
+    /// flag, though the role rejects it), and the failure names the item its abort answers.
+    #[test]
+    fn roles_see_transfers_and_failures_name_the_item() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let w = seen.clone();
+        let def = ExchangeDefinition::new(A, "a", Sequencing::Alternating)
+            .item(ItemDef::new::<Integer>(1, "one"))
+            .item(ItemDef::new::<Integer>(2, "two"))
+            .roles(move || Box::new(Watching(w.clone())), || unreachable!());
+        let config = SeseConfig {
+            invocation_ids: InvocationIdSet::present_range(1, 9),
+            ..SeseConfig::default()
+        };
+        let mut e = Endpoint::new(Arc::new(Registry::new().with(def).unwrap()), config);
+        let id = InvocationId::Present(4);
+        e.initiate(&A, id).unwrap();
+        let mut reply = transfer(A, id, Integer(2).encode(), false, true);
+        reply.item_identifier = 2;
+        let out = e.receive(&SeseApdu::Transfer(reply.clone()).encode());
+        assert!(matches!(
+            out.events.as_slice(),
+            [ExchangeEvent::Failed { item: Some(2), invocation_id: Some(i), .. }] if *i == id
+        ));
+        let seen = seen.lock().unwrap();
+        let first = transfer(A, id, Integer(1).encode(), true, false);
+        assert_eq!(seen.as_slice(), [(true, first), (false, reply)]);
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use guls_ber::{DecodeResult, Oid};
 
-use crate::apdu::{Identifier, SeError};
+use crate::apdu::{Identifier, SeError, SeTransfer};
 
 /// A Rust type standing for the ASN.1 type of an item (`&ItemType`) or of an error parameter
 /// (`&ParameterType`), with its BER codec. Values travel as one complete TLV.
@@ -281,6 +281,26 @@ pub trait ExchangeRole: Send {
     fn on_decoded_item(&mut self, item: &Item, decoded: Option<DecodedItem>) -> Step {
         let _ = decoded;
         self.on_item(item)
+    }
+
+    /// Sees the SE-TRANSFER that carries the peer's item as it was received (its start and
+    /// end flags, invocation id, item identifier and value), just before the item is given
+    /// to [`ExchangeRole::on_decoded_item`]. The default does nothing: a role decides on the
+    /// item alone, the machine having checked the flags. A role wrapping another (an audit
+    /// tap, for instance) may record the APDU here, and should forward the call to the
+    /// wrapped role.
+    fn transfer_received(&mut self, transfer: &SeTransfer) {
+        let _ = transfer;
+    }
+
+    /// Sees an SE-TRANSFER carrying this role's item as it goes to the peer: called once the
+    /// machine accepted the item [`ExchangeRole::start`] or [`ExchangeRole::on_decoded_item`]
+    /// returned, with the flags and invocation id it is sent with (an item the endpoint did
+    /// not send, because the machine refused it or the peer had already ended the exchange,
+    /// is not shown). The default does nothing; wrappers should forward it as
+    /// [`ExchangeRole::transfer_received`].
+    fn transfer_sent(&mut self, transfer: &SeTransfer) {
+        let _ = transfer;
     }
 }
 
