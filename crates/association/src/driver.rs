@@ -100,8 +100,13 @@ const MIN_READ: usize = 4 * 1024;
 const SMALL_TAIL: usize = 512;
 /// Most IO slices given to one vectored write (the usual `IOV_MAX`).
 const MAX_IO_SLICES: usize = 1024;
-/// Outputs of at most this many slices are written from a stack array.
-const FEW_IO_SLICES: usize = 16;
+/// Outputs of at most this many slices are written from a stack array (a 64 KiB value
+/// in DTs of the default 8192 octets takes about 20: a header and a value range per DT).
+const FEW_IO_SLICES: usize = 64;
+/// Scatter reads of at most this many buffers (the probe included) are laid out in a stack
+/// array, not a new vector per read (a full read of the default 64 KiB in DTs of the
+/// default 8192 octets takes about 20).
+const SCATTER_SLOTS: usize = 48;
 /// Between TSDUs, when the last one was a split value, a read takes at most this much: the
 /// next TSDU's first octets, enough for the transport to split off its head, so that the
 /// rest of the value is read straight into place (see [`Conn::read_more`]).
@@ -460,11 +465,30 @@ impl Conn {
         loop {
             self.stream.readable().await?;
             let r = {
-                let mut bufs = self.stack.scatter_bufs(&mut self.scatter);
-                if tail {
-                    bufs.push(std::io::IoSliceMut::new(&mut self.probe));
+                let mut slots: [std::io::IoSliceMut<'_>; SCATTER_SLOTS] =
+                    std::array::from_fn(|_| std::io::IoSliceMut::new(&mut []));
+                let room = SCATTER_SLOTS - usize::from(tail);
+                let placed = slots
+                    .get_mut(..room)
+                    .and_then(|s| self.stack.scatter_bufs_into(&mut self.scatter, s));
+                match placed {
+                    Some(mut k) => {
+                        if tail && let Some(slot) = slots.get_mut(k) {
+                            *slot = std::io::IoSliceMut::new(&mut self.probe);
+                            k += 1;
+                        }
+                        self.stream
+                            .try_read_vectored(slots.get_mut(..k).unwrap_or_default())
+                    }
+                    None => {
+                        // A layout of more buffers than the array holds (small TPDUs).
+                        let mut bufs = self.stack.scatter_bufs(&mut self.scatter);
+                        if tail {
+                            bufs.push(std::io::IoSliceMut::new(&mut self.probe));
+                        }
+                        self.stream.try_read_vectored(&mut bufs)
+                    }
                 }
-                self.stream.try_read_vectored(&mut bufs)
             };
             let n = match r {
                 Ok(n) => n,
@@ -478,7 +502,11 @@ impl Conn {
             let ev = self
                 .stack
                 .accept_scatter(&self.scatter, n.min(planned), &mut self.buf);
-            self.early.extend(ev);
+            if self.early.is_empty() {
+                self.early = ev;
+            } else {
+                self.early.extend(ev);
+            }
             if n > planned {
                 let after = self.probe.get(..n - planned).unwrap_or_default();
                 self.buf.extend_from_slice(after);

@@ -675,6 +675,17 @@ impl Stack {
         self.transport.scatter_bufs(read)
     }
 
+    /// [`Stack::scatter_bufs`] into `out` (see
+    /// [`TransportConnection::scatter_bufs_into`]): how many were put, `None` when `out`
+    /// is too short.
+    pub(crate) fn scatter_bufs_into<'a>(
+        &'a mut self,
+        read: &'a mut ScatterRead,
+        out: &mut [std::io::IoSliceMut<'a>],
+    ) -> Option<usize> {
+        self.transport.scatter_bufs_into(read, out)
+    }
+
     /// After a scatter read of `n` octets: the events of the TSDU when its value completed;
     /// the octets read that did not arrive as predicted are appended to `rest`, to be given
     /// to [`Stack::on_bytes`].
@@ -1276,16 +1287,18 @@ impl Stack {
             .send_data_header(pcid, single_asn1, len)
             .map_err(illegal)?;
         let prefix = self.session.data_prefix().map_err(illegal)?;
-        let mut head = Vec::with_capacity(prefix.len() + header.len());
-        head.extend_from_slice(&prefix);
-        head.extend_from_slice(&header);
-        let value_end = head.len() + len;
+        // The TSDU's head is the session prefix then the PPDU header (not joined: each
+        // frame's part of it is pushed from the two).
+        let head_len = prefix.len() + header.len();
+        let value_end = head_len + len;
         let total = value_end + trailer.len();
         let frames = match self.transport.data_frames_for(total) {
             Ok(f) => f,
             Err(_) => {
                 // Not connected: the copying path (one final TSDU, else logged and dropped).
-                let mut tsdu = head;
+                let mut tsdu = Vec::with_capacity(total);
+                tsdu.extend_from_slice(&prefix);
+                tsdu.extend_from_slice(&header);
                 tsdu.extend_from_slice((*payload).as_ref());
                 tsdu.extend_from_slice(trailer);
                 self.emit(&tsdu);
@@ -1298,22 +1311,29 @@ impl Stack {
         for (tpkt, range) in frames {
             self.out.push(&tpkt);
             let clip = |lo: usize, hi: usize| range.start.clamp(lo, hi)..range.end.clamp(lo, hi);
-            let h = clip(0, head.len());
-            self.out.push(head.get(h).unwrap_or_default());
-            let v = clip(head.len(), value_end);
-            let v = v.start - head.len()..v.end - head.len();
+            if range.start < head_len {
+                let p = clip(0, prefix.len());
+                self.out.push(prefix.get(p).unwrap_or_default());
+                let h = clip(prefix.len(), head_len);
+                let h = h.start - prefix.len()..h.end - prefix.len();
+                self.out.push(header.get(h).unwrap_or_default());
+            }
+            let v = clip(head_len, value_end);
+            let v = v.start - head_len..v.end - head_len;
             if v.len() >= MIN_SHARED_PIECE {
                 self.out.pieces.push(Piece::Shared(shared, v));
                 used = true;
             } else {
                 self.out.push(value.get(v).unwrap_or_default());
             }
-            let t = clip(value_end, total);
-            self.out.push(
-                trailer
-                    .get(t.start - value_end..t.end - value_end)
-                    .unwrap_or_default(),
-            );
+            if range.end > value_end {
+                let t = clip(value_end, total);
+                self.out.push(
+                    trailer
+                        .get(t.start - value_end..t.end - value_end)
+                        .unwrap_or_default(),
+                );
+            }
         }
         if used {
             self.out.payloads.push(payload);

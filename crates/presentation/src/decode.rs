@@ -427,12 +427,47 @@ struct TdLayout {
     single_asn1: bool,
 }
 
-fn td_layout(head: &[u8]) -> Option<TdLayout> {
-    // Definite lengths only: an indefinite form is left to the full decoder.
-    let header = |at: usize| match guls_ber::peek_header(head.get(at..)?, Layer::Presentation) {
+/// The header at `data[at..]` when it has a definite length: its tag, header octets and
+/// contents length, exactly as [`guls_ber::peek_header`] reads it (`None` where that fails
+/// or finds the indefinite form). The usual headers (a one-octet identifier, a length in
+/// the short form or in one to four octets) are read here directly; any other is left to
+/// `peek_header`.
+fn definite_header(data: &[u8], at: usize) -> Option<(Tag, usize, usize)> {
+    let rest = data.get(at..)?;
+    if let [id, first, ..] = *rest
+        && id & 0x1F != 0x1F
+    {
+        let tag = Tag {
+            class: match id >> 6 {
+                0 => Class::Universal,
+                1 => Class::Application,
+                2 => Class::Context,
+                _ => Class::Private,
+            },
+            constructed: id & 0x20 != 0,
+            number: u32::from(id & 0x1F),
+        };
+        if first < 0x80 {
+            return Some((tag, 2, usize::from(first)));
+        }
+        let n = usize::from(first & 0x7F);
+        if (1..=4).contains(&n) {
+            let octets = rest.get(2..2 + n)?;
+            let len = octets
+                .iter()
+                .fold(0usize, |l, &b| (l << 8) | usize::from(b));
+            return Some((tag, 2 + n, len));
+        }
+    }
+    match guls_ber::peek_header(rest, Layer::Presentation) {
         Ok((tag, len, Some(contents))) => Some((tag, len, contents)),
         _ => None,
-    };
+    }
+}
+
+fn td_layout(head: &[u8]) -> Option<TdLayout> {
+    // Definite lengths only: an indefinite form is left to the full decoder.
+    let header = |at: usize| definite_header(head, at);
     let (td, h1, l1) = header(0)?;
     if td.class != Class::Application || td.number != 1 || !td.constructed {
         return None;
@@ -790,4 +825,43 @@ pub fn decode_user_data(data: &[u8]) -> DecodeResult<UserData> {
 pub fn decode_user_data_with(data: &[u8], opts: &DecodeOptions) -> DecodeResult<UserData> {
     let e = top(data, opts, "User-data")?;
     user_data_element(&e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `definite_header` reads every header as `peek_header` does: each identifier and
+    /// first length octet, followed by a few length or contents octets (none, some, or
+    /// fewer than a long form needs), at offset 0 and after one octet.
+    #[test]
+    fn definite_header_agrees_with_peek_header() {
+        let tails: [&[u8]; 7] = [
+            &[],
+            &[0x05],
+            &[0x01, 0x00],
+            &[0x00, 0x00, 0x10],
+            &[0xFF, 0xFF, 0xFF, 0xFF],
+            &[0x00, 0x01, 0x00, 0x00, 0x00, 0x07],
+            &[0x81, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01],
+        ];
+        for id in 0..=255u8 {
+            for first in 0..=255u8 {
+                for tail in tails {
+                    let mut data = vec![0x30, id, first];
+                    data.extend_from_slice(tail);
+                    for at in [1, 2] {
+                        let expected = match guls_ber::peek_header(&data[at..], Layer::Presentation)
+                        {
+                            Ok((tag, len, Some(contents))) => Some((tag, len, contents)),
+                            _ => None,
+                        };
+                        assert_eq!(definite_header(&data, at), expected, "{data:02x?} at {at}");
+                    }
+                }
+            }
+        }
+        assert_eq!(definite_header(&[0x30], 1), None);
+        assert_eq!(definite_header(&[0x30], 2), None);
+    }
 }

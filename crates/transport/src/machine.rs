@@ -1042,6 +1042,11 @@ impl ScatterRead {
         self.ends_tsdu
     }
 
+    /// The number of buffers [`TransportConnection::scatter_bufs`] gives for this layout.
+    pub fn buf_count(&self) -> usize {
+        self.steps.len()
+    }
+
     fn clear(&mut self) {
         self.steps.clear();
         self.heads.clear();
@@ -1197,6 +1202,39 @@ impl TransportConnection {
     /// order: slices of the value (initialized first where the value buffer is not yet: a
     /// recycled buffer needs nothing) and of `read`'s scratch headers.
     pub fn scatter_bufs<'a>(&'a mut self, read: &'a mut ScatterRead) -> Vec<IoSliceMut<'a>> {
+        let mut out = Vec::with_capacity(read.buf_count());
+        self.fill_scatter(read, |b| out.push(b));
+        out
+    }
+
+    /// [`Self::scatter_bufs`] into `out` instead of a new vector (a driver's array, reused
+    /// for every read): the number of buffers put at the start of `out`, or `None` (and
+    /// nothing put) when `out` is shorter than [`ScatterRead::buf_count`].
+    pub fn scatter_bufs_into<'a>(
+        &'a mut self,
+        read: &'a mut ScatterRead,
+        out: &mut [IoSliceMut<'a>],
+    ) -> Option<usize> {
+        if out.len() < read.buf_count() {
+            return None;
+        }
+        let mut slots = out.iter_mut();
+        let mut n = 0;
+        self.fill_scatter(read, |b| {
+            if let Some(slot) = slots.next() {
+                *slot = b;
+                n += 1;
+            }
+        });
+        Some(n)
+    }
+
+    /// Gives the buffers of `read`, in stream order, to `put`.
+    fn fill_scatter<'a>(
+        &'a mut self,
+        read: &'a mut ScatterRead,
+        mut put: impl FnMut(IoSliceMut<'a>),
+    ) {
         let ScatterRead {
             steps,
             heads,
@@ -1216,22 +1254,20 @@ impl TransportConnection {
         }
         let mut value = self.value.get_mut(*value_start..end).unwrap_or_default();
         let mut heads = heads.iter_mut();
-        let mut out = Vec::with_capacity(steps.len());
         for step in steps.iter() {
             match *step {
                 ScatterStep::Head { from, .. } => {
                     if let Some(h) = heads.next() {
-                        out.push(IoSliceMut::new(h.get_mut(from..).unwrap_or_default()));
+                        put(IoSliceMut::new(h.get_mut(from..).unwrap_or_default()));
                     }
                 }
                 ScatterStep::Value(n) => {
                     let (part, rest) = std::mem::take(&mut value).split_at_mut(n);
                     value = rest;
-                    out.push(IoSliceMut::new(part));
+                    put(IoSliceMut::new(part));
                 }
             }
         }
-        out
     }
 
     /// After a read of `n` octets into [`Self::scatter_bufs`] of `read`: accepts what
@@ -1328,6 +1364,16 @@ fn header_octet_agrees(i: usize, got: u8, expected: &[u8; DT_FRAME_HEADER_LEN]) 
 /// Whether the octets `got` of a received DT header, from octet `from` on, agree with the
 /// prediction.
 fn header_agrees(got: &[u8], from: usize, expected: &[u8; DT_FRAME_HEADER_LEN]) -> bool {
+    // A whole header (the usual case): the same rules, octet by octet, without the loop.
+    if from == 0
+        && let &[v, _, hi, lo, li, code, nr] = got
+    {
+        return v == TPKT_VERSION
+            && [hi, lo] == [expected[2], expected[3]]
+            && li == 2
+            && code & 0xF0 == 0xF0
+            && nr & 0x80 == expected[6] & 0x80;
+    }
     got.iter()
         .enumerate()
         .all(|(i, &b)| header_octet_agrees(from + i, b, expected))

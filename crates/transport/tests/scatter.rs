@@ -212,7 +212,26 @@ fn scattered(mut m: TransportConnection, stream: &[u8], rng: &mut Rng, budget: u
             assert!(read.len() <= budget);
             let mut n = 0;
             {
-                let bufs = m.scatter_bufs(&mut read);
+                // Through a new vector, or a reused array (too short for some layouts: then
+                // nothing is put there and the vector is used).
+                let count = read.buf_count();
+                let mut slots: [std::io::IoSliceMut<'_>; 24] =
+                    std::array::from_fn(|_| std::io::IoSliceMut::new(&mut []));
+                let bufs: Vec<std::io::IoSliceMut<'_>> = if rng.chance(50) {
+                    match m.scatter_bufs_into(&mut read, &mut slots) {
+                        Some(k) => {
+                            assert_eq!(k, count);
+                            slots.into_iter().take(k).collect()
+                        }
+                        None => {
+                            assert!(count > 24);
+                            m.scatter_bufs(&mut read)
+                        }
+                    }
+                } else {
+                    m.scatter_bufs(&mut read)
+                };
+                assert_eq!(bufs.len(), count);
                 for mut b in bufs {
                     let k = b.len().min(chunk - n).min(stream.len() - at - n);
                     b[..k].copy_from_slice(&stream[at + n..at + n + k]);
