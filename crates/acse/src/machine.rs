@@ -294,6 +294,29 @@ impl AssociateRequest {
         }
     }
 
+    /// The AARQ carrying this request, taking its parameters instead of copying them (the
+    /// authentication value and user information are moved, not cloned).
+    pub fn into_aarq(self) -> Aarq {
+        Aarq {
+            protocol_version: ProtocolVersion::default(),
+            application_context_name: self.application_context_name,
+            called_ap_title: self.called_ap_title,
+            called_ae_qualifier: self.called_ae_qualifier,
+            called_ap_invocation_id: self.called_ap_invocation_id,
+            called_ae_invocation_id: self.called_ae_invocation_id,
+            calling_ap_title: self.calling_ap_title,
+            calling_ae_qualifier: self.calling_ae_qualifier,
+            calling_ap_invocation_id: self.calling_ap_invocation_id,
+            calling_ae_invocation_id: self.calling_ae_invocation_id,
+            sender_acse_requirements: self.acse_requirements,
+            mechanism_name: self.mechanism_name,
+            calling_authentication_value: self.authentication_value,
+            application_context_name_list: self.application_context_name_list,
+            implementation_information: self.implementation_information,
+            user_information: self.user_information,
+        }
+    }
+
     /// The A-ASSOCIATE indication for a received AARQ (the protocol version is not an X.217
     /// parameter and is dropped).
     pub fn from_aarq(aarq: Aarq) -> Self {
@@ -431,6 +454,28 @@ impl AssociateResponse {
         aare.application_context_name_list = self.application_context_name_list.clone();
         aare.implementation_information = self.implementation_information.clone();
         aare.user_information = self.user_information.clone();
+        aare
+    }
+
+    /// The AARE carrying this response (result source acse-service-user), taking its
+    /// parameters instead of copying them (the authentication value and user information
+    /// are moved, not cloned).
+    pub fn into_aare(self) -> Aare {
+        let mut aare = Aare::new(
+            self.application_context_name,
+            self.result,
+            ResultSourceDiagnostic::ServiceUser(self.diagnostic.unwrap_or(UserDiagnostic::Null)),
+        );
+        aare.responding_ap_title = self.responding_ap_title;
+        aare.responding_ae_qualifier = self.responding_ae_qualifier;
+        aare.responding_ap_invocation_id = self.responding_ap_invocation_id;
+        aare.responding_ae_invocation_id = self.responding_ae_invocation_id;
+        aare.responder_acse_requirements = self.acse_requirements;
+        aare.mechanism_name = self.mechanism_name;
+        aare.responding_authentication_value = self.authentication_value;
+        aare.application_context_name_list = self.application_context_name_list;
+        aare.implementation_information = self.implementation_information;
+        aare.user_information = self.user_information;
         aare
     }
 
@@ -804,6 +849,21 @@ impl AcseMachine {
     /// A-ASSOCIATE request: legal only in [`AcseState::Idle`]; returns the AARQ to send in
     /// the P-CONNECT request.
     pub fn associate_request(&mut self, req: &AssociateRequest) -> Result<OutgoingApdu, AcseError> {
+        self.associate_request_check(req)?;
+        Ok(OutgoingApdu::new(Apdu::Aarq(req.to_aarq())))
+    }
+
+    /// [`AcseMachine::associate_request`] taking the request by value: its parameters go
+    /// into the AARQ without a copy.
+    pub fn associate_request_owned(
+        &mut self,
+        req: AssociateRequest,
+    ) -> Result<OutgoingApdu, AcseError> {
+        self.associate_request_check(&req)?;
+        Ok(OutgoingApdu::new(Apdu::Aarq(req.into_aarq())))
+    }
+
+    fn associate_request_check(&mut self, req: &AssociateRequest) -> Result<(), AcseError> {
         const P: Primitive = Primitive::AssociateRequest;
         if self.state != AcseState::Idle {
             return Err(self.illegal(P, "A-ASSOCIATE is not used on an existing association"));
@@ -812,7 +872,7 @@ impl AcseMachine {
         self.role = Some(Role::Initiator);
         self.authentication_proposed = req.proposes_authentication();
         self.state = AcseState::AwaitingAare;
-        Ok(OutgoingApdu::new(Apdu::Aarq(req.to_aarq())))
+        Ok(())
     }
 
     /// A-ASSOCIATE response: legal only in [`AcseState::AwaitingAssociateResponse`]; returns
@@ -822,6 +882,21 @@ impl AcseMachine {
         &mut self,
         rsp: &AssociateResponse,
     ) -> Result<OutgoingApdu, AcseError> {
+        self.associate_response_check(rsp)?;
+        Ok(OutgoingApdu::new(Apdu::Aare(rsp.to_aare())))
+    }
+
+    /// [`AcseMachine::associate_response`] taking the response by value: its parameters go
+    /// into the AARE without a copy.
+    pub fn associate_response_owned(
+        &mut self,
+        rsp: AssociateResponse,
+    ) -> Result<OutgoingApdu, AcseError> {
+        self.associate_response_check(&rsp)?;
+        Ok(OutgoingApdu::new(Apdu::Aare(rsp.into_aare())))
+    }
+
+    fn associate_response_check(&mut self, rsp: &AssociateResponse) -> Result<(), AcseError> {
         const P: Primitive = Primitive::AssociateResponse;
         if self.state != AcseState::AwaitingAssociateResponse {
             return Err(self.illegal(P, "no A-ASSOCIATE indication is awaiting a response"));
@@ -833,7 +908,7 @@ impl AcseMachine {
         } else {
             AcseState::Closed
         };
-        Ok(OutgoingApdu::new(Apdu::Aare(rsp.to_aare())))
+        Ok(())
     }
 
     /// A-RELEASE request: legal only in [`AcseState::Associated`]; returns the RLRQ to send

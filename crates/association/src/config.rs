@@ -341,7 +341,14 @@ impl AssociationConfig {
         if self.transport.max_tsdu_size < 1024 {
             return bad("max_tsdu_size must be at least 1024");
         }
-        if self.proposed_contexts().len() > self.limits.max_contexts {
+        // As many as `proposed_contexts` gives (ACSE plus the others), without building them.
+        let proposed = 1 + self
+            .presentation
+            .contexts
+            .iter()
+            .filter(|c| c.abstract_syntax != known::ACSE_ABSTRACT_SYNTAX)
+            .count();
+        if proposed > self.limits.max_contexts {
             return bad("more proposed contexts than max_contexts");
         }
         Ok(())

@@ -9,31 +9,40 @@ use tokio::time::timeout;
 use crate::config::AssociationConfig;
 use crate::driver::{Association, Conn, start};
 use crate::error::{AssociationError, ProviderAbortReason, TimeoutKind};
-use crate::stack::{Stack, StackEvent};
+use crate::stack::{Prepared, Stack, StackEvent};
 use crate::types::AssociateParams;
 
 /// Opens associations (A-ASSOCIATE request) with one configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Initiator {
-    config: Arc<AssociationConfig>,
+    /// The configuration, validated and with what every stack shares built once.
+    prepared: Arc<Prepared>,
+}
+
+impl std::fmt::Debug for Initiator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Initiator")
+            .field("config", &self.prepared.config)
+            .finish()
+    }
 }
 
 impl Initiator {
-    /// An initiator with this configuration.
+    /// An initiator with this configuration (validated by each connect).
     pub fn new(config: AssociationConfig) -> Self {
         Initiator {
-            config: Arc::new(config),
+            prepared: Arc::new(Prepared::new(Arc::new(config))),
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &AssociationConfig {
-        &self.config
+        &self.prepared.config
     }
 
     /// The A-ASSOCIATE request the configuration and `params` make (what goes in the AARQ).
     pub fn associate_request(&self, params: AssociateParams) -> AssociateRequest {
-        let a = &self.config.acse;
+        let a = &self.prepared.config.acse;
         let mut req = AssociateRequest::new(a.application_context_name.clone());
         req.calling_ap_title = a.calling_ap_title.clone();
         req.calling_ae_qualifier = a.calling_ae_qualifier.clone();
@@ -82,16 +91,18 @@ impl Initiator {
         addr: impl ToSocketAddrs,
         request: AssociateRequest,
     ) -> Result<Association, AssociationError> {
-        self.config.validate()?;
-        let t = self.config.timeouts;
+        self.prepared.check()?;
+        let t = self.prepared.config.timeouts;
         let stream = timeout(t.connect, TcpStream::connect(addr))
             .await
             .map_err(|_| AssociationError::Timeout(TimeoutKind::Connect))??;
         stream.set_nodelay(true)?;
         let peer = stream.peer_addr()?;
         tracing::info!(target: "guls::association", %peer, "TCP connected; A-ASSOCIATE request");
-        let stack = Stack::initiator(self.config.clone(), request)?;
-        let mut conn = Conn::new(stream, stack, peer);
+        let stack = Stack::initiator(&self.prepared, request)?;
+        // Boxed: the connection (its whole stack) is held across the awaits below, and would
+        // otherwise make this future, and the caller's task, that much larger.
+        let mut conn = Box::new(Conn::new(stream, stack, peer));
         conn.stack.start()?;
         let result = timeout(t.establishment, establish(&mut conn, t.idle)).await;
         let confirm = match result {
@@ -111,7 +122,13 @@ impl Initiator {
             }
         };
         let acn = confirm.application_context_name.clone();
-        Ok(start(conn, self.config.clone(), Some(*confirm), acn, None))
+        Ok(start(
+            *conn,
+            self.prepared.config.clone(),
+            Some(*confirm),
+            acn,
+            None,
+        ))
     }
 }
 

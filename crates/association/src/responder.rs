@@ -18,7 +18,7 @@ use tokio::time::timeout;
 use crate::config::AssociationConfig;
 use crate::driver::{Association, Conn, start};
 use crate::error::{AbortLayer, AssociationError, ProviderAbortReason, TimeoutKind};
-use crate::stack::{LowerAddresses, Stack, StackEvent};
+use crate::stack::{LowerAddresses, Prepared, Stack, StackEvent};
 use crate::types::{AcceptParams, HandshakeFailure, RejectParams};
 
 /// Capacity of a [`Responder`]'s queue of [`HandshakeFailure`]s: when it is full (nobody
@@ -106,7 +106,7 @@ impl Responder {
         tracing::info!(target: "guls::association", %local_addr, "responder listening");
         tokio::spawn(accept_loop(
             listener,
-            Arc::new(config),
+            Arc::new(Prepared::new(Arc::new(config))),
             permits.clone(),
             tx,
             sd_rx,
@@ -195,7 +195,7 @@ impl Drop for Responder {
 
 async fn accept_loop(
     listener: TcpListener,
-    cfg: Arc<AssociationConfig>,
+    prepared: Arc<Prepared>,
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<IncomingAssociation>,
     mut shutdown: watch::Receiver<bool>,
@@ -216,12 +216,15 @@ async fn accept_loop(
                         reporter.report(peer, ProviderAbortReason::protocol(
                             AbortLayer::Local,
                             format!("connection refused: max_associations ({}) alive",
-                                cfg.limits.max_associations),
+                                prepared.config.limits.max_associations),
                         ));
                         continue;
                     };
-                    tokio::spawn(handshake(stream, peer, cfg.clone(), permit, tx.clone(),
-                        reporter.clone()));
+                    // Boxed: the handshake's future (which holds the connection's whole
+                    // stack) is several KiB, and tokio copies a task's future into its cell
+                    // on spawn and writes over it on completion; a box keeps the task small.
+                    tokio::spawn(Box::pin(handshake(stream, peer, prepared.clone(), permit,
+                        tx.clone(), reporter.clone())));
                 }
                 Err(e) => {
                     tracing::warn!(target: "guls::association", error = %e, "accept failed");
@@ -236,7 +239,7 @@ async fn accept_loop(
 async fn handshake(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    cfg: Arc<AssociationConfig>,
+    prepared: Arc<Prepared>,
     permit: OwnedSemaphorePermit,
     tx: mpsc::Sender<IncomingAssociation>,
     reporter: Reporter,
@@ -252,7 +255,7 @@ async fn handshake(
     if let Err(e) = stream.set_nodelay(true) {
         return fail(ProviderAbortReason::Io(e.to_string()));
     }
-    let stack = match Stack::responder(cfg.clone()) {
+    let stack = match Stack::responder(&prepared) {
         Ok(s) => s,
         Err(e) => {
             return fail(ProviderAbortReason::protocol(
@@ -262,6 +265,8 @@ async fn handshake(
         }
     };
     let mut conn = Conn::new(stream, stack, peer);
+    let cfg = prepared.config.clone();
+    drop(prepared);
     let idle = cfg.timeouts.idle;
     let r = timeout(cfg.timeouts.establishment, wait_indication(&mut conn, idle)).await;
     let ind = match r {
@@ -281,12 +286,14 @@ async fn handshake(
     stats.indications.fetch_add(1, Ordering::Relaxed);
     let (indication, connect) = *ind;
     let incoming = IncomingAssociation {
-        addresses: conn.stack.addresses().clone(),
-        conn,
-        indication,
-        connect,
-        permit,
-        cfg,
+        inner: Box::new(Incoming {
+            addresses: conn.stack.addresses().clone(),
+            conn,
+            indication,
+            connect,
+            permit,
+            cfg,
+        }),
     };
     let _ = tx.send(incoming).await;
 }
@@ -352,6 +359,13 @@ async fn wait_indication(
 /// Dropping it without [`IncomingAssociation::accept`] or [`IncomingAssociation::reject`]
 /// closes the TCP connection. `Debug` never shows the authentication value.
 pub struct IncomingAssociation {
+    /// Boxed so that the handle (queued, then held by the application's task while it
+    /// answers) is one pointer rather than the connection's whole stack.
+    inner: Box<Incoming>,
+}
+
+/// The parts of an [`IncomingAssociation`].
+struct Incoming {
     conn: Conn,
     indication: AssociateIndication,
     connect: ConnectIndication,
@@ -363,9 +377,9 @@ pub struct IncomingAssociation {
 impl fmt::Debug for IncomingAssociation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IncomingAssociation")
-            .field("peer", &self.conn.peer)
-            .field("indication", &self.indication)
-            .field("addresses", &self.addresses)
+            .field("peer", &self.inner.conn.peer)
+            .field("indication", &self.inner.indication)
+            .field("addresses", &self.inner.addresses)
             .finish_non_exhaustive()
     }
 }
@@ -375,75 +389,75 @@ impl IncomingAssociation {
     /// AE qualifiers, invocation identifiers, ACSE requirements, mechanism name,
     /// authentication value (redacted in `Debug`), user information.
     pub fn indication(&self) -> &AssociateIndication {
-        &self.indication
+        &self.inner.indication
     }
 
     /// The P-CONNECT indication: selectors, the proposed contexts and their results.
     pub fn connect_indication(&self) -> &ConnectIndication {
-        &self.connect
+        &self.inner.connect
     }
 
     /// The presentation contexts that will be accepted.
     pub fn contexts(&self) -> Vec<DefinedContext> {
-        self.connect.accepted()
+        self.inner.connect.accepted()
     }
 
     /// The default context, when proposed and supported.
     pub fn default_context(&self) -> Option<&DefaultContextName> {
-        self.connect.default_context.as_ref()
+        self.inner.connect.default_context.as_ref()
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.conn.peer
+        self.inner.conn.peer
     }
 
     /// Calling T-selector.
     pub fn calling_tsel(&self) -> Option<&[u8]> {
-        self.addresses.calling_tsel.as_deref()
+        self.inner.addresses.calling_tsel.as_deref()
     }
 
     /// Called T-selector.
     pub fn called_tsel(&self) -> Option<&[u8]> {
-        self.addresses.called_tsel.as_deref()
+        self.inner.addresses.called_tsel.as_deref()
     }
 
     /// Calling S-selector.
     pub fn calling_ssel(&self) -> Option<&[u8]> {
-        self.addresses.calling_ssel.as_deref()
+        self.inner.addresses.calling_ssel.as_deref()
     }
 
     /// Called S-selector.
     pub fn called_ssel(&self) -> Option<&[u8]> {
-        self.addresses.called_ssel.as_deref()
+        self.inner.addresses.called_ssel.as_deref()
     }
 
     /// Calling P-selector.
     pub fn calling_psel(&self) -> Option<&[u8]> {
-        self.addresses.calling_psel.as_deref()
+        self.inner.addresses.calling_psel.as_deref()
     }
 
     /// Called P-selector.
     pub fn called_psel(&self) -> Option<&[u8]> {
-        self.addresses.called_psel.as_deref()
+        self.inner.addresses.called_psel.as_deref()
     }
 
     /// The session version in use (1 or 2).
     pub fn session_version(&self) -> u8 {
-        self.addresses.session_version
+        self.inner.addresses.session_version
     }
 
     /// The session functional units the CONNECT proposed (the association uses duplex only).
     pub fn proposed_session_requirements(&self) -> u16 {
-        self.addresses.proposed_session_requirements
+        self.inner.addresses.proposed_session_requirements
     }
 
     /// A-ASSOCIATE response, accepted: sends AC+CPA+AARE and starts the association.
     pub async fn accept(mut self, params: AcceptParams) -> Result<Association, AssociationError> {
-        let a = &self.cfg.acse;
+        let a = &self.inner.cfg.acse;
         let acn = params
             .application_context_name
-            .unwrap_or_else(|| self.indication.application_context_name.clone());
+            .unwrap_or_else(|| self.inner.indication.application_context_name.clone());
         let mut rsp = AssociateResponse::accept(acn.clone());
         rsp.responding_ap_title = params
             .responding_ap_title
@@ -466,13 +480,16 @@ impl IncomingAssociation {
         if let Some(r) = params.acse_requirements {
             rsp.acse_requirements = Some(r);
         }
-        self.conn.stack.respond(&rsp)?;
-        if let Err(r) = self.conn.flush(self.cfg.timeouts.idle).await {
+        self.inner.conn.stack.respond(rsp)?;
+        if let Err(r) = self.inner.conn.flush(self.inner.cfg.timeouts.idle).await {
             return Err(AssociationError::ProviderAbort(r));
         }
-        tracing::info!(target: "guls::association", peer = %self.conn.peer,
+        tracing::info!(target: "guls::association", peer = %self.inner.conn.peer,
             application_context = %acn, "association accepted");
-        Ok(start(self.conn, self.cfg, None, acn, Some(self.permit)))
+        let Incoming {
+            conn, cfg, permit, ..
+        } = *self.inner;
+        Ok(start(conn, cfg, None, acn, Some(permit)))
     }
 
     /// A-ASSOCIATE response, rejected-permanent with an acse-service-user diagnostic (for
@@ -503,7 +520,7 @@ impl IncomingAssociation {
         }
         let diagnostic = params.diagnostic;
         let mut rsp = AssociateResponse::new(
-            self.indication.application_context_name.clone(),
+            self.inner.indication.application_context_name.clone(),
             params.result,
             Some(diagnostic),
         );
@@ -516,14 +533,14 @@ impl IncomingAssociation {
         if let Some(r) = params.acse_requirements {
             rsp.acse_requirements = Some(r);
         }
-        self.conn.stack.respond(&rsp)?;
-        let r = self.conn.flush(self.cfg.timeouts.idle).await;
-        tracing::info!(target: "guls::association", peer = %self.conn.peer,
+        self.inner.conn.stack.respond(rsp)?;
+        let r = self.inner.conn.flush(self.inner.cfg.timeouts.idle).await;
+        tracing::info!(target: "guls::association", peer = %self.inner.conn.peer,
             diagnostic = diagnostic.name(), "association rejected");
         use tokio::io::AsyncWriteExt;
         let _ = timeout(
             std::time::Duration::from_secs(1),
-            self.conn.stream.shutdown(),
+            self.inner.conn.stream.shutdown(),
         )
         .await;
         r.map_err(AssociationError::ProviderAbort)

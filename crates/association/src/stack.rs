@@ -362,13 +362,57 @@ fn acse_value(ud: &UserData, pcid: Pcid) -> Option<&[u8]> {
         })
 }
 
+/// What a configuration gives every connection that uses it, worked out once (by
+/// [`crate::Initiator::new`] and [`crate::Responder::bind`]) rather than per association:
+/// the outcome of [`AssociationConfig::validate`] and the presentation machine's
+/// configuration (proposed contexts and supported syntaxes), shared by every stack.
+pub(crate) struct Prepared {
+    /// The configuration (immutable from here on).
+    pub(crate) config: Arc<AssociationConfig>,
+    /// The presentation configuration every stack's machine shares.
+    presentation: Arc<PresentationConfig>,
+    /// The message of the [`AssociationError::Config`] that `validate` gave, if any.
+    invalid: Option<String>,
+}
+
+impl Prepared {
+    /// Validates `config` and builds what the stacks share.
+    pub(crate) fn new(config: Arc<AssociationConfig>) -> Self {
+        let invalid = match config.validate() {
+            Ok(()) => None,
+            Err(AssociationError::Config(m)) => Some(m),
+            Err(e) => Some(e.to_string()),
+        };
+        Prepared {
+            presentation: Arc::new(presentation_config(&config)),
+            config,
+            invalid,
+        }
+    }
+
+    /// [`AssociationConfig::validate`]'s outcome.
+    pub(crate) fn check(&self) -> Result<(), AssociationError> {
+        match &self.invalid {
+            None => Ok(()),
+            Some(m) => Err(AssociationError::Config(m.clone())),
+        }
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.config.fmt(f)
+    }
+}
+
 impl Stack {
-    fn new(role: Role, cfg: Arc<AssociationConfig>) -> Result<Self, AssociationError> {
-        cfg.validate()?;
-        let pres = PresentationMachine::new(presentation_config(&cfg))
+    fn new(role: Role, prepared: &Prepared) -> Result<Self, AssociationError> {
+        prepared.check()?;
+        let cfg = &*prepared.config;
+        let pres = PresentationMachine::with_shared_config(prepared.presentation.clone())
             .map_err(|e| AssociationError::Config(e.to_string()))?;
-        let tcfg = transport_config(role, &cfg);
-        let scfg = session_config(&cfg)?;
+        let tcfg = transport_config(role, cfg);
+        let scfg = session_config(cfg)?;
         let (mut transport, session) = match role {
             Role::Initiator => (
                 TransportConnection::initiator(tcfg),
@@ -398,17 +442,17 @@ impl Stack {
 
     /// An initiator; [`Stack::start`] queues the CR. The AARQ goes out after the CC.
     pub(crate) fn initiator(
-        cfg: Arc<AssociationConfig>,
+        prepared: &Prepared,
         request: AssociateRequest,
     ) -> Result<Self, AssociationError> {
-        let mut s = Stack::new(Role::Initiator, cfg)?;
+        let mut s = Stack::new(Role::Initiator, prepared)?;
         s.pending_request = Some(request);
         Ok(s)
     }
 
     /// A responder waiting for the CR.
-    pub(crate) fn responder(cfg: Arc<AssociationConfig>) -> Result<Self, AssociationError> {
-        Stack::new(Role::Responder, cfg)
+    pub(crate) fn responder(prepared: &Prepared) -> Result<Self, AssociationError> {
+        Stack::new(Role::Responder, prepared)
     }
 
     /// The role.
@@ -787,7 +831,7 @@ impl Stack {
                 None,
             );
         };
-        match self.build_connect(&req) {
+        match self.build_connect(req) {
             Ok(cn) => {
                 tracing::debug!(target: "guls::association", cn_len = cn.len(),
                     overflow = self.session.state() == SessionState::AwaitingOa,
@@ -800,10 +844,10 @@ impl Stack {
     }
 
     /// The CN TSDU (with Data Overflow when the CP does not fit; the CDOs follow the OA).
-    fn build_connect(&mut self, req: &AssociateRequest) -> Result<Vec<u8>, String> {
+    fn build_connect(&mut self, req: AssociateRequest) -> Result<Vec<u8>, String> {
         let aarq = self
             .acse
-            .associate_request(req)
+            .associate_request_owned(req)
             .map_err(|e| e.to_string())?;
         self.acse_pcid = self.pres.acse_pcid().ok_or("no ACSE context proposed")?;
         let cp = self
@@ -1093,15 +1137,17 @@ impl Stack {
     /// A-ASSOCIATE response (responder): accepted goes to the data phase with AC+CPA+AARE;
     /// rejected sends RF+CPR+AARE (ISO 8650 / X.226: a user rejection is a P-CONNECT
     /// response with result user-rejection, carried by S-CONNECT reject) and ends.
-    pub(crate) fn respond(&mut self, rsp: &AssociateResponse) -> Result<(), AssociationError> {
+    pub(crate) fn respond(&mut self, rsp: AssociateResponse) -> Result<(), AssociationError> {
         if self.phase != Phase::AwaitResponse {
             return Err(AssociationError::IllegalPrimitive(
                 "A-ASSOCIATE response without a pending indication".into(),
             ));
         }
-        let aare = self.acse.associate_response(rsp).map_err(illegal)?;
+        let accepted = rsp.result == guls_acse::AssociateResult::Accepted;
+        let diagnostic = rsp.diagnostic;
+        let aare = self.acse.associate_response_owned(rsp).map_err(illegal)?;
         let ud = UserData::single_asn1(self.acse_pcid, aare.bytes);
-        if rsp.result == guls_acse::AssociateResult::Accepted {
+        if accepted {
             let cpa = self.pres.accept(Some(ud)).map_err(illegal)?;
             let ac = self.session.accept(cpa).map_err(illegal)?;
             self.emit(&ac);
@@ -1113,7 +1159,7 @@ impl Stack {
                 .refuse(PRefuseReason::User, Some(ud))
                 .map_err(illegal)?;
             self.refuse_with_cpr(cpr);
-            tracing::info!(target: "guls::association", diagnostic = ?rsp.diagnostic,
+            tracing::info!(target: "guls::association", diagnostic = ?diagnostic,
                 "association rejected (RF+CPR+AARE)");
         }
         Ok(())

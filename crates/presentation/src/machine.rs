@@ -3,6 +3,7 @@
 //! See [`PresentationMachine`] for the primitives, the states and the decisions taken.
 
 use std::fmt;
+use std::sync::Arc;
 
 use guls_ber::{DecodeError, Oid, known};
 
@@ -696,7 +697,7 @@ struct Connecting {
 ///   PPDU received (cpa-PPDU, td-PPDU) or the session event (s-release-indication/-confirm).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentationMachine {
-    config: PresentationConfig,
+    config: Arc<PresentationConfig>,
     state: PresentationState,
     role: Option<Role>,
     connecting: Option<Connecting>,
@@ -708,6 +709,12 @@ pub struct PresentationMachine {
 impl PresentationMachine {
     /// A machine in Idle with a checked configuration.
     pub fn new(config: PresentationConfig) -> Result<Self, PresentationError> {
+        PresentationMachine::with_shared_config(Arc::new(config))
+    }
+
+    /// A machine in Idle with a checked configuration shared with other machines (one
+    /// configuration for many connections, without a copy per connection).
+    pub fn with_shared_config(config: Arc<PresentationConfig>) -> Result<Self, PresentationError> {
         config.validate()?;
         Ok(PresentationMachine {
             config,
