@@ -8,28 +8,11 @@
 use guls_transport::*;
 use proptest::prelude::*;
 
-/// A test header: octet 0 is the head length, octets 1..5 the declared total (big-endian).
-fn test_splitter(first: &[u8]) -> Option<HeadSplit> {
-    let head_len = usize::from(*first.first()?);
-    let total = first.get(1..5)?;
-    Some(HeadSplit {
-        head_len,
-        total_len: u32::from_be_bytes(total.try_into().ok()?) as usize,
-    })
-}
+mod common;
 
+/// A responder connected to an initiator, with the test splitter installed.
 fn connected(size: TpduSize, max_tsdu: usize) -> TransportConnection {
-    let cfg = TransportConfig {
-        max_tpdu_size: size,
-        max_tsdu_size: max_tsdu,
-        ..TransportConfig::default()
-    };
-    let mut a = TransportConnection::initiator(cfg.clone());
-    let mut b = TransportConnection::responder(cfg);
-    b.on_bytes(&a.connect().unwrap()).unwrap();
-    a.on_bytes(&b.accept().unwrap()).unwrap();
-    b.set_head_splitter(test_splitter);
-    b
+    common::pair(size, max_tsdu).1
 }
 
 /// A small deterministic generator (the test's input is its seed).
