@@ -1195,7 +1195,7 @@ impl Association {
         T: AsRef<[u8]> + Send + Sync + 'static,
     {
         let pcid = self.resolve(ctx.into())?;
-        let payload: Payload = Box::new(value);
+        let payload = Payload::new(value);
         self.send_with(|s| s.send_payload(pcid, false, payload))
             .await
     }

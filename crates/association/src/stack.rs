@@ -67,7 +67,49 @@ fn data_tsdu_split(first_segment: &[u8]) -> Option<HeadSplit> {
 }
 
 /// A value queued for sending without a copy: its octets are written from where they are.
-pub(crate) type Payload = Box<dyn AsRef<[u8]> + Send + Sync>;
+/// The usual owners (`Vec<u8>`, `Arc<[u8]>`) are held as they are, without a box.
+pub(crate) enum Payload {
+    /// A vector handed over.
+    Owned(Vec<u8>),
+    /// A shared slice.
+    Shared(std::sync::Arc<[u8]>),
+    /// Any other owner of octets.
+    Other(Box<dyn AsRef<[u8]> + Send + Sync>),
+}
+
+impl Payload {
+    /// The payload of `value`, unboxed when it is a `Vec<u8>` or an `Arc<[u8]>`.
+    pub(crate) fn new<T: AsRef<[u8]> + Send + Sync + 'static>(value: T) -> Payload {
+        let mut slot = Some(value);
+        let any: &mut dyn std::any::Any = &mut slot;
+        if let Some(v) = any.downcast_mut::<Option<Vec<u8>>>().and_then(Option::take) {
+            return Payload::Owned(v);
+        }
+        let any: &mut dyn std::any::Any = &mut slot;
+        if let Some(a) = any
+            .downcast_mut::<Option<std::sync::Arc<[u8]>>>()
+            .and_then(Option::take)
+        {
+            return Payload::Shared(a);
+        }
+        match slot {
+            Some(v) => Payload::Other(Box::new(v)),
+            None => Payload::Owned(Vec::new()),
+        }
+    }
+}
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Payload::Owned(v) => v,
+            Payload::Shared(a) => a,
+            Payload::Other(b) => (**b).as_ref(),
+        }
+    }
+}
 
 /// Pieces of a value shorter than this are copied into the output buffer rather than
 /// written from the value (fewer, larger IO slices; copying them costs little).
@@ -226,6 +268,8 @@ pub(crate) struct Stack {
     released: bool,
     /// [`crate::Limits::max_read`], for the driver.
     max_read: usize,
+    /// Room for the TD PPDU header of a value sent by [`Stack::send_payload`], reused.
+    td_head: Vec<u8>,
 }
 
 /// Whether a P-DATA request would be accepted now (published by the driver so that a send
@@ -437,6 +481,7 @@ impl Stack {
             out: Output::default(),
             released: false,
             max_read: cfg.limits.max_read,
+            td_head: Vec::new(),
         })
     }
 
@@ -787,10 +832,15 @@ impl Stack {
             // already at the start of `body`.
             TransportEvent::SplitData { head, body } => {
                 match self.session.data_user_information_offset(&head) {
-                    Some(at) => match self.pres.on_data_split(head, at, body) {
-                        Ok(values) => vec![StackEvent::Data(values)],
-                        Err(f) => self.presentation_failure(f),
-                    },
+                    Some(at) => {
+                        let r = self.pres.on_data_split(&head, at, body);
+                        // The head's room gathers the next split TSDU's head.
+                        self.transport.recycle_head(head);
+                        match r {
+                            Ok(values) => vec![StackEvent::Data(values)],
+                            Err(f) => self.presentation_failure(f),
+                        }
+                    }
                     None => {
                         let mut tsdu = head;
                         tsdu.extend_from_slice(&body);
@@ -1299,10 +1349,10 @@ impl Stack {
         if values.len() == 1 {
             match values.pop() {
                 Some((pcid, PdvValue::OctetAligned(v))) => {
-                    return self.send_payload(pcid, false, Box::new(v));
+                    return self.send_payload(pcid, false, Payload::Owned(v));
                 }
                 Some((pcid, PdvValue::SingleAsn1Type(v))) => {
-                    return self.send_payload(pcid, true, Box::new(v));
+                    return self.send_payload(pcid, true, Payload::Owned(v));
                 }
                 Some(other) => values.push(other),
                 None => {}
@@ -1328,10 +1378,27 @@ impl Stack {
             return Err(AssociationError::Closed);
         }
         let len = (*payload).as_ref().len();
-        let (header, trailer) = self
+        let mut header = std::mem::take(&mut self.td_head);
+        let trailer = self
             .pres
-            .send_data_header(pcid, single_asn1, len)
-            .map_err(illegal)?;
+            .send_data_header_into(pcid, single_asn1, len, &mut header)
+            .map_err(illegal);
+        let r = match trailer {
+            Ok(trailer) => self.send_payload_framed(payload, len, &header, trailer),
+            Err(e) => Err(e),
+        };
+        self.td_head = header;
+        r
+    }
+
+    /// [`Stack::send_payload`] once the TD PPDU `header` and `trailer` of the value are known.
+    fn send_payload_framed(
+        &mut self,
+        payload: Payload,
+        len: usize,
+        header: &[u8],
+        trailer: &'static [u8],
+    ) -> Result<(), AssociationError> {
         let prefix = self.session.data_prefix().map_err(illegal)?;
         // The TSDU's head is the session prefix then the PPDU header (not joined: each
         // frame's part of it is pushed from the two).
@@ -1344,7 +1411,7 @@ impl Stack {
                 // Not connected: the copying path (one final TSDU, else logged and dropped).
                 let mut tsdu = Vec::with_capacity(total);
                 tsdu.extend_from_slice(&prefix);
-                tsdu.extend_from_slice(&header);
+                tsdu.extend_from_slice(header);
                 tsdu.extend_from_slice((*payload).as_ref());
                 tsdu.extend_from_slice(trailer);
                 self.emit(&tsdu);

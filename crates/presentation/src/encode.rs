@@ -313,6 +313,19 @@ pub(crate) fn td_header(
     len: usize,
     style: EncodeStyle,
 ) -> (Vec<u8>, &'static [u8]) {
+    let mut h = Vec::with_capacity(32);
+    let trailer = td_header_into(pcid, single_asn1, len, style, &mut h);
+    (h, trailer)
+}
+
+/// [`td_header`] writing the header into `out` (cleared first, its room reused).
+pub(crate) fn td_header_into(
+    pcid: Pcid,
+    single_asn1: bool,
+    len: usize,
+    style: EncodeStyle,
+    out: &mut Vec<u8>,
+) -> &'static [u8] {
     let value_tag = if single_asn1 {
         ctx(0).constructed()
     } else {
@@ -325,7 +338,8 @@ pub(crate) fn td_header(
     pcid_buf[1] = n as u8;
     pcid_buf[2..2 + n].copy_from_slice(&contents[..n]);
     let pcid_tlv = &pcid_buf[..2 + n];
-    let mut h = Vec::with_capacity(32);
+    let mut h = std::mem::take(out);
+    h.clear();
     match style {
         EncodeStyle::Canonical => {
             let seq_len = pcid_tlv.len() + value_tag.encoded_len() + length_len(len) + len;
@@ -337,7 +351,8 @@ pub(crate) fn td_header(
             h.extend_from_slice(pcid_tlv);
             value_tag.encode(&mut h);
             encode_length(len, &mut h);
-            (h, &[])
+            *out = h;
+            &[]
         }
         EncodeStyle::Rfc1698 => {
             Tag::application(1).constructed().encode(&mut h);
@@ -348,7 +363,8 @@ pub(crate) fn td_header(
             let mut w = Writer::from_vec(h, LengthForm::Indefinite);
             identifier(&mut w, value_tag);
             w.long_form_length(len, long_octets(len));
-            (w.into_bytes(), &[0, 0, 0, 0])
+            *out = w.into_bytes();
+            &[0, 0, 0, 0]
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::decode::{
 };
 use crate::encode::{
     EncodeStyle, encode_abort, encode_cp, encode_cpa, encode_cpr, encode_release_user_data,
-    encode_td, td_header,
+    encode_td, td_header, td_header_into,
 };
 use crate::types::{
     Abort, AbortReason, Arp, Aru, ContextDefinition, ContextIdentifier, ContextResult, Cp, Cpa,
@@ -1313,6 +1313,36 @@ impl PresentationMachine {
         Ok(td_header(pcid, single_asn1, len, self.config.encode_style))
     }
 
+    /// [`Self::send_data_header`] writing the header into `header` (cleared first, its room
+    /// reused, so that repeated sends need not allocate): returns the trailer. The same
+    /// checks and errors; `header` is left empty on an error.
+    pub fn send_data_header_into(
+        &mut self,
+        pcid: Pcid,
+        single_asn1: bool,
+        len: usize,
+        header: &mut Vec<u8>,
+    ) -> Result<&'static [u8], PresentationError> {
+        header.clear();
+        self.expect(
+            Primitive::DataRequest,
+            &[
+                PresentationState::Connected,
+                PresentationState::ReleaseIndicated,
+            ],
+        )?;
+        if self.context(pcid).is_none() {
+            return Err(PresentationError::UndefinedContext(pcid));
+        }
+        Ok(td_header_into(
+            pcid,
+            single_asn1,
+            len,
+            self.config.encode_style,
+            header,
+        ))
+    }
+
     /// [`Self::on_data`] for a TD PPDU that is `ppdu[offset..]`, owned by the caller (the
     /// received TSDU, `offset` being where the session User Information starts): the same
     /// result, but a TD of one value (the usual shape) hands that value out in `ppdu`'s own
@@ -1339,13 +1369,14 @@ impl PresentationMachine {
     /// allocation. A PPDU of any other shape is joined and decoded as usual.
     pub fn on_data_split(
         &mut self,
-        head: Vec<u8>,
+        head: &[u8],
         offset: usize,
         body: Vec<u8>,
     ) -> Result<Vec<DataValue>, ProtocolFailure> {
         let td = head.get(offset..).unwrap_or_default();
         let Some(v) = self.single_value_in_context(|o| single_value_split(td, &body, o)) else {
-            let mut whole = head;
+            let mut whole = Vec::with_capacity(head.len() + body.len());
+            whole.extend_from_slice(head);
             whole.extend_from_slice(&body);
             return self.on_data_owned(whole, offset);
         };

@@ -192,7 +192,7 @@ proptest! {
 fn split_at(r: &mut PresentationMachine, td: &[u8], offset: usize, at: usize) -> String {
     let mut head = vec![0xEE; offset];
     head.extend_from_slice(&td[..at]);
-    format!("{:?}", r.on_data_split(head, offset, td[at..].to_vec()))
+    format!("{:?}", r.on_data_split(&head, offset, td[at..].to_vec()))
 }
 
 #[test]
@@ -206,9 +206,7 @@ fn split_value_is_handed_out_in_the_body_allocation() {
         assert_eq!(&td[split.value_start..], &v[..]);
         let body = td[split.value_start..].to_vec();
         let at = body.as_ptr();
-        let values = r
-            .on_data_split(td[..split.value_start].to_vec(), 0, body)
-            .unwrap();
+        let values = r.on_data_split(&td[..split.value_start], 0, body).unwrap();
         let [value] = &values[..] else {
             panic!("one value")
         };

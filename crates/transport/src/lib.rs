@@ -22,8 +22,9 @@ pub use error::EncodeError;
 pub use guls_ber::{DecodeError, DecodeResult, ErrorKind, Layer};
 pub use machine::{
     ConnectConfirm, ConnectIndication, DEFAULT_MAX_TSDU_SIZE, DisconnectCause, HeadSplit,
-    HeadSplitter, MAX_RECYCLED, MIN_RECYCLED_CAPACITY, ScatterRead, TransportCall, TransportConfig,
-    TransportConnection, TransportError, TransportEvent, TransportRole, TransportState,
+    HeadSplitter, MAX_RECYCLED, MAX_RECYCLED_HEAD, MIN_RECYCLED_CAPACITY, ScatterRead,
+    TransportCall, TransportConfig, TransportConnection, TransportError, TransportEvent,
+    TransportRole, TransportState,
 };
 pub use tpkt::{
     Frame, Frames, MAX_TPKT_LEN, MAX_TPKT_PAYLOAD, MIN_TPKT_LEN, TPKT_HEADER_LEN, TPKT_VERSION,

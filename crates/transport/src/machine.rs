@@ -47,6 +47,10 @@ const SPLIT_RESERVE: usize = 64 * 1024;
 /// Most value buffers a machine keeps for reuse ([`TransportConnection::recycle`]).
 pub const MAX_RECYCLED: usize = 4;
 
+/// The largest capacity of a split TSDU's head kept for reuse
+/// ([`TransportConnection::recycle_head`]).
+pub const MAX_RECYCLED_HEAD: usize = 256;
+
 /// The smallest capacity of a buffer worth keeping for reuse ([`TransportConnection::recycle`]).
 pub const MIN_RECYCLED_CAPACITY: usize = 4096;
 
@@ -795,10 +799,10 @@ impl TransportConnection {
                 if eot {
                     let body = self.value_from(rest);
                     self.last_split = true;
-                    events.push(TransportEvent::SplitData {
-                        head: head.to_vec(),
-                        body,
-                    });
+                    // `self.head` is empty here (nothing is held): its recycled room is used.
+                    let mut h = std::mem::take(&mut self.head);
+                    h.extend_from_slice(head);
+                    events.push(TransportEvent::SplitData { head: h, body });
                     return Ok(());
                 }
                 self.start_split(head, split.total_len);
@@ -1070,6 +1074,17 @@ impl TransportConnection {
             && self.state != TransportState::Closed
         {
             self.pool.push(buf);
+        }
+    }
+
+    /// Hands back the `head` of a [`TransportEvent::SplitData`] once used, so that the head
+    /// of a later split TSDU is gathered into it instead of a new allocation. Kept (emptied)
+    /// when no head is being gathered and its capacity is small (at most
+    /// [`MAX_RECYCLED_HEAD`] octets); otherwise it is dropped.
+    pub fn recycle_head(&mut self, mut head: Vec<u8>) {
+        if self.head.capacity() == 0 && head.capacity() <= MAX_RECYCLED_HEAD {
+            head.clear();
+            self.head = head;
         }
     }
 
