@@ -78,7 +78,10 @@ use guls_acse::{
     AssociateConfirm, ReleaseRequest, ReleaseResponse, ReleaseResponseReason, ReleaseResult,
 };
 use guls_ber::{External, Oid};
-use guls_presentation::{DefaultContextName, DefinedContext, Pcid, PdvValue};
+use guls_presentation::{DataValue, DefaultContextName, DefinedContext, Pcid, PdvValue};
+
+/// The largest capacity of an emptied event vector kept for the next read's events.
+const MAX_REUSED_EVENTS: usize = 16;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, OwnedSemaphorePermit};
@@ -499,14 +502,12 @@ impl Conn {
                 return Ok(0);
             }
             let planned = self.scatter.len();
-            let ev = self
-                .stack
-                .accept_scatter(&self.scatter, n.min(planned), &mut self.buf);
-            if self.early.is_empty() {
-                self.early = ev;
-            } else {
-                self.early.extend(ev);
-            }
+            self.stack.accept_scatter(
+                &self.scatter,
+                n.min(planned),
+                &mut self.buf,
+                &mut self.early,
+            );
             if n > planned {
                 let after = self.probe.get(..n - planned).unwrap_or_default();
                 self.buf.extend_from_slice(after);
@@ -937,21 +938,15 @@ impl Driver {
         r
     }
 
-    fn on_stack_events(&mut self, events: Vec<StackEvent>) {
-        for ev in events {
+    fn on_stack_events(&mut self, mut events: Vec<StackEvent>) {
+        for ev in events.drain(..) {
             match ev {
                 StackEvent::Data(values) => {
                     for v in values {
-                        tracing::trace!(target: "guls::association", pcid = v.pcid,
-                            len = v.value.data_len(), "P-DATA indication");
-                        self.pending
-                            .push_back(AssociationEvent::Data(DataIndication {
-                                pcid: v.pcid,
-                                abstract_syntax: v.abstract_syntax,
-                                value: v.value,
-                            }));
+                        self.on_data_value(v);
                     }
                 }
+                StackEvent::Value(v) => self.on_data_value(v),
                 StackEvent::ReleaseIndication(r) if r.collision => {
                     tracing::info!(target: "guls::association", role = ?self.conn.stack.role(),
                         "release collision");
@@ -1022,7 +1017,23 @@ impl Driver {
                 }
             }
         }
+        // The emptied vector gathers the next read's events (see `Conn::read_more`).
+        if self.conn.early.capacity() == 0 && events.capacity() <= MAX_REUSED_EVENTS {
+            self.conn.early = events;
+        }
         self.publish_pending();
+    }
+
+    /// A P-DATA indication value, queued for the application.
+    fn on_data_value(&mut self, v: DataValue) {
+        tracing::trace!(target: "guls::association", pcid = v.pcid,
+            len = v.value.data_len(), "P-DATA indication");
+        self.pending
+            .push_back(AssociationEvent::Data(DataIndication {
+                pcid: v.pcid,
+                abstract_syntax: v.abstract_syntax,
+                value: v.value,
+            }));
     }
 
     /// The handle was dropped: aborts an association that has not ended, writes what is

@@ -232,6 +232,8 @@ pub struct LowerAddresses {
 /// Events of the stack.
 #[derive(Debug)]
 pub(crate) enum StackEvent {
+    /// One P-DATA indication value (as one of [`StackEvent::Data`]'s, without their vector).
+    Value(DataValue),
     /// Initiator: the A-ASSOCIATE confirm, accepted.
     Established(Box<AssociateConfirm>),
     /// Initiator: rejected with an AARE.
@@ -270,6 +272,8 @@ pub(crate) struct Stack {
     max_read: usize,
     /// Room for the TD PPDU header of a value sent by [`Stack::send_payload`], reused.
     td_head: Vec<u8>,
+    /// Room for the values of a split TSDU ([`Stack::accept_scatter`]), reused.
+    split_values: Vec<DataValue>,
 }
 
 /// Whether a P-DATA request would be accepted now (published by the driver so that a send
@@ -482,6 +486,7 @@ impl Stack {
             released: false,
             max_read: cfg.limits.max_read,
             td_head: Vec::new(),
+            split_values: Vec::new(),
         })
     }
 
@@ -775,18 +780,46 @@ impl Stack {
         self.transport.scatter_bufs_into(read, out)
     }
 
-    /// After a scatter read of `n` octets: the events of the TSDU when its value completed;
-    /// the octets read that did not arrive as predicted are appended to `rest`, to be given
-    /// to [`Stack::on_bytes`].
+    /// After a scatter read of `n` octets: the events of the TSDU when its value completed,
+    /// appended to `events`; the octets read that did not arrive as predicted are appended
+    /// to `rest`, to be given to [`Stack::on_bytes`].
     pub(crate) fn accept_scatter(
         &mut self,
         read: &ScatterRead,
         n: usize,
         rest: &mut Vec<u8>,
-    ) -> Vec<StackEvent> {
+        events: &mut Vec<StackEvent>,
+    ) {
         match self.transport.accept_scatter(read, n, rest) {
-            Some(ev) => self.on_transport_event(ev),
-            None => Vec::new(),
+            Some(TransportEvent::SplitData { head, body }) => {
+                self.on_split_data(head, body, events);
+            }
+            Some(ev) => events.extend(self.on_transport_event(ev)),
+            None => {}
+        }
+    }
+
+    /// A data TSDU split by `data_tsdu_split` while it was reassembled (the value is
+    /// already at the start of `body`): its events appended to `events`, each value as a
+    /// [`StackEvent::Value`].
+    fn on_split_data(&mut self, head: Vec<u8>, body: Vec<u8>, events: &mut Vec<StackEvent>) {
+        match self.session.data_user_information_offset(&head) {
+            Some(at) => {
+                let mut values = std::mem::take(&mut self.split_values);
+                let r = self.pres.on_data_split_into(&head, at, body, &mut values);
+                // The head's room gathers the next split TSDU's head.
+                self.transport.recycle_head(head);
+                match r {
+                    Ok(()) => events.extend(values.drain(..).map(StackEvent::Value)),
+                    Err(f) => events.extend(self.presentation_failure(f)),
+                }
+                self.split_values = values;
+            }
+            None => {
+                let mut tsdu = head;
+                tsdu.extend_from_slice(&body);
+                events.extend(self.on_tsdu(&tsdu));
+            }
         }
     }
 
@@ -831,22 +864,9 @@ impl Stack {
             // A data TSDU split by `data_tsdu_split` while it was reassembled: the value is
             // already at the start of `body`.
             TransportEvent::SplitData { head, body } => {
-                match self.session.data_user_information_offset(&head) {
-                    Some(at) => {
-                        let r = self.pres.on_data_split(&head, at, body);
-                        // The head's room gathers the next split TSDU's head.
-                        self.transport.recycle_head(head);
-                        match r {
-                            Ok(values) => vec![StackEvent::Data(values)],
-                            Err(f) => self.presentation_failure(f),
-                        }
-                    }
-                    None => {
-                        let mut tsdu = head;
-                        tsdu.extend_from_slice(&body);
-                        self.on_tsdu(&tsdu)
-                    }
-                }
+                let mut events = Vec::new();
+                self.on_split_data(head, body, &mut events);
+                events
             }
             TransportEvent::Disconnected(cause) => {
                 if self.released {

@@ -1373,14 +1373,31 @@ impl PresentationMachine {
         offset: usize,
         body: Vec<u8>,
     ) -> Result<Vec<DataValue>, ProtocolFailure> {
+        let mut values = Vec::new();
+        self.on_data_split_into(head, offset, body, &mut values)?;
+        Ok(values)
+    }
+
+    /// [`Self::on_data_split`] appending the values to `values` (so that a caller can reuse
+    /// one vector): the same values, state changes and errors (nothing appended on an
+    /// error).
+    pub fn on_data_split_into(
+        &mut self,
+        head: &[u8],
+        offset: usize,
+        body: Vec<u8>,
+        values: &mut Vec<DataValue>,
+    ) -> Result<(), ProtocolFailure> {
         let td = head.get(offset..).unwrap_or_default();
         let Some(v) = self.single_value_in_context(|o| single_value_split(td, &body, o)) else {
             let mut whole = Vec::with_capacity(head.len() + body.len());
             whole.extend_from_slice(head);
             whole.extend_from_slice(&body);
-            return self.on_data_owned(whole, offset);
+            values.extend(self.on_data_owned(whole, offset)?);
+            return Ok(());
         };
-        Ok(vec![v.into_data_value(body)])
+        values.push(v.into_data_value(body));
+        Ok(())
     }
 
     /// The one value a fast path's reader `find`s in a TD, with its context, when data may
