@@ -356,7 +356,7 @@ impl Conn {
             };
             let (used, ev) = self.stack.on_bytes(input);
             self.pos += used.min(input.len());
-            if events.is_empty() {
+            if events.capacity() == 0 {
                 events = ev;
             } else {
                 events.extend(ev);
@@ -368,6 +368,11 @@ impl Conn {
             self.scan = 0;
         }
         self.store_buffered();
+        if events.is_empty() && self.early.capacity() == 0 {
+            // Nothing to hand out: the vector's room gathers the next read's events.
+            self.early = events;
+            return Vec::new();
+        }
         events
     }
 
