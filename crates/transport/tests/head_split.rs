@@ -142,3 +142,29 @@ proptest! {
         prop_assert_eq!(b.buffered_tsdu_len(), 0);
     }
 }
+
+#[test]
+fn a_recycled_head_gathers_the_next_heads_with_the_same_events() {
+    let (a, mut b) = pair(TpduSize::S1024, 1 << 20);
+    for (len, head_len, chunk) in [(70_000, 20, 4096), (900, 10, 100), (5_000, 30, 7)] {
+        let t = tsdu(len, head_len as u8, len as u32);
+        let mut ev = receive(&mut b, &a.send_tsdu(&t).unwrap(), chunk);
+        let Some(TransportEvent::SplitData { head, body }) = ev.pop() else {
+            panic!("one split TSDU");
+        };
+        assert!(ev.is_empty());
+        assert_eq!((&head[..], &body[..]), (&t[..head_len], &t[head_len..]));
+        b.recycle_head(head);
+    }
+    // A head larger than what is kept is dropped; the next split is unchanged.
+    b.recycle_head(Vec::with_capacity(MAX_RECYCLED_HEAD + 1));
+    let t = tsdu(2_000, 12, 2_000);
+    let ev = receive(&mut b, &a.send_tsdu(&t).unwrap(), 300);
+    assert_eq!(
+        ev,
+        vec![TransportEvent::SplitData {
+            head: t[..12].to_vec(),
+            body: t[12..].to_vec()
+        }]
+    );
+}
