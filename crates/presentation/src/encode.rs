@@ -305,20 +305,9 @@ pub fn encode_td(ud: &UserData, style: EncodeStyle) -> Vec<u8> {
 
 /// The octets [`encode_td`] puts before and after the value of a TD PPDU holding one
 /// PDV-list (no transfer syntax name) with one value of `len` octets, single-ASN1-type
-/// (`single_asn1`) or octet-aligned: `header`, the value's octets, then `trailer` are
-/// exactly what [`encode_td`] gives, so the value need not be copied into an encoder.
-pub(crate) fn td_header(
-    pcid: Pcid,
-    single_asn1: bool,
-    len: usize,
-    style: EncodeStyle,
-) -> (Vec<u8>, &'static [u8]) {
-    let mut h = Vec::with_capacity(32);
-    let trailer = td_header_into(pcid, single_asn1, len, style, &mut h);
-    (h, trailer)
-}
-
-/// [`td_header`] writing the header into `out` (cleared first, its room reused).
+/// (`single_asn1`) or octet-aligned: the header written into `out` (cleared first, its room
+/// reused), the value's octets, then the returned trailer are exactly what [`encode_td`]
+/// gives, so the value need not be copied into an encoder.
 pub(crate) fn td_header_into(
     pcid: Pcid,
     single_asn1: bool,

@@ -13,7 +13,7 @@ use crate::decode::{
 };
 use crate::encode::{
     EncodeStyle, encode_abort, encode_cp, encode_cpa, encode_cpr, encode_release_user_data,
-    encode_td, td_header, td_header_into,
+    encode_td, td_header_into,
 };
 use crate::types::{
     Abort, AbortReason, Arp, Aru, ContextDefinition, ContextIdentifier, ContextResult, Cp, Cpa,
@@ -1300,17 +1300,9 @@ impl PresentationMachine {
         single_asn1: bool,
         len: usize,
     ) -> Result<(Vec<u8>, &'static [u8]), PresentationError> {
-        self.expect(
-            Primitive::DataRequest,
-            &[
-                PresentationState::Connected,
-                PresentationState::ReleaseIndicated,
-            ],
-        )?;
-        if self.context(pcid).is_none() {
-            return Err(PresentationError::UndefinedContext(pcid));
-        }
-        Ok(td_header(pcid, single_asn1, len, self.config.encode_style))
+        let mut header = Vec::with_capacity(32);
+        let trailer = self.send_data_header_into(pcid, single_asn1, len, &mut header)?;
+        Ok((header, trailer))
     }
 
     /// [`Self::send_data_header`] writing the header into `header` (cleared first, its room
