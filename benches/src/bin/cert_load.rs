@@ -78,7 +78,7 @@ use guls_exchanges::{
     PathProblem, PeerVerifier, ReplayCache, SIGNED_KEY_AGREEMENT, SystemClock, VerifiedPeer,
     dn_from_der, signed_key_agreement, two_way,
 };
-use guls_policy::{CertError, TrustStore};
+use guls_policy::{TrustStore, path_problem};
 use guls_sese::{
     CarriageConfig, Endpoint, ExchangeEvent, Identifier, InvocationId, Registry, SecureEvent,
     SecureInitiator, SecureResponder, SeseConfig, Verdict,
@@ -310,27 +310,11 @@ struct StoreVerifier {
 }
 
 impl PeerVerifier for StoreVerifier {
-    fn verify_path(
-        &self,
-        chain_ders: &[Vec<u8>],
-        at: UnixTime,
-    ) -> Result<VerifiedPeer, PathProblem> {
-        let chain: Vec<&[u8]> = chain_ders.iter().map(Vec::as_slice).collect();
-        self.verify_chain(&chain, at)
-    }
-
     fn verify_chain(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedPeer, PathProblem> {
         let v = self
             .store
             .verify_path(&self.provider, chain, at)
-            .map_err(|e| match e {
-                CertError::Expired { .. } => PathProblem::Expired,
-                CertError::NotYetValid { .. } => PathProblem::NotYetValid,
-                CertError::UnknownIssuer => PathProblem::UnknownIssuer,
-                CertError::BadSignature => PathProblem::BadSignature,
-                CertError::Revoked => PathProblem::Revoked,
-                other => PathProblem::Other(other.to_string()),
-            })?;
+            .map_err(|e| path_problem(&e))?;
         Ok(VerifiedPeer {
             subject_dn_der: v.subject_der,
             public_key: v.public_key,

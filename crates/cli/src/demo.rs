@@ -167,6 +167,32 @@ fn release_indication(s: &mut Steps<'_>, reason: Option<guls_acse::ReleaseReques
     );
 }
 
+/// The initiator's A-RELEASE confirm, from the task that awaited it (bounded by
+/// [`STEP_TIMEOUT`]).
+fn release_confirm<E: std::fmt::Display>(
+    s: &mut Steps<'_>,
+    joined: Result<
+        Result<Result<guls_association::ReleaseOutcome, E>, tokio::time::error::Elapsed>,
+        tokio::task::JoinError,
+    >,
+) -> Result<(), DemoError> {
+    match joined {
+        Ok(Ok(Ok(o))) => {
+            s.step(
+                "initiator",
+                &format!(
+                    "A-RELEASE confirm: affirmative (reason {})",
+                    o.reason.map(|r| r.name()).unwrap_or("absent")
+                ),
+            );
+            Ok(())
+        }
+        Ok(Ok(Err(e))) => Err(s.fail(e)),
+        Ok(Err(_)) => Err(s.fail("no A-RELEASE confirm in time")),
+        Err(e) => Err(s.fail(e)),
+    }
+}
+
 /// Runs the password demo (`guls demo --password`), printing each step to `out`.
 pub async fn run_password(out: &mut dyn Write) -> Result<(), DemoError> {
     let started = Instant::now();
@@ -351,18 +377,7 @@ pub async fn run_password(out: &mut dyn Write) -> Result<(), DemoError> {
     }
     bounded(&s, server.release_response(Vec::new())).await?;
     s.step("responder", "A-RELEASE response sent (RLRE, affirmative)");
-    match releasing.await {
-        Ok(Ok(Ok(o))) => s.step(
-            "initiator",
-            &format!(
-                "A-RELEASE confirm: affirmative (reason {})",
-                o.reason.map(|r| r.name()).unwrap_or("absent")
-            ),
-        ),
-        Ok(Ok(Err(e))) => return Err(s.fail(e)),
-        Ok(Err(_)) => return Err(s.fail("no A-RELEASE confirm in time")),
-        Err(e) => return Err(s.fail(e)),
-    }
+    release_confirm(&mut s, releasing.await)?;
     match bounded(&s, server.recv()).await? {
         ev @ AssociationEvent::Released => {
             audit.event(&ev);
@@ -771,18 +786,7 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
     }
     bounded(&s, server.release_response()).await?;
     s.step("responder", "A-RELEASE response sent (RLRE, affirmative)");
-    match releasing.await {
-        Ok(Ok(Ok(o))) => s.step(
-            "initiator",
-            &format!(
-                "A-RELEASE confirm: affirmative (reason {})",
-                o.reason.map(|r| r.name()).unwrap_or("absent")
-            ),
-        ),
-        Ok(Ok(Err(e))) => return Err(s.fail(e)),
-        Ok(Err(_)) => return Err(s.fail("no A-RELEASE confirm in time")),
-        Err(e) => return Err(s.fail(e)),
-    }
+    release_confirm(&mut s, releasing.await)?;
     match bounded(&s, server.recv()).await? {
         ev @ AssociationEvent::Released => {
             server.audit.event(&ev);

@@ -75,20 +75,19 @@ impl VerifiedPeer {
 /// time. The policy crate implements it with rustls-webpki and its trust anchors; binding the
 /// peer's AE title to the subject is the caller's, on the exchange outcome.
 pub trait PeerVerifier: Send + Sync {
-    /// Validates `chain_ders` at `at`.
+    /// Validates a chain of borrowed certificates (end-entity first) at `at`: what the
+    /// exchanges call, with the certificates where the received item holds them.
+    fn verify_chain(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedPeer, PathProblem>;
+
+    /// Validates `chain_ders` (end-entity first) at `at`: [`PeerVerifier::verify_chain`] on
+    /// the same certificates.
     fn verify_path(
         &self,
         chain_ders: &[Vec<u8>],
         at: UnixTime,
-    ) -> Result<VerifiedPeer, PathProblem>;
-
-    /// Validates a chain of borrowed certificates (end-entity first) at `at`: what the
-    /// exchanges call, with the certificates where the received item holds them. The default
-    /// copies them for [`PeerVerifier::verify_path`]; a verifier that works on borrowed octets
-    /// overrides it to skip the copy. Both must decide alike.
-    fn verify_chain(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedPeer, PathProblem> {
-        let owned: Vec<Vec<u8>> = chain.iter().map(|c| c.to_vec()).collect();
-        self.verify_path(&owned, at)
+    ) -> Result<VerifiedPeer, PathProblem> {
+        let chain: Vec<&[u8]> = chain_ders.iter().map(Vec::as_slice).collect();
+        self.verify_chain(&chain, at)
     }
 }
 

@@ -228,15 +228,6 @@ impl PolicyVerifier {
 }
 
 impl PeerVerifier for PolicyVerifier {
-    fn verify_path(
-        &self,
-        chain_ders: &[Vec<u8>],
-        at: UnixTime,
-    ) -> Result<VerifiedPeer, PathProblem> {
-        let chain: Vec<&[u8]> = chain_ders.iter().map(Vec::as_slice).collect();
-        self.verify_chain(&chain, at)
-    }
-
     fn verify_chain(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedPeer, PathProblem> {
         match self.check(chain, at) {
             Ok(v) => {

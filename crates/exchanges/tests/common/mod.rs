@@ -110,22 +110,16 @@ pub struct TestVerifier {
 }
 
 impl PeerVerifier for TestVerifier {
-    fn verify_path(
-        &self,
-        chain_ders: &[Vec<u8>],
-        at: UnixTime,
-    ) -> Result<VerifiedPeer, PathProblem> {
-        let (ee, rest) = chain_ders.split_first().ok_or(PathProblem::Malformed)?;
-        let ee_der = CertificateDer::from(ee.as_slice());
+    fn verify_chain(&self, chain: &[&[u8]], at: UnixTime) -> Result<VerifiedPeer, PathProblem> {
+        let (ee, rest) = chain.split_first().ok_or(PathProblem::Malformed)?;
+        let ee_der = CertificateDer::from(*ee);
         let ee_cert =
             webpki::EndEntityCert::try_from(&ee_der).map_err(|_| PathProblem::Malformed)?;
         let anchor_der = CertificateDer::from(self.anchor.as_slice());
         let anchor =
             webpki::anchor_from_trusted_cert(&anchor_der).map_err(|_| PathProblem::Malformed)?;
-        let intermediates: Vec<CertificateDer<'_>> = rest
-            .iter()
-            .map(|c| CertificateDer::from(c.as_slice()))
-            .collect();
+        let intermediates: Vec<CertificateDer<'_>> =
+            rest.iter().map(|c| CertificateDer::from(*c)).collect();
         let algs = self.provider.webpki_algorithms();
         ee_cert
             .verify_for_usage(
