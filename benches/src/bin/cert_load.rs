@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo run --release -p guls-benches --bin cert_load -- [--quick] [--count N]
 //! [--rounds N] [--crypto-count N] [--alg ed25519|p256|both] [--only crypto|rate]
-//! [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--no-fill]`
+//! [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--conc N] [--no-fill]`
 //!
 //! The PKI (rcgen, made at start, per key type): root CA → intermediate CA → two leaves, a
 //! server (subjectAltName `localhost`, EKU serverAuth) and a client (EKU clientAuth). Each
@@ -121,6 +121,9 @@ struct Opts {
     /// Fill the guls replay caches before measuring (steady state); `--no-fill` measures
     /// from empty caches.
     fill: bool,
+    /// Concurrency levels measured (1 and 8 by default; `--conc N` picks one, e.g. for
+    /// profiling).
+    concs: Vec<usize>,
 }
 
 impl Opts {
@@ -141,10 +144,11 @@ impl Opts {
                 Mode::Tls,
             ],
             fill: true,
+            concs: vec![1, 8],
         };
         let usage = "usage: cert_load [--quick] [--count N] [--rounds N] [--crypto-count N] \
                      [--alg ed25519|p256|both] [--only crypto|rate] \
-                     [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--no-fill]";
+                     [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--conc N] [--no-fill]";
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -189,6 +193,7 @@ impl Opts {
                         other => return Err(format!("unknown mode {other}\n{usage}")),
                     }]
                 }
+                "--conc" => o.concs = vec![num(value("--conc")?, "--conc")?],
                 "--no-fill" => o.fill = false,
                 "-h" | "--help" => return Err(usage.into()),
                 other => return Err(format!("unknown argument {other}\n{usage}")),
@@ -880,7 +885,7 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
     );
     let mut results: Vec<(Key, Vec<Rate>)> = Vec::new();
     for round in 1..=o.rounds {
-        for conc in [1usize, 8] {
+        for &conc in &o.concs {
             for (alg, mode, target) in targets.iter().filter(|t| measured(&t.1)) {
                 let _ = rate(target, WARM_UP, conc).await;
                 let (r, err) = rate(target, o.count, conc).await;
