@@ -979,7 +979,7 @@ impl TransportConnection {
     }
 }
 
-/// One part of a [`ScatterRead`].
+/// One part of a [`ScatterRead`], in stream order ([`ScatterRead::steps`]).
 #[derive(Debug, Clone, Copy)]
 enum ScatterStep {
     /// Octets `from..` of a DT header expected next, read into a scratch header (the octets
@@ -1006,11 +1006,25 @@ enum ScatterStep {
 /// It is only a prediction: what arrives otherwise is handed to the ordinary path, so any
 /// segmentation by the peer gives the events that [`TransportConnection::feed`] gives.
 /// Reusable from one read to the next (its allocations are kept).
+///
+/// Kept compact rather than as a list of steps: the rest of the current DT, then predicted
+/// DTs that are all full-size (`chunk` octets, no EOT) but the last, whose size, EOT and
+/// octets taken are stored; the steps are derived from that when needed.
 #[derive(Debug, Clone, Default)]
 pub struct ScatterRead {
-    steps: Vec<ScatterStep>,
-    /// Scratch space of the predicted DT headers, one per [`ScatterStep::Head`].
+    /// Octets of the current DT's user data read first, into the value.
+    first: usize,
+    /// Octets of the first predicted header already held by the machine.
+    from: usize,
+    /// Scratch space of the predicted DT headers, one per predicted DT.
     heads: Vec<[u8; DT_FRAME_HEADER_LEN]>,
+    /// User data octets of each predicted DT but the last.
+    chunk: usize,
+    /// User data octets of the last predicted DT, its EOT, and how many of them the read
+    /// takes.
+    last_seg: usize,
+    last_eot: bool,
+    last_take: usize,
     /// The offset in the value of its first octet read.
     value_start: usize,
     /// The machine's `dt_left` and `rx.len()` when planned (to detect a stale plan).
@@ -1048,15 +1062,53 @@ impl ScatterRead {
 
     /// The number of buffers [`TransportConnection::scatter_bufs`] gives for this layout.
     pub fn buf_count(&self) -> usize {
-        self.steps.len()
+        usize::from(self.first > 0) + 2 * self.heads.len()
     }
 
     fn clear(&mut self) {
-        self.steps.clear();
+        self.first = 0;
+        self.from = 0;
         self.heads.clear();
         self.value_start = 0;
         self.len = 0;
         self.ends_tsdu = false;
+    }
+
+    /// Value octets the layout takes.
+    fn value_len(&self) -> usize {
+        match self.heads.len() {
+            0 => self.first,
+            k => self.first + (k - 1) * self.chunk + self.last_take,
+        }
+    }
+
+    /// Predicted DT `i`: the octets of its header already held, its user data length, its
+    /// EOT, and the user data octets the read takes.
+    fn dt(&self, i: usize) -> (usize, usize, bool, usize) {
+        let from = if i == 0 { self.from } else { 0 };
+        if i + 1 == self.heads.len() {
+            (from, self.last_seg, self.last_eot, self.last_take)
+        } else {
+            (from, self.chunk, false, self.chunk)
+        }
+    }
+
+    /// The layout as steps, in stream order.
+    fn steps(&self) -> impl Iterator<Item = ScatterStep> + '_ {
+        let first = (self.first > 0).then_some(ScatterStep::Value(self.first));
+        let dts = (0..self.heads.len()).flat_map(move |i| {
+            let (from, seg_len, eot, take) = self.dt(i);
+            [
+                ScatterStep::Head {
+                    expected: dt_header(seg_len, eot),
+                    from,
+                    seg_len,
+                    eot,
+                },
+                ScatterStep::Value(take),
+            ]
+        });
+        first.into_iter().chain(dts)
     }
 }
 
@@ -1150,21 +1202,29 @@ impl TransportConnection {
         read.value_start = self.filled;
         read.dt_left = self.dt_left;
         read.held = self.rx.len();
+        read.chunk = chunk;
         if self.dt_left > 0 {
             let take = self.dt_left.min(budget);
-            read.steps.push(ScatterStep::Value(take));
+            read.first = take;
             budget -= take;
             pos += take;
             if take < self.dt_left || self.dt_eot {
                 read.len = take;
                 read.ends_tsdu = take == self.dt_left && self.dt_eot;
+                if take == 0 {
+                    read.clear();
+                }
                 return take > 0;
             }
         }
-        let mut from = self.rx.len();
-        if from >= DT_FRAME_HEADER_LEN {
+        let held = self.rx.len();
+        if held >= DT_FRAME_HEADER_LEN {
+            read.clear();
             return false;
         }
+        read.from = held;
+        let mut len = read.first;
+        let mut from = held;
         loop {
             let left = body - pos;
             if left == 0 || budget <= DT_FRAME_HEADER_LEN - from {
@@ -1181,31 +1241,20 @@ impl TransportConnection {
                 scratch[..from].copy_from_slice(&self.rx);
             }
             read.heads.push(scratch);
-            read.steps.push(ScatterStep::Head {
-                expected,
-                from,
-                seg_len,
-                eot,
-            });
             budget -= DT_FRAME_HEADER_LEN - from;
+            len += DT_FRAME_HEADER_LEN - from;
             let take = seg_len.min(budget);
-            read.steps.push(ScatterStep::Value(take));
             budget -= take;
             pos += take;
+            len += take;
+            (read.last_seg, read.last_eot, read.last_take) = (seg_len, eot, take);
             from = 0;
             if take < seg_len {
                 break;
             }
             read.ends_tsdu = eot;
         }
-        read.len = read
-            .steps
-            .iter()
-            .map(|s| match *s {
-                ScatterStep::Head { from, .. } => DT_FRAME_HEADER_LEN - from,
-                ScatterStep::Value(n) => n,
-            })
-            .sum();
+        read.len = len;
         if read.len == 0 {
             read.clear();
             return false;
@@ -1250,38 +1299,29 @@ impl TransportConnection {
         read: &'a mut ScatterRead,
         mut put: impl FnMut(IoSliceMut<'a>),
     ) {
-        let ScatterRead {
-            steps,
-            heads,
-            value_start,
-            ..
-        } = read;
-        let value_len: usize = steps
-            .iter()
-            .map(|s| match *s {
-                ScatterStep::Value(n) => n,
-                ScatterStep::Head { .. } => 0,
-            })
-            .sum();
-        let end = *value_start + value_len;
+        let end = read.value_start + read.value_len();
         if self.value.len() < end {
             self.value.resize(end, 0);
         }
-        let mut value = self.value.get_mut(*value_start..end).unwrap_or_default();
-        let mut heads = heads.iter_mut();
-        for step in steps.iter() {
-            match *step {
-                ScatterStep::Head { from, .. } => {
-                    if let Some(h) = heads.next() {
-                        put(IoSliceMut::new(h.get_mut(from..).unwrap_or_default()));
-                    }
-                }
-                ScatterStep::Value(n) => {
-                    let (part, rest) = std::mem::take(&mut value).split_at_mut(n);
-                    value = rest;
-                    put(IoSliceMut::new(part));
-                }
-            }
+        let mut value = self
+            .value
+            .get_mut(read.value_start..end)
+            .unwrap_or_default();
+        if read.first > 0 {
+            let first = read.first.min(value.len());
+            let (part, rest) = std::mem::take(&mut value).split_at_mut(first);
+            value = rest;
+            put(IoSliceMut::new(part));
+        }
+        let (k, from, chunk, last_take) = (read.heads.len(), read.from, read.chunk, read.last_take);
+        for (i, h) in read.heads.iter_mut().enumerate() {
+            let skip = if i == 0 { from } else { 0 };
+            let take = if i + 1 == k { last_take } else { chunk };
+            put(IoSliceMut::new(h.get_mut(skip..).unwrap_or_default()));
+            let take = take.min(value.len());
+            let (part, rest) = std::mem::take(&mut value).split_at_mut(take);
+            value = rest;
+            put(IoSliceMut::new(part));
         }
     }
 
@@ -1303,16 +1343,41 @@ impl TransportConnection {
             && read.value_start == self.filled
             && read.dt_left == self.dt_left
             && read.held == self.rx.len();
+        let n = n.min(read.len);
+        // The usual case: everything arrived as planned, every header as predicted. The
+        // state moves as the steps below would move it, without walking them.
+        if fresh
+            && n > 0
+            && n == read.len
+            && read.heads.iter().enumerate().all(|(i, h)| {
+                let (from, seg_len, eot, _) = read.dt(i);
+                header_agrees(
+                    h.get(from..).unwrap_or_default(),
+                    from,
+                    &dt_header(seg_len, eot),
+                )
+            })
+        {
+            self.filled += read.value_len();
+            if read.heads.is_empty() {
+                self.dt_left -= read.first.min(self.dt_left);
+            } else {
+                self.rx.clear();
+                self.dt_left = read.last_seg - read.last_take;
+                self.dt_eot = read.last_eot;
+            }
+            return (self.dt_left == 0 && self.dt_eot).then(|| self.finish_split());
+        }
         let mut rejecting = !fresh;
-        let mut left = n.min(read.len);
+        let mut left = n;
         let mut at = read.value_start;
         let mut heads = read.heads.iter();
         let mut event = None;
-        for step in &read.steps {
+        for step in read.steps() {
             if left == 0 {
                 break;
             }
-            match *step {
+            match step {
                 ScatterStep::Value(len) => {
                     let got = len.min(left);
                     if rejecting || event.is_some() {
