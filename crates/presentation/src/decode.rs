@@ -418,10 +418,12 @@ pub struct TdValueSplit {
 }
 
 /// The layout [`td_value_split`] reads: offsets into the PPDU.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct TdLayout {
-    list_contents: usize,
-    value_header: usize,
+    /// The contents of the PDV-list's transfer-syntax-name, when present.
+    transfer_syntax: Option<std::ops::Range<usize>>,
+    /// The contents of its presentation-context-identifier.
+    pcid: std::ops::Range<usize>,
     value_start: usize,
     total_len: usize,
     single_asn1: bool,
@@ -481,14 +483,18 @@ fn td_layout(head: &[u8]) -> Option<TdLayout> {
     }
     let mut at = list_contents;
     let (mut tag, mut h, mut l) = header(at)?;
+    let mut transfer_syntax = None;
     if tag == Tag::OID {
-        at = at.checked_add(h)?.checked_add(l)?;
+        let start = at.checked_add(h)?;
+        at = start.checked_add(l)?;
+        transfer_syntax = Some(start..at);
         (tag, h, l) = header(at)?;
     }
     if tag != Tag::INTEGER {
         return None;
     }
-    let value_header = at.checked_add(h)?.checked_add(l)?;
+    let pcid_start = at.checked_add(h)?;
+    let value_header = pcid_start.checked_add(l)?;
     let (value, h3, l3) = header(value_header)?;
     let single_asn1 = match (value.class, value.number, value.constructed) {
         (Class::Context, 1, false) => false,
@@ -501,8 +507,8 @@ fn td_layout(head: &[u8]) -> Option<TdLayout> {
         return None;
     }
     Some(TdLayout {
-        list_contents,
-        value_header,
+        transfer_syntax,
+        pcid: pcid_start..value_header,
         value_start,
         total_len,
         single_asn1,
@@ -538,13 +544,13 @@ pub(crate) fn single_value_split(
     if l.value_start != head.len() || head.len().checked_add(body.len())? != l.total_len {
         return None;
     }
-    // The elements before the value are whole in `head`: read them as `single_value` does.
-    let mut lr = Reader::new(&head[l.list_contents..l.value_header], Layer::Presentation)
-        .with_max_depth(opts.max_depth);
-    let pcid = read_list_head(&mut lr)?;
-    if !lr.is_empty() {
-        return None;
+    // The elements before the value are whole in `head`, their headers read by
+    // `td_layout` (primitive OID and INTEGER tags, nothing else between the list's start and
+    // the value): their contents are checked as `read_list_head` checks them.
+    if let Some(ts) = l.transfer_syntax {
+        guls_ber::Oid::from_content(head.get(ts)?).ok()?;
     }
+    let pcid = guls_ber::decode_integer(head.get(l.pcid)?, MAX_PCI_INTEGER_OCTETS.min(8)).ok()?;
     if l.single_asn1 {
         // Exactly one element, kept whole; definite length (no nested scan) only.
         let Ok((_, _, Some(_))) = guls_ber::peek_header(body, Layer::Presentation) else {

@@ -272,3 +272,57 @@ proptest! {
         }
     }
 }
+
+/// A TD of one octet-aligned value whose PDV-list starts with the encoded elements `list_head`
+/// (a transfer-syntax-name and a presentation-context-identifier, as given), and the offset
+/// of the value's first octet.
+fn td_with_list_head(list_head: &[u8], value: &[u8]) -> (Vec<u8>, usize) {
+    let mut list = list_head.to_vec();
+    list.extend_from_slice(&[0x81, value.len() as u8]);
+    let value_in_list = list.len();
+    list.extend_from_slice(value);
+    let mut td = vec![0x61, (list.len() + 2) as u8, 0x30, list.len() as u8];
+    let value_start = td.len() + value_in_list;
+    td.extend_from_slice(&list);
+    (td, value_start)
+}
+
+#[test]
+fn split_checks_the_list_head_as_the_full_decoder() {
+    let value = [7u8; 20];
+    let heads: [(&str, &[u8]); 8] = [
+        ("context 3", &[0x02, 0x01, 0x03]),
+        (
+            "transfer syntax, context 3",
+            &[0x06, 0x02, 0x51, 0x01, 0x02, 0x01, 0x03],
+        ),
+        (
+            "unterminated transfer syntax",
+            &[0x06, 0x02, 0x51, 0x81, 0x02, 0x01, 0x03],
+        ),
+        ("empty transfer syntax", &[0x06, 0x00, 0x02, 0x01, 0x03]),
+        ("empty identifier", &[0x02, 0x00]),
+        (
+            "5-octet identifier",
+            &[0x02, 0x05, 0x01, 0x00, 0x00, 0x00, 0x03],
+        ),
+        ("4-octet identifier", &[0x02, 0x04, 0x00, 0x00, 0x00, 0x03]),
+        ("negative identifier", &[0x02, 0x01, 0xFD]),
+    ];
+    let mut outcomes = Vec::new();
+    for (what, head) in heads {
+        let (td, value_start) = td_with_list_head(head, &value);
+        let (_, mut full) = connected_pair(EncodeStyle::Canonical);
+        let (_, mut split) = connected_pair(EncodeStyle::Canonical);
+        let slow = format!("{:?}", full.on_data(&td));
+        let fast = split_at(&mut split, &td, 0, value_start);
+        assert_eq!(fast, slow, "{what}");
+        assert_eq!(full.state(), split.state(), "{what}");
+        outcomes.push(slow.starts_with("Ok"));
+    }
+    // The cases are not all alike: the valid ones decode, the others are refused.
+    assert_eq!(
+        outcomes,
+        [true, true, false, false, false, false, true, false]
+    );
+}
