@@ -175,27 +175,31 @@ enum WriteError {
 /// Writes what the socket takes now of `out`'s octets from `*done` to its end, with
 /// vectored writes, without waiting; `*done` follows each write. True when all are written.
 fn try_write_out(stream: &TcpStream, out: &Output, done: &mut usize) -> std::io::Result<bool> {
+    let total = out.len();
     // The usual output (a PDU or a few) fits in a stack array: no allocation per write.
     let mut few = [IoSlice::new(&[]); FEW_IO_SLICES];
     let mut many: Vec<IoSlice<'_>> = Vec::new();
     let mut n = 0;
     let mut skip = *done;
     for s in out.slices() {
-        if skip >= s.len() {
+        let s = if skip == 0 {
+            s
+        } else if skip >= s.len() {
             skip -= s.len();
             continue;
-        }
-        let s = s.get(skip..).unwrap_or_default();
-        skip = 0;
-        if n < FEW_IO_SLICES {
-            if let Some(f) = few.get_mut(n) {
-                *f = IoSlice::new(s);
-            }
         } else {
-            if many.is_empty() {
-                many.extend_from_slice(&few);
+            let rest = s.get(skip..).unwrap_or_default();
+            skip = 0;
+            rest
+        };
+        match few.get_mut(n) {
+            Some(f) => *f = IoSlice::new(s),
+            None => {
+                if many.is_empty() {
+                    many.extend_from_slice(&few);
+                }
+                many.push(IoSlice::new(s));
             }
-            many.push(IoSlice::new(s));
         }
         n += 1;
     }
@@ -204,13 +208,16 @@ fn try_write_out(stream: &TcpStream, out: &Output, done: &mut usize) -> std::io:
     } else {
         &mut many[..]
     };
-    while !bufs.is_empty() {
+    while *done < total {
         let n = bufs.len().min(MAX_IO_SLICES);
         match stream.try_write_vectored(bufs.get(..n).unwrap_or_default()) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(written) => {
                 *done += written;
-                IoSlice::advance_slices(&mut bufs, written);
+                // The usual write takes everything: nothing to move on.
+                if *done < total {
+                    IoSlice::advance_slices(&mut bufs, written);
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
             Err(e) => return Err(e),

@@ -131,6 +131,8 @@ pub(crate) struct Output {
     bytes: Vec<u8>,
     pieces: Vec<Piece>,
     payloads: Vec<Payload>,
+    /// Octets in all pieces (kept as they are pushed: asked for at every write).
+    total: usize,
 }
 
 impl Output {
@@ -142,6 +144,7 @@ impl Output {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
         let end = self.bytes.len();
+        self.total += b.len();
         match self.pieces.last_mut() {
             Some(Piece::Owned(r)) if r.end == start => r.end = end,
             _ => self.pieces.push(Piece::Owned(start..end)),
@@ -153,9 +156,15 @@ impl Output {
         self.pieces.is_empty()
     }
 
+    /// Appends `range` of the value [`Output::payloads`]`[payload]` (not copied).
+    fn push_shared(&mut self, payload: usize, range: std::ops::Range<usize>) {
+        self.total += range.len();
+        self.pieces.push(Piece::Shared(payload, range));
+    }
+
     /// Octets to write.
     pub(crate) fn len(&self) -> usize {
-        self.slices().map(<[u8]>::len).sum()
+        self.total
     }
 
     /// Empties it, keeping the allocations (values queued without a copy are dropped).
@@ -163,6 +172,7 @@ impl Output {
         self.bytes.clear();
         self.pieces.clear();
         self.payloads.clear();
+        self.total = 0;
     }
 
     /// The octets to write, in order, as slices.
@@ -1454,7 +1464,7 @@ impl Stack {
             let v = clip(head_len, value_end);
             let v = v.start - head_len..v.end - head_len;
             if v.len() >= MIN_SHARED_PIECE {
-                self.out.pieces.push(Piece::Shared(shared, v));
+                self.out.push_shared(shared, v);
                 used = true;
             } else {
                 self.out.push(value.get(v).unwrap_or_default());
