@@ -429,76 +429,72 @@ struct TdLayout {
     single_asn1: bool,
 }
 
-/// The header at `data[at..]` when it has a definite length: its tag, header octets and
-/// contents length, exactly as [`guls_ber::peek_header`] reads it (`None` where that fails
-/// or finds the indefinite form). The usual headers (a one-octet identifier, a length in
-/// the short form or in one to four octets) are read here directly; any other is left to
-/// `peek_header`.
-fn definite_header(data: &[u8], at: usize) -> Option<(Tag, usize, usize)> {
+/// The header at `data[at..]` in the forms a sender of one-value TDs uses: a one-octet
+/// identifier (returned as it is) and a length in the short form or in one to four octets.
+/// Read as [`guls_ber::peek_header`] reads these forms; `None` for any other (which leaves
+/// the PPDU to the full decoder).
+fn short_header(data: &[u8], at: usize) -> Option<(u8, usize, usize)> {
     let rest = data.get(at..)?;
-    if let [id, first, ..] = *rest
-        && id & 0x1F != 0x1F
-    {
-        let tag = Tag {
-            class: match id >> 6 {
-                0 => Class::Universal,
-                1 => Class::Application,
-                2 => Class::Context,
-                _ => Class::Private,
-            },
-            constructed: id & 0x20 != 0,
-            number: u32::from(id & 0x1F),
-        };
-        if first < 0x80 {
-            return Some((tag, 2, usize::from(first)));
-        }
-        let n = usize::from(first & 0x7F);
-        if (1..=4).contains(&n) {
-            let octets = rest.get(2..2 + n)?;
-            let len = octets
-                .iter()
-                .fold(0usize, |l, &b| (l << 8) | usize::from(b));
-            return Some((tag, 2 + n, len));
-        }
+    let [id, first, ..] = *rest else {
+        return None;
+    };
+    if id & 0x1F == 0x1F {
+        return None;
     }
-    match guls_ber::peek_header(rest, Layer::Presentation) {
-        Ok((tag, len, Some(contents))) => Some((tag, len, contents)),
-        _ => None,
+    if first < 0x80 {
+        return Some((id, 2, usize::from(first)));
     }
+    let n = usize::from(first & 0x7F);
+    if !(1..=4).contains(&n) {
+        return None;
+    }
+    let len = rest
+        .get(2..2 + n)?
+        .iter()
+        .fold(0usize, |l, &b| (l << 8) | usize::from(b));
+    Some((id, 2 + n, len))
 }
+
+/// Identifier octets `td_layout` looks for.
+const ID_TD: u8 = 0x61; // [APPLICATION 1] constructed: Fully-encoded-data
+const ID_SEQUENCE: u8 = 0x30;
+const ID_OID: u8 = 0x06;
+const ID_INTEGER: u8 = 0x02;
+const ID_OCTET_ALIGNED: u8 = 0x81; // [1] primitive
+const ID_SINGLE_ASN1: u8 = 0xA0; // [0] constructed
 
 fn td_layout(head: &[u8]) -> Option<TdLayout> {
     // Definite lengths only: an indefinite form is left to the full decoder.
-    let header = |at: usize| definite_header(head, at);
+    let header = |at: usize| short_header(head, at);
     let (td, h1, l1) = header(0)?;
-    if td.class != Class::Application || td.number != 1 || !td.constructed {
+    if td != ID_TD {
         return None;
     }
     let total_len = h1.checked_add(l1)?;
     let (list, h2, l2) = header(h1)?;
     let list_contents = h1 + h2;
     // The PDV-list is the TD's only element.
-    if list != Tag::SEQUENCE || list_contents.checked_add(l2)? != total_len {
+    if list != ID_SEQUENCE || list_contents.checked_add(l2)? != total_len {
         return None;
     }
     let mut at = list_contents;
     let (mut tag, mut h, mut l) = header(at)?;
     let mut transfer_syntax = None;
-    if tag == Tag::OID {
+    if tag == ID_OID {
         let start = at.checked_add(h)?;
         at = start.checked_add(l)?;
         transfer_syntax = Some(start..at);
         (tag, h, l) = header(at)?;
     }
-    if tag != Tag::INTEGER {
+    if tag != ID_INTEGER {
         return None;
     }
     let pcid_start = at.checked_add(h)?;
     let value_header = pcid_start.checked_add(l)?;
     let (value, h3, l3) = header(value_header)?;
-    let single_asn1 = match (value.class, value.number, value.constructed) {
-        (Class::Context, 1, false) => false,
-        (Class::Context, 0, true) => true,
+    let single_asn1 = match value {
+        ID_OCTET_ALIGNED => false,
+        ID_SINGLE_ASN1 => true,
         _ => return None,
     };
     let value_start = value_header + h3;
@@ -837,11 +833,11 @@ pub fn decode_user_data_with(data: &[u8], opts: &DecodeOptions) -> DecodeResult<
 mod tests {
     use super::*;
 
-    /// `definite_header` reads every header as `peek_header` does: each identifier and
-    /// first length octet, followed by a few length or contents octets (none, some, or
-    /// fewer than a long form needs), at offset 0 and after one octet.
+    /// `short_header` reads the headers it reads as `peek_header` does (same identifier,
+    /// header length and contents length), and reads every definite header with a
+    /// one-octet identifier and a length of at most four octets.
     #[test]
-    fn definite_header_agrees_with_peek_header() {
+    fn short_header_agrees_with_peek_header() {
         let tails: [&[u8]; 7] = [
             &[],
             &[0x05],
@@ -857,17 +853,30 @@ mod tests {
                     let mut data = vec![0x30, id, first];
                     data.extend_from_slice(tail);
                     for at in [1, 2] {
-                        let expected = match guls_ber::peek_header(&data[at..], Layer::Presentation)
-                        {
+                        let peeked = match guls_ber::peek_header(&data[at..], Layer::Presentation) {
                             Ok((tag, len, Some(contents))) => Some((tag, len, contents)),
                             _ => None,
                         };
-                        assert_eq!(definite_header(&data, at), expected, "{data:02x?} at {at}");
+                        let got = short_header(&data, at);
+                        if let Some((id, len, contents)) = got {
+                            let Some((tag, l, c)) = peeked else {
+                                panic!("{data:02x?} at {at}: read, but peek_header refuses it");
+                            };
+                            let mut encoded = Vec::new();
+                            tag.encode(&mut encoded);
+                            assert_eq!((encoded, l, c), (vec![id], len, contents), "{data:02x?}");
+                        }
+                        let (id, first) = (data[at], data.get(at + 1).copied());
+                        let usual = id & 0x1F != 0x1F
+                            && first.is_some_and(|f| f < 0x80 || (0x81..=0x84).contains(&f));
+                        if peeked.is_some() && usual {
+                            assert!(got.is_some(), "{data:02x?} at {at}: not read");
+                        }
                     }
                 }
             }
         }
-        assert_eq!(definite_header(&[0x30], 1), None);
-        assert_eq!(definite_header(&[0x30], 2), None);
+        assert_eq!(short_header(&[0x30], 1), None);
+        assert_eq!(short_header(&[0x30], 2), None);
     }
 }
