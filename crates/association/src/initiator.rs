@@ -1,9 +1,10 @@
 //! The association-initiator.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use guls_acse::{AcseRequirements, AssociateRequest};
-use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::net::{TcpStream, ToSocketAddrs, lookup_host};
 use tokio::time::timeout;
 
 use crate::config::AssociationConfig;
@@ -93,11 +94,10 @@ impl Initiator {
     ) -> Result<Association, AssociationError> {
         self.prepared.check()?;
         let t = self.prepared.config.timeouts;
-        let stream = timeout(t.connect, TcpStream::connect(addr))
+        let (stream, peer) = timeout(t.connect, connect_tcp(addr))
             .await
             .map_err(|_| AssociationError::Timeout(TimeoutKind::Connect))??;
         stream.set_nodelay(true)?;
-        let peer = stream.peer_addr()?;
         tracing::info!(target: "guls::association", %peer, "TCP connected; A-ASSOCIATE request");
         let stack = Stack::initiator(&self.prepared, request)?;
         // Boxed: the connection (its whole stack) is held across the awaits below, and would
@@ -130,6 +130,25 @@ impl Initiator {
             None,
         ))
     }
+}
+
+/// TCP connect to each address `addr` resolves to in turn (as [`TcpStream::connect`] does),
+/// with the address that answered (so that no `getpeername` is needed); the last error when
+/// none did.
+async fn connect_tcp(addr: impl ToSocketAddrs) -> std::io::Result<(TcpStream, SocketAddr)> {
+    let mut last = None;
+    for a in lookup_host(addr).await? {
+        match TcpStream::connect(a).await {
+            Ok(s) => return Ok((s, a)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
 }
 
 async fn establish(
