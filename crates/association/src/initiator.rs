@@ -109,8 +109,11 @@ impl Initiator {
     /// connection is closed (a class 0 transport connection has no DR before its CC) and its
     /// error is [`DeferredConnectError::Build`]; every other failure is
     /// [`DeferredConnectError::Association`], as [`Initiator::connect_request`] reports it.
+    /// The builder's error is logged (target `guls::association`) with its `Display`, which
+    /// should therefore carry no credentials.
+    ///
     /// The connect timeout bounds the TCP connect; the establishment timeout everything
-    /// after it, `build` included.
+    /// after it, the time `build` takes included (`build` itself is not interrupted).
     pub async fn connect_request_with<E, F>(
         &self,
         addr: impl ToSocketAddrs,
