@@ -1,9 +1,11 @@
 //! The association-initiator.
 
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use guls_acse::{AcseRequirements, AssociateRequest};
-use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::net::{TcpStream, ToSocketAddrs, lookup_host};
 use tokio::time::timeout;
 
 use crate::config::AssociationConfig;
@@ -91,22 +93,70 @@ impl Initiator {
         addr: impl ToSocketAddrs,
         request: AssociateRequest,
     ) -> Result<Association, AssociationError> {
+        self.connect_request_with(addr, move || Ok::<_, Infallible>(request))
+            .await
+            .map_err(AssociationError::from)
+    }
+
+    /// [`Initiator::connect_request`] with the A-ASSOCIATE request built by `build` while
+    /// the transport connection is being established: `build` is called once, right after
+    /// the transport CR is written and before anything is read, so that the work of building
+    /// the request (the first item of a security exchange, say) overlaps the CR/CC round
+    /// trip. The request is sent as [`Initiator::connect_request`] sends it, once the CC
+    /// arrives.
+    ///
+    /// `build` is not called when the TCP connection or the CR fails. When it fails, the TCP
+    /// connection is closed (a class 0 transport connection has no DR before its CC) and its
+    /// error is [`DeferredConnectError::Build`]; every other failure is
+    /// [`DeferredConnectError::Association`], as [`Initiator::connect_request`] reports it.
+    /// The builder's error is logged (target `guls::association`) with its `Display`, which
+    /// should therefore carry no credentials.
+    ///
+    /// The connect timeout bounds the TCP connect; the establishment timeout everything
+    /// after it, the time `build` takes included (`build` itself is not interrupted).
+    pub async fn connect_request_with<E, F>(
+        &self,
+        addr: impl ToSocketAddrs,
+        build: F,
+    ) -> Result<Association, DeferredConnectError<E>>
+    where
+        E: std::fmt::Display,
+        F: FnOnce() -> Result<AssociateRequest, E>,
+    {
         self.prepared.check()?;
         let t = self.prepared.config.timeouts;
-        let stream = timeout(t.connect, TcpStream::connect(addr))
+        let (stream, peer) = timeout(t.connect, connect_tcp(addr))
             .await
-            .map_err(|_| AssociationError::Timeout(TimeoutKind::Connect))??;
-        stream.set_nodelay(true)?;
-        let peer = stream.peer_addr()?;
+            .map_err(|_| AssociationError::Timeout(TimeoutKind::Connect))?
+            .map_err(AssociationError::from)?;
+        stream.set_nodelay(true).map_err(AssociationError::from)?;
         tracing::info!(target: "guls::association", %peer, "TCP connected; A-ASSOCIATE request");
-        let stack = Stack::initiator(&self.prepared, request)?;
+        let stack = Stack::initiator(&self.prepared)?;
         // Boxed: the connection (its whole stack) is held across the awaits below, and would
         // otherwise make this future, and the caller's task, that much larger.
         let mut conn = Box::new(Conn::new(stream, stack, peer));
         conn.stack.start()?;
-        let result = timeout(t.establishment, establish(&mut conn, t.idle)).await;
+        let result = timeout(t.establishment, async {
+            // The CR first: `build` runs while it travels and the peer answers.
+            if let Err(r) = conn.flush(t.idle).await {
+                return Err(DeferredConnectError::Association(
+                    AssociationError::ProviderAbort(r),
+                ));
+            }
+            let request = build().map_err(DeferredConnectError::Build)?;
+            conn.stack.set_request(request);
+            Ok(establish(&mut conn, t.idle).await?)
+        })
+        .await;
         let confirm = match result {
             Ok(Ok(c)) => c,
+            Ok(Err(DeferredConnectError::Build(e))) => {
+                // Class 0 before the CC: closing TCP is the disconnect.
+                drop(conn);
+                tracing::info!(target: "guls::association", %peer, error = %e,
+                    "A-ASSOCIATE request not built; TCP connection closed");
+                return Err(DeferredConnectError::Build(e));
+            }
             Ok(Err(e)) => {
                 tracing::info!(target: "guls::association", %peer, error = %e,
                     "association not established");
@@ -118,7 +168,7 @@ impl Initiator {
                     .local_abort(ProviderAbortReason::Timeout(TimeoutKind::Establishment));
                 let _ = conn.flush(t.idle).await;
                 tracing::info!(target: "guls::association", %peer, "establishment timeout");
-                return Err(AssociationError::Timeout(TimeoutKind::Establishment));
+                return Err(AssociationError::Timeout(TimeoutKind::Establishment).into());
             }
         };
         let acn = confirm.application_context_name.clone();
@@ -130,6 +180,46 @@ impl Initiator {
             None,
         ))
     }
+}
+
+/// Why [`Initiator::connect_request_with`] failed: the caller's request builder, or the
+/// association.
+#[derive(Debug, thiserror::Error)]
+pub enum DeferredConnectError<E> {
+    /// The request builder failed (the TCP connection was closed, nothing but the CR sent).
+    #[error(transparent)]
+    Build(E),
+    /// The association was not established (as [`Initiator::connect_request`] reports it).
+    #[error(transparent)]
+    Association(#[from] AssociationError),
+}
+
+impl From<DeferredConnectError<Infallible>> for AssociationError {
+    fn from(e: DeferredConnectError<Infallible>) -> Self {
+        match e {
+            DeferredConnectError::Build(never) => match never {},
+            DeferredConnectError::Association(e) => e,
+        }
+    }
+}
+
+/// TCP connect to each address `addr` resolves to in turn (as [`TcpStream::connect`] does),
+/// with the address that answered (so that no `getpeername` is needed); the last error when
+/// none did.
+async fn connect_tcp(addr: impl ToSocketAddrs) -> std::io::Result<(TcpStream, SocketAddr)> {
+    let mut last = None;
+    for a in lookup_host(addr).await? {
+        match TcpStream::connect(a).await {
+            Ok(s) => return Ok((s, a)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
 }
 
 async fn establish(

@@ -13,6 +13,9 @@
 //! | A-ABORT | [`Association::abort`] | [`AssociationEvent::AbortIndication`] |
 //! | A-P-ABORT | | [`AssociationEvent::ProviderAbort`] (typed [`ProviderAbortReason`] naming the layer) |
 //!
+//! An initiator can also have its AARQ built while the transport connection is being set up
+//! ([`Initiator::connect_request_with`]), so that building it overlaps the CR/CC round trip.
+//!
 //! Wire decisions:
 //!
 //! * A user rejection travels as X.226 says: the A-ASSOCIATE response (rejected) is a
@@ -56,7 +59,7 @@ pub use driver::Association;
 pub use error::{
     AbortInfo, AbortLayer, AssociationError, ProviderAbortReason, Rejection, TimeoutKind,
 };
-pub use initiator::Initiator;
+pub use initiator::{DeferredConnectError, Initiator};
 pub use responder::{
     HANDSHAKE_FAILURE_QUEUE, IncomingAssociation, Responder, ResponderCounters, ResponderStats,
 };
@@ -69,8 +72,8 @@ pub use types::{
 /// Re-exported for applications: the ACSE parameter types used in this API.
 pub use guls_acse::{
     AbortSource, AcseRequirements, AeQualifier, ApTitle, AssociateConfirm, AssociateIndication,
-    AssociateResult, AuthenticationValue, ResultSource, ResultSourceDiagnostic, SecretExternal,
-    UserDiagnostic,
+    AssociateRequest, AssociateResult, AuthenticationValue, ResultSource, ResultSourceDiagnostic,
+    SecretExternal, UserDiagnostic,
 };
 /// Re-exported for applications: the basic value types.
 pub use guls_ber::{External, ExternalEncoding, Oid};

@@ -500,14 +500,16 @@ impl Stack {
         })
     }
 
-    /// An initiator; [`Stack::start`] queues the CR. The AARQ goes out after the CC.
-    pub(crate) fn initiator(
-        prepared: &Prepared,
-        request: AssociateRequest,
-    ) -> Result<Self, AssociationError> {
-        let mut s = Stack::new(Role::Initiator, prepared)?;
-        s.pending_request = Some(request);
-        Ok(s)
+    /// An initiator without its A-ASSOCIATE request yet; [`Stack::start`] queues the CR.
+    /// The request must be given ([`Stack::set_request`]) before the CC is processed: the
+    /// AARQ goes out after the CC (a CC without a request ends the connection).
+    pub(crate) fn initiator(prepared: &Prepared) -> Result<Self, AssociationError> {
+        Stack::new(Role::Initiator, prepared)
+    }
+
+    /// Gives the initiator its A-ASSOCIATE request, sent (CN+CP+AARQ) once the CC arrives.
+    pub(crate) fn set_request(&mut self, request: AssociateRequest) {
+        self.pending_request = Some(request);
     }
 
     /// A responder waiting for the CR.

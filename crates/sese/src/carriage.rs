@@ -69,15 +69,15 @@ use std::sync::Arc;
 use guls_association::{
     AcceptParams, AcseRequirements, AssociateIndication, AssociateParams, Association,
     AssociationConfig, AssociationError, AssociationEvent, Authentication, AuthenticationValue,
-    ContextProposal, ContextRef, DataIndication, External, ExternalEncoding, IncomingAssociation,
-    Initiator, Pcid, PdvValue, RejectParams, Rejection, ReleaseOutcome, SupportedSyntax,
-    UserDiagnostic,
+    ContextProposal, ContextRef, DataIndication, DeferredConnectError, External, ExternalEncoding,
+    IncomingAssociation, Initiator, Pcid, PdvValue, RejectParams, Rejection, ReleaseOutcome,
+    SupportedSyntax, UserDiagnostic,
 };
 use tokio::net::ToSocketAddrs;
 
 use crate::apdu::{Identifier, InvocationId, ProblemCode, SePAbort, SeseApdu, TransferProblem};
 use crate::endpoint::{Endpoint, EndpointOutput, ExchangeEvent, Failure, InitiateError};
-use crate::exchange::{Outcome, Registry};
+use crate::exchange::{ExchangeRole, Outcome, Registry};
 use crate::machine::{Indication, SeseConfig};
 use crate::negotiation::SIMPLE_NEGOTIATION_SE;
 
@@ -376,18 +376,32 @@ impl SecureInitiator {
         &self.carriage
     }
 
-    /// Starts `exchange` and puts its first APDU into `params` in the configured carrier;
-    /// returns the endpoint and what starting produced.
-    fn start(
+    /// What starting `exchange` can check without running its role (no crypto, no network):
+    /// a global identifier when it is to be the mechanism name, and a registered exchange
+    /// with role machines. Returns a fresh endpoint and the initiator role to start.
+    fn prepare(
         &self,
         exchange: &Identifier,
-        params: &mut AssociateParams,
-    ) -> Result<(Endpoint, EndpointOutput), CarriageError> {
-        let mut endpoint = Endpoint::new(self.carriage.registry.clone(), self.carriage.sese);
+    ) -> Result<(Endpoint, Box<dyn ExchangeRole>), CarriageError> {
+        let endpoint = Endpoint::new(self.carriage.registry.clone(), self.carriage.sese);
         if self.carriage.carrier == Carrier::AuthenticationValue && exchange.as_global().is_none() {
             return Err(CarriageError::LocalIdentifier(exchange.clone()));
         }
-        let mut first = endpoint.initiate(exchange, InvocationId::Absent)?;
+        let role = endpoint.initiator_role(exchange)?;
+        Ok((endpoint, role))
+    }
+
+    /// Starts `role` (from [`SecureInitiator::prepare`]) on `endpoint`, which runs its first
+    /// step (a key pair, a signature), and puts its first APDU into `params` in the
+    /// configured carrier; returns what starting produced.
+    fn begin(
+        &self,
+        exchange: &Identifier,
+        endpoint: &mut Endpoint,
+        role: Box<dyn ExchangeRole>,
+        params: &mut AssociateParams,
+    ) -> Result<EndpointOutput, CarriageError> {
+        let mut first = endpoint.initiate_with(exchange, InvocationId::Absent, role)?;
         let apdus = std::mem::take(&mut first.send);
         for apdu in apdus {
             let x = External::single_asn1(self.sese_pcid, apdu.bytes);
@@ -398,7 +412,7 @@ impl SecureInitiator {
                 _ => params.user_information.push(x),
             }
         }
-        Ok((endpoint, first))
+        Ok(first)
     }
 
     /// The A-ASSOCIATE request that [`SecureInitiator::connect`] would send for `exchange`
@@ -408,7 +422,8 @@ impl SecureInitiator {
         exchange: &Identifier,
         mut params: AssociateParams,
     ) -> Result<guls_acse::AssociateRequest, CarriageError> {
-        self.start(exchange, &mut params)?;
+        let (mut endpoint, role) = self.prepare(exchange)?;
+        self.begin(exchange, &mut endpoint, role, &mut params)?;
         Ok(self.initiator.associate_request(params))
     }
 
@@ -421,6 +436,13 @@ impl SecureInitiator {
     /// exchange that fails in the AARE while the association was accepted aborts it (per
     /// [`CarriageConfig::abort_on_failure`]) and is [`CarriageError::Aborted`];
     /// [`SecureInitiator::try_connect`] also hands back the events queued on the way.
+    ///
+    /// The first item is made while the transport connection is set up (see
+    /// [`Initiator::connect_request_with`]): the role's first step (a key pair, a signature)
+    /// runs once the transport CR is written, while the peer answers it. What needs no role
+    /// code fails before any TCP connection: [`CarriageError::LocalIdentifier`], and an
+    /// exchange that is not registered or has no role machines; a role that cannot start
+    /// ([`InitiateError::NoFirstItem`], say) closes the connection after the CR.
     pub async fn connect(
         &self,
         addr: impl ToSocketAddrs,
@@ -465,12 +487,23 @@ impl SecureInitiator {
         mut params: AssociateParams,
         pending: &mut Option<SecureAssociation>,
     ) -> Result<SecureAssociation, CarriageError> {
-        let (mut endpoint, first) = self.start(exchange, &mut params)?;
+        // What cannot depend on the network fails before any TCP connection; the role's
+        // first step (its crypto) runs while the transport CR/CC round trip is under way.
+        let (mut endpoint, role) = self.prepare(exchange)?;
         tracing::info!(target: TARGET, %exchange, carrier = ?self.carriage.carrier,
             "A-ASSOCIATE with a security exchange");
-        let assoc = match self.initiator.connect(addr, params).await {
+        let mut first = None;
+        let result = self
+            .initiator
+            .connect_request_with(addr, || {
+                first = Some(self.begin(exchange, &mut endpoint, role, &mut params)?);
+                Ok::<_, CarriageError>(self.initiator.associate_request(params))
+            })
+            .await;
+        let assoc = match result {
             Ok(a) => a,
-            Err(AssociationError::Rejected(rejection)) => {
+            Err(DeferredConnectError::Build(e)) => return Err(e),
+            Err(DeferredConnectError::Association(AssociationError::Rejected(rejection))) => {
                 let pcid = Some(self.sese_pcid);
                 let apdu = auth_apdu(rejection.authentication_value.as_ref(), pcid)
                     .or_else(|| user_info_apdu(&rejection.user_information, pcid));
@@ -493,7 +526,7 @@ impl SecureInitiator {
                     indications,
                 });
             }
-            Err(e) => return Err(e.into()),
+            Err(DeferredConnectError::Association(e)) => return Err(e.into()),
         };
         if sese_pcid_of(assoc.contexts()) != Some(self.sese_pcid) {
             let _ = assoc.abort(Vec::new()).await;
@@ -512,7 +545,8 @@ impl SecureInitiator {
             Gate::Running(InvocationId::Absent),
             true,
         );
-        match settle(&mut secure, first, reply).await {
+        // `first` is set: the association exists, so the request was built.
+        match settle(&mut secure, first.unwrap_or_default(), reply).await {
             Ok(()) => Ok(secure),
             Err(e) => {
                 *pending = Some(secure);

@@ -128,15 +128,33 @@ impl Endpoint {
         exchange: &Identifier,
         invocation_id: InvocationId,
     ) -> Result<EndpointOutput, InitiateError> {
-        let def = self
-            .machine
+        let role = self.initiator_role(exchange)?;
+        self.initiate_with(exchange, invocation_id, role)
+    }
+
+    /// The first half of [`Endpoint::initiate`], which runs no role code beyond building the
+    /// role machine: a fresh initiator role for `exchange`, or why it cannot start (not
+    /// registered, no role machines).
+    pub(crate) fn initiator_role(
+        &self,
+        exchange: &Identifier,
+    ) -> Result<Box<dyn ExchangeRole>, InitiateError> {
+        self.machine
             .registry()
             .get(exchange)
-            .cloned()
-            .ok_or_else(|| InitiateError::UnknownExchange(exchange.clone()))?;
-        let mut role = def
+            .ok_or_else(|| InitiateError::UnknownExchange(exchange.clone()))?
             .new_initiator()
-            .ok_or_else(|| InitiateError::NoRoles(exchange.clone()))?;
+            .ok_or_else(|| InitiateError::NoRoles(exchange.clone()))
+    }
+
+    /// The second half of [`Endpoint::initiate`]: starts `role` (from
+    /// [`Endpoint::initiator_role`] for `exchange`) under `invocation_id`.
+    pub(crate) fn initiate_with(
+        &mut self,
+        exchange: &Identifier,
+        invocation_id: InvocationId,
+        mut role: Box<dyn ExchangeRole>,
+    ) -> Result<EndpointOutput, InitiateError> {
         let (item, last) = match role.start() {
             Step::Send(item) => (item, None),
             Step::SendLast(item, outcome) => (item, Some(outcome)),
