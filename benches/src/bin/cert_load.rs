@@ -803,7 +803,14 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
                         .filter(|_| !exchange_in_memory(&client_registry, &server_registry, &id))
                         .count();
                     if failed > 0 {
-                        println!("  {} {id}: {failed} in-memory exchanges FAILED", alg.name());
+                        // The cache's fail-closed rule: once more than its capacity of tokens
+                        // fall within one second, the rest of that second's are refused (an
+                        // evicted token could otherwise be replayed).
+                        println!(
+                            "  {} {id}: {failed} of the fill's exchanges refused (the replay \
+                             cache overflowed within one second)",
+                            alg.name()
+                        );
                     }
                 }
             }
