@@ -159,7 +159,22 @@ pub struct TrustOptions {
     /// [`DEFAULT_SIGNATURE_CACHE`]; `0` verifies every signature every time). See the module
     /// documentation: only the signature check is skipped for exactly the same inputs.
     pub signature_cache: usize,
+    /// How many accepted exchange tokens the replay caches made from this store remember
+    /// (default [`DEFAULT_REPLAY_CACHE`], at least 1). Within the clock-skew window a token
+    /// is refused when it was seen before, or when it is not newer than the newest token the
+    /// cache had to evict for room (fail-closed: an evicted token can never be replayed). Under
+    /// a load of `r` tokens per second the cache therefore covers the last `replay_cache / r`
+    /// seconds: a peer whose clock lags by more than that is refused, and beyond
+    /// `replay_cache` tokens within one second the rest of that second's are refused. Size it
+    /// to `r` times the skew window (about 150 octets per token).
+    pub replay_cache: usize,
 }
+
+/// Default [`TrustOptions::replay_cache`]: 4096 tokens.
+pub const DEFAULT_REPLAY_CACHE: usize = 4096;
+
+/// Largest [`TrustOptions::replay_cache`] a policy file may ask for.
+pub const MAX_REPLAY_CACHE: usize = 1 << 22;
 
 /// Default [`TrustOptions::signature_cache`]: 1024 verified signatures (32 octets each).
 pub const DEFAULT_SIGNATURE_CACHE: usize = 1024;
@@ -178,6 +193,7 @@ impl Default for TrustOptions {
             allow_unknown_revocation_status: false,
             enforce_crl_next_update: true,
             signature_cache: DEFAULT_SIGNATURE_CACHE,
+            replay_cache: DEFAULT_REPLAY_CACHE,
         }
     }
 }

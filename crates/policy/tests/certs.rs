@@ -1075,6 +1075,7 @@ revocation_depth = "chain"
 unknown_revocation_status = "deny"
 crl_next_update = "enforce"
 signature_cache = 16
+replay_cache = 64
 
 [[trust.binding]]
 ap_title = "1.3.9999.1.1"
@@ -1098,6 +1099,7 @@ key = "certs/responder.key.pem"
     assert_eq!(trust.binding_count(), 2);
     assert_eq!(trust.options().clock_skew, Duration::from_secs(60));
     assert_eq!(trust.options().signature_cache, 16);
+    assert_eq!(trust.options().replay_cache, 64);
     assert_eq!(trust.options().key_usage, KeyUsageCheck::Required);
     assert!(matches!(
         trust.options().extended_key_usage,
@@ -1205,6 +1207,16 @@ key = "certs/responder.key.pem"
         ("signature_cache = 16", "signature_cache = -1"),
         ErrorKind::Syntax,
         "-1",
+    );
+    bad(
+        ("replay_cache = 64", "replay_cache = 0"),
+        ErrorKind::BadValue,
+        "0",
+    );
+    bad(
+        ("replay_cache = 64", "replay_cache = 99999999"),
+        ErrorKind::BadValue,
+        "99999999",
     );
     bad(
         ("clock_skew_secs = 60", "clock_skew_secs = 100000"),
@@ -1439,4 +1451,37 @@ fn the_memory_is_bounded() {
         assert!(now > last, "round {round}: still checking");
         last = now;
     }
+}
+
+#[test]
+fn replay_caches_take_the_stores_capacity() {
+    use guls_exchanges::AuthFailure;
+    let pki = Pki::new(Kt::Ed25519);
+    let mut store = pki.store();
+    // Default capacity: three tokens within the window are all remembered, the oldest time
+    // still accepted for a new random.
+    let roomy = guls_policy::replay_cache(&store);
+    let mut c = roomy.lock().unwrap();
+    for (t, r) in [(100, b"r1"), (101, b"r2"), (102, b"r3")] {
+        c.check_and_insert(b"signer", t, r, 102).unwrap();
+    }
+    assert!(c.check_and_insert(b"signer", 100, b"r4", 102).is_ok());
+    drop(c);
+    // `[trust] replay_cache = 2`: the third token evicts the first, and from then on nothing
+    // as old as the evicted one is accepted (fail-closed).
+    store.options_mut().replay_cache = 2;
+    let small = guls_policy::replay_cache(&store);
+    let mut c = small.lock().unwrap();
+    for (t, r) in [(100, b"r1"), (101, b"r2"), (102, b"r3")] {
+        c.check_and_insert(b"signer", t, r, 102).unwrap();
+    }
+    assert_eq!(c.len(), 2);
+    assert!(matches!(
+        c.check_and_insert(b"signer", 100, b"r4", 102),
+        Err(AuthFailure::StaleTime { .. })
+    ));
+    assert_eq!(
+        c.check_and_insert(b"signer", 102, b"r3", 102),
+        Err(AuthFailure::Replayed)
+    );
 }
