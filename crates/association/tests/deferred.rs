@@ -8,25 +8,19 @@
 //! The raw peers here are plain threads with blocking sockets, so that a builder may block
 //! its task while it waits for them.
 
+#[path = "common/raw_peer.rs"]
+mod raw_peer;
+use raw_peer::{Cc, STEP, raw_peer};
 mod common;
 
 use std::convert::Infallible;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use common::*;
 use guls_association::*;
 use tokio::time::timeout;
-
-/// A CC for the CR of [`demo_config`] (as in `faults.rs`).
-const CC: &str = "0300001611d00001000100c0010dc2020001c1020001";
-/// How long a raw peer or a builder waits for the other side (a failure, never a timing
-/// assertion: each wait ends as soon as the other side acts).
-const STEP: Duration = Duration::from_secs(5);
 
 fn oid(s: &str) -> Oid {
     s.parse().unwrap()
@@ -44,101 +38,6 @@ fn request(initiator: &Initiator) -> AssociateRequest {
         ..AssociateParams::default()
     };
     initiator.associate_request(params)
-}
-
-/// Reads one TPKT (header + payload), blocking.
-fn std_read_tpkt(s: &mut StdStream) -> std::io::Result<Vec<u8>> {
-    let mut v = vec![0u8; 4];
-    s.read_exact(&mut v)?;
-    let len = u16::from_be_bytes([v[2], v[3]]) as usize;
-    v.resize(len, 0);
-    s.read_exact(&mut v[4..])?;
-    Ok(v)
-}
-
-/// Reads DT TPKTs up to the one with EOT; the TSDU, blocking.
-fn std_read_tsdu(s: &mut StdStream) -> std::io::Result<Vec<u8>> {
-    let mut tsdu = Vec::new();
-    loop {
-        let f = std_read_tpkt(s)?;
-        assert_eq!(
-            f[5],
-            0xf0,
-            "expected a DT, got {:02x?}",
-            &f[..f.len().min(8)]
-        );
-        tsdu.extend_from_slice(&f[7..]);
-        if f[6] & 0x80 != 0 {
-            return Ok(tsdu);
-        }
-    }
-}
-
-/// What a raw peer saw.
-#[derive(Debug)]
-struct Seen {
-    cr: Vec<u8>,
-    /// The CONNECT TSDU (CN + CP + AARQ), when a CC was sent.
-    cn: Option<Vec<u8>>,
-    /// Whether the initiator then closed the connection (end of stream) with nothing more.
-    closed: bool,
-}
-
-/// A raw peer that accepts one connection and reads the CR, then tells `cr_read` (if
-/// given); answers a CC only when `cc` says so — at once, or after `built` signalled — and
-/// then reads the CONNECT; finally reads until the end of the stream.
-fn raw_peer(
-    cr_read: Option<mpsc::Sender<()>>,
-    cc: Cc,
-) -> (SocketAddr, JoinHandle<Result<Seen, String>>) {
-    let listener = StdListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let peer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().map_err(|e| e.to_string())?;
-        s.set_read_timeout(Some(STEP)).unwrap();
-        let cr = std_read_tpkt(&mut s).map_err(|e| format!("CR: {e}"))?;
-        if let Some(tx) = cr_read {
-            let _ = tx.send(());
-        }
-        let cn = match cc {
-            Cc::Never => None,
-            Cc::AtOnce => Some(()),
-            Cc::AfterBuilt(built) => Some(
-                built
-                    .recv_timeout(STEP)
-                    .map_err(|_| "the request was not built before the CC".to_string())?,
-            ),
-        };
-        let cn = match cn {
-            Some(()) => {
-                s.write_all(&hex(CC)).map_err(|e| e.to_string())?;
-                Some(std_read_tsdu(&mut s).map_err(|e| format!("CONNECT: {e}"))?)
-            }
-            None => None,
-        };
-        // After the CONNECT (or the CR alone) the peer closes, or waits for the close.
-        if cn.is_some() {
-            return Ok(Seen {
-                cr,
-                cn,
-                closed: false,
-            });
-        }
-        let mut b = [0u8; 64];
-        let closed = matches!(s.read(&mut b), Ok(0));
-        Ok(Seen { cr, cn, closed })
-    });
-    (addr, peer)
-}
-
-/// When the raw peer answers the CR.
-enum Cc {
-    /// Never: it waits for the initiator to close.
-    Never,
-    /// At once.
-    AtOnce,
-    /// Once the builder signalled.
-    AfterBuilt(mpsc::Receiver<()>),
 }
 
 async fn answer_release(mut a: Association) {
@@ -214,7 +113,7 @@ async fn the_request_is_built_after_the_cr_and_before_the_cc() {
     // reports the request missing).
     let (cr_tx, cr_rx) = mpsc::channel();
     let (built_tx, built_rx) = mpsc::channel();
-    let (addr, peer) = raw_peer(Some(cr_tx), Cc::AfterBuilt(built_rx));
+    let (addr, peer) = raw_peer(Some(cr_tx), Cc::AfterSignal(built_rx));
     let calls = AtomicUsize::new(0);
     let err = timeout(
         NET,

@@ -9,16 +9,16 @@
 //! The raw peers are plain threads with blocking sockets, so that a role may block while it
 //! waits for them.
 
+#[path = "../../association/tests/common/raw_peer.rs"]
+mod raw_peer;
+use raw_peer::{Cc, STEP, raw_peer};
 mod common_carriage;
 #[allow(dead_code)]
 #[path = "../examples/hmac_challenge.rs"]
 mod hmac_challenge;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common_carriage::*;
@@ -29,93 +29,8 @@ use guls_sese::{
 };
 use tokio::time::timeout;
 
-/// A CC for the CR of [`config`].
-const CC: &str = "0300001611d00001000100c0010dc2020001c1020001";
-/// How long a raw peer or a role waits for the other side (a failure, never a timing
-/// assertion: each wait ends as soon as the other side acts).
-const STEP: Duration = Duration::from_secs(5);
-
 fn oid_id(s: &str) -> Identifier {
     Identifier::Global(s.parse().unwrap())
-}
-
-/// Reads one TPKT (header + payload), blocking.
-fn read_tpkt(s: &mut StdStream) -> std::io::Result<Vec<u8>> {
-    let mut v = vec![0u8; 4];
-    s.read_exact(&mut v)?;
-    let len = u16::from_be_bytes([v[2], v[3]]) as usize;
-    v.resize(len, 0);
-    s.read_exact(&mut v[4..])?;
-    Ok(v)
-}
-
-/// Reads DT TPKTs up to the one with EOT; the TSDU, blocking.
-fn read_tsdu(s: &mut StdStream) -> std::io::Result<Vec<u8>> {
-    let mut tsdu = Vec::new();
-    loop {
-        let f = read_tpkt(s)?;
-        assert_eq!(
-            f[5],
-            0xf0,
-            "expected a DT, got {:02x?}",
-            &f[..f.len().min(8)]
-        );
-        tsdu.extend_from_slice(&f[7..]);
-        if f[6] & 0x80 != 0 {
-            return Ok(tsdu);
-        }
-    }
-}
-
-/// What a raw peer saw: the CR, then the CONNECT TSDU when it answered a CC, else whether the
-/// initiator closed the connection with nothing more.
-#[derive(Debug)]
-struct Seen {
-    cr: Vec<u8>,
-    cn: Option<Vec<u8>>,
-    closed: bool,
-}
-
-/// A raw peer for one connection: reads the CR and tells `cr_read`; then, with `cc`, waits
-/// for the signal (if any) and answers a CC and reads the CONNECT, or else waits for the
-/// close.
-fn raw_peer(
-    cr_read: Option<mpsc::Sender<()>>,
-    cc: Option<Option<mpsc::Receiver<()>>>,
-) -> (SocketAddr, JoinHandle<Result<Seen, String>>) {
-    let listener = StdListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let peer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().map_err(|e| e.to_string())?;
-        s.set_read_timeout(Some(STEP)).unwrap();
-        let cr = read_tpkt(&mut s).map_err(|e| format!("CR: {e}"))?;
-        if let Some(tx) = cr_read {
-            let _ = tx.send(());
-        }
-        let Some(signal) = cc else {
-            let mut b = [0u8; 64];
-            let closed = matches!(s.read(&mut b), Ok(0));
-            return Ok(Seen {
-                cr,
-                cn: None,
-                closed,
-            });
-        };
-        if let Some(rx) = signal {
-            rx.recv_timeout(STEP)
-                .map_err(|_| "the first item was not made before the CC".to_string())?;
-        }
-        s.write_all(&guls_ber::parse_hex(CC).unwrap())
-            .map_err(|e| e.to_string())?;
-        let cn = read_tsdu(&mut s).map_err(|e| format!("CONNECT: {e}"))?;
-        // Closing now: the initiator sees a TCP close after its CONNECT, without an AARE.
-        Ok(Seen {
-            cr,
-            cn: Some(cn),
-            closed: false,
-        })
-    });
-    (addr, peer)
 }
 
 /// An initiator role whose first step waits until the raw peer has read the CR (it notes
@@ -187,7 +102,7 @@ async fn the_first_item_is_made_after_the_cr_and_before_the_cc() {
     let (made_tx, made_rx) = mpsc::channel();
     let (registry, saw_cr) = gated_registry(cr_rx, made_tx, false);
     let si = SecureInitiator::new(config(), CarriageConfig::new(registry));
-    let (addr, peer) = raw_peer(Some(cr_tx), Some(Some(made_rx)));
+    let (addr, peer) = raw_peer(Some(cr_tx), Cc::AfterSignal(made_rx));
     let err = timeout(
         NET,
         si.connect(addr, &oid_id(GATED), AssociateParams::default()),
@@ -220,7 +135,7 @@ async fn the_first_item_is_made_after_the_cr_and_before_the_cc() {
 #[tokio::test]
 async fn the_aarq_on_the_wire_is_the_one_associate_request_shows() {
     let si = SecureInitiator::new(config(), CarriageConfig::new(hmac_registry("alice", KEY)));
-    let (addr, peer) = raw_peer(None, Some(None));
+    let (addr, peer) = raw_peer(None, Cc::AtOnce);
     let err = timeout(
         NET,
         si.connect(addr, &hmac_id(), AssociateParams::default()),
@@ -253,7 +168,7 @@ async fn a_role_that_cannot_start_closes_the_connection_after_the_cr() {
     let (made_tx, _made_rx) = mpsc::channel();
     let (registry, saw_cr) = gated_registry(cr_rx, made_tx, true);
     let si = SecureInitiator::new(config(), CarriageConfig::new(registry));
-    let (addr, peer) = raw_peer(Some(cr_tx), None);
+    let (addr, peer) = raw_peer(Some(cr_tx), Cc::Never);
     let err = timeout(
         NET,
         si.connect(addr, &oid_id(GATED), AssociateParams::default()),
