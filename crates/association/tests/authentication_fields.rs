@@ -13,17 +13,6 @@ fn oid(s: &str) -> Oid {
     s.parse().unwrap()
 }
 
-async fn answer_release(mut a: Association) {
-    let ev = timeout(NET, a.recv()).await.unwrap().unwrap();
-    assert!(
-        matches!(ev, AssociationEvent::ReleaseIndication { .. }),
-        "{ev:?}"
-    );
-    a.release_response(Vec::new()).await.unwrap();
-    let ev = timeout(NET, a.recv()).await.unwrap().unwrap();
-    assert_eq!(ev, AssociationEvent::Released);
-}
-
 fn external(v: &[u8]) -> External {
     External::single_asn1(3, v.to_vec())
 }

@@ -40,17 +40,6 @@ fn request(initiator: &Initiator) -> AssociateRequest {
     initiator.associate_request(params)
 }
 
-async fn answer_release(mut a: Association) {
-    let ev = timeout(NET, a.recv()).await.unwrap().unwrap();
-    assert!(
-        matches!(ev, AssociationEvent::ReleaseIndication { .. }),
-        "{ev:?}"
-    );
-    a.release_response(Vec::new()).await.unwrap();
-    let ev = timeout(NET, a.recv()).await.unwrap().unwrap();
-    assert_eq!(ev, AssociationEvent::Released);
-}
-
 #[tokio::test]
 async fn deferred_request_reaches_the_responder_as_connect_request_sends_it() {
     let r = Responder::bind("127.0.0.1:0", demo_config()).await.unwrap();

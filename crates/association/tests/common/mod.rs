@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use guls_association::{AssociationConfig, Oid};
+use guls_association::{Association, AssociationConfig, AssociationEvent, Oid};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -87,4 +87,16 @@ pub const GOLDEN_FN: &str = "0300001902f0800910c10e610c300a020101a0056203800100"
 /// Writes the raw bytes.
 pub async fn send(s: &mut TcpStream, bytes: &[u8]) {
     s.write_all(bytes).await.unwrap();
+}
+
+/// The responder side of a release: the indication, the response, then `Released`.
+pub async fn answer_release(mut a: Association) {
+    let ev = tokio::time::timeout(NET, a.recv()).await.unwrap().unwrap();
+    assert!(
+        matches!(ev, AssociationEvent::ReleaseIndication { .. }),
+        "{ev:?}"
+    );
+    a.release_response(Vec::new()).await.unwrap();
+    let ev = tokio::time::timeout(NET, a.recv()).await.unwrap().unwrap();
+    assert_eq!(ev, AssociationEvent::Released);
 }
