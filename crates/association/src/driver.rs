@@ -103,9 +103,6 @@ const MIN_READ: usize = 4 * 1024;
 const SMALL_TAIL: usize = 512;
 /// Most IO slices given to one vectored write (the usual `IOV_MAX`).
 const MAX_IO_SLICES: usize = 1024;
-/// Outputs of at most this many slices are written from a stack array (a 64 KiB value
-/// in DTs of the default 8192 octets takes about 20: a header and a value range per DT).
-const FEW_IO_SLICES: usize = 64;
 /// Scatter reads of at most this many buffers (the probe included) are laid out in a stack
 /// array, not a new vector per read (a full read of the default 64 KiB in DTs of the
 /// default 8192 octets takes about 20).
@@ -152,6 +149,8 @@ pub(crate) struct Conn {
     wdone: usize,
     /// Octets in `wout`.
     wlen: usize,
+    /// Room for the IO slices of a write (empty between writes; see [`reuse_io_slices`]).
+    iov: Vec<IoSlice<'static>>,
     pub(crate) stack: Stack,
     pub(crate) peer: SocketAddr,
     pub(crate) stats: Arc<SharedStats>,
@@ -165,6 +164,21 @@ pub(crate) struct Conn {
     probe: Vec<u8>,
 }
 
+/// True when trace events may be recorded (the check tracing's macros make first, inline:
+/// the per-value paths call their trace events out of line only then).
+#[inline(always)]
+fn trace_on() -> bool {
+    tracing::Level::TRACE <= tracing::level_filters::STATIC_MAX_LEVEL
+        && tracing::Level::TRACE <= tracing::level_filters::LevelFilter::current()
+}
+
+/// Traces a write (out of the write path's way).
+#[cold]
+#[inline(never)]
+fn trace_write(peer: SocketAddr, len: usize) {
+    tracing::trace!(target: "guls::association", peer = %peer, len, "write");
+}
+
 /// Why [`write_all_vectored`] stopped.
 enum WriteError {
     Io(std::io::Error),
@@ -172,42 +186,40 @@ enum WriteError {
     Timeout,
 }
 
+/// An emptied vector of IO slices keeping its allocation, for slices of another lifetime
+/// (the in-place `collect` of a vector's own iterator reuses its allocation): one vector
+/// serves every write, neither allocated nor initialized anew for each.
+#[allow(clippy::unnecessary_filter_map)] // the map changes the element type's lifetime
+fn reuse_io_slices<'b>(mut v: Vec<IoSlice<'_>>) -> Vec<IoSlice<'b>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 /// Writes what the socket takes now of `out`'s octets from `*done` to its end, with
 /// vectored writes, without waiting; `*done` follows each write. True when all are written.
-fn try_write_out(stream: &TcpStream, out: &Output, done: &mut usize) -> std::io::Result<bool> {
-    let total = out.len();
-    // The usual output (a PDU or a few) fits in a stack array: no allocation per write.
-    let mut few = [IoSlice::new(&[]); FEW_IO_SLICES];
-    let mut many: Vec<IoSlice<'_>> = Vec::new();
-    let mut n = 0;
-    let mut skip = *done;
-    for s in out.slices() {
-        let s = if skip == 0 {
-            s
-        } else if skip >= s.len() {
-            skip -= s.len();
-            continue;
-        } else {
-            let rest = s.get(skip..).unwrap_or_default();
-            skip = 0;
-            rest
-        };
-        match few.get_mut(n) {
-            Some(f) => *f = IoSlice::new(s),
-            None => {
-                if many.is_empty() {
-                    many.extend_from_slice(&few);
-                }
-                many.push(IoSlice::new(s));
-            }
-        }
-        n += 1;
-    }
-    let mut bufs = if n <= FEW_IO_SLICES {
-        few.get_mut(..n).unwrap_or_default()
-    } else {
-        &mut many[..]
-    };
+/// `iov` is room for the IO slices, reused from one call to the next.
+fn try_write_out(
+    stream: &TcpStream,
+    out: &Output,
+    done: &mut usize,
+    iov: &mut Vec<IoSlice<'static>>,
+) -> std::io::Result<bool> {
+    let mut bufs = reuse_io_slices(std::mem::take(iov));
+    out.io_slices_from(*done, &mut bufs);
+    let r = write_slices(stream, &mut bufs, out.len(), done);
+    *iov = reuse_io_slices(bufs);
+    r
+}
+
+/// [`try_write_out`]'s writes of `bufs`, the octets of an output of `total` octets from
+/// `*done` on.
+fn write_slices(
+    stream: &TcpStream,
+    bufs: &mut [IoSlice<'_>],
+    total: usize,
+    done: &mut usize,
+) -> std::io::Result<bool> {
+    let mut bufs = bufs;
     while *done < total {
         let n = bufs.len().min(MAX_IO_SLICES);
         match stream.try_write_vectored(bufs.get(..n).unwrap_or_default()) {
@@ -234,9 +246,10 @@ async fn write_all_vectored(
     stream: &TcpStream,
     out: &Output,
     done: &mut usize,
+    iov: &mut Vec<IoSlice<'static>>,
     limit: Duration,
 ) -> Result<(), WriteError> {
-    match try_write_out(stream, out, done) {
+    match try_write_out(stream, out, done, iov) {
         Ok(true) => return Ok(()),
         Ok(false) => {}
         Err(e) => return Err(WriteError::Io(e)),
@@ -244,7 +257,7 @@ async fn write_all_vectored(
     let rest = async {
         loop {
             stream.writable().await?;
-            if try_write_out(stream, out, done)? {
+            if try_write_out(stream, out, done, iov)? {
                 return Ok(());
             }
         }
@@ -267,6 +280,7 @@ impl Conn {
             wout: Output::default(),
             wdone: 0,
             wlen: 0,
+            iov: Vec::new(),
             stack,
             peer,
             stats: Arc::new(SharedStats::default()),
@@ -296,7 +310,9 @@ impl Conn {
         }
         std::mem::swap(&mut self.wout, self.stack.output_mut());
         self.wlen = self.wout.len();
-        tracing::trace!(target: "guls::association", peer = %self.peer, len = self.wlen, "write");
+        if trace_on() {
+            trace_write(self.peer, self.wlen);
+        }
         true
     }
 
@@ -318,9 +334,10 @@ impl Conn {
                 stream,
                 wout,
                 wdone,
+                iov,
                 ..
             } = self;
-            match write_all_vectored(stream, wout, wdone, limit).await {
+            match write_all_vectored(stream, wout, wdone, iov, limit).await {
                 Ok(()) => {}
                 Err(e) => {
                     self.discard_output();
@@ -338,7 +355,7 @@ impl Conn {
     /// everything is written.
     fn try_flush(&mut self) -> std::io::Result<bool> {
         while self.next_output() {
-            if !try_write_out(&self.stream, &self.wout, &mut self.wdone)? {
+            if !try_write_out(&self.stream, &self.wout, &mut self.wdone, &mut self.iov)? {
                 return Ok(false);
             }
         }
@@ -1038,8 +1055,9 @@ impl Driver {
 
     /// A P-DATA indication value, queued for the application.
     fn on_data_value(&mut self, v: DataValue) {
-        tracing::trace!(target: "guls::association", pcid = v.pcid,
-            len = v.value.data_len(), "P-DATA indication");
+        if trace_on() {
+            trace_indication(&v);
+        }
         self.pending
             .push_back(AssociationEvent::Data(DataIndication {
                 pcid: v.pcid,
@@ -1085,6 +1103,14 @@ impl Driver {
             }
         }
     }
+}
+
+/// Traces a P-DATA indication value (out of the receive path's way).
+#[cold]
+#[inline(never)]
+fn trace_indication(v: &DataValue) {
+    tracing::trace!(target: "guls::association", pcid = v.pcid,
+        len = v.value.data_len(), "P-DATA indication");
 }
 
 fn affirmative() -> ReleaseResponse {
@@ -1465,5 +1491,22 @@ async fn release_outcome(
             return Err(AssociationError::Closed);
         }
         d.drive().await;
+    }
+}
+
+#[cfg(test)]
+mod io_slice_tests {
+    use super::*;
+
+    /// The IO slice vector is reused, not reallocated, from one write to the next.
+    #[test]
+    fn reused_io_slices_keep_their_room() {
+        let data = [1u8; 8];
+        let mut v: Vec<IoSlice<'_>> = Vec::with_capacity(20);
+        v.push(IoSlice::new(&data));
+        let (cap, ptr) = (v.capacity(), v.as_ptr() as usize);
+        let w: Vec<IoSlice<'static>> = reuse_io_slices(v);
+        assert!(w.is_empty());
+        assert_eq!((w.capacity(), w.as_ptr() as usize), (cap, ptr));
     }
 }

@@ -115,6 +115,10 @@ impl std::ops::Deref for Payload {
 /// written from the value (fewer, larger IO slices; copying them costs little).
 const MIN_SHARED_PIECE: usize = 1024;
 
+/// Room for the head of a data TSDU of one value (session prefix and TD PPDU header: at
+/// most 4 + 4 × 10 + 3 octets).
+const MAX_DATA_HEAD: usize = 64;
+
 /// One piece of the output, in order.
 enum Piece {
     /// A range of [`Output::bytes`].
@@ -145,6 +149,19 @@ impl Output {
         self.bytes.extend_from_slice(b);
         let end = self.bytes.len();
         self.total += b.len();
+        match self.pieces.last_mut() {
+            Some(Piece::Owned(r)) if r.end == start => r.end = end,
+            _ => self.pieces.push(Piece::Owned(start..end)),
+        }
+    }
+
+    /// Appends a few octets of fixed length (a frame header), copied.
+    #[inline]
+    fn push_array<const N: usize>(&mut self, b: &[u8; N]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(b);
+        let end = start + N;
+        self.total += N;
         match self.pieces.last_mut() {
             Some(Piece::Owned(r)) if r.end == start => r.end = end,
             _ => self.pieces.push(Piece::Owned(start..end)),
@@ -185,6 +202,25 @@ impl Output {
                 .and_then(|v| (**v).as_ref().get(r.clone()))
                 .unwrap_or_default(),
         })
+    }
+
+    /// The octets to write from octet `skip` on, as IO slices appended to `into`.
+    pub(crate) fn io_slices_from<'a>(&'a self, skip: usize, into: &mut Vec<std::io::IoSlice<'a>>) {
+        into.reserve(self.pieces.len());
+        let mut skip = skip;
+        for p in &self.pieces {
+            let s = match p {
+                Piece::Owned(r) => self.bytes.get(r.clone()),
+                Piece::Shared(i, r) => self.payloads.get(*i).and_then(|v| v.get(r.clone())),
+            }
+            .unwrap_or_default();
+            if skip >= s.len() {
+                skip -= s.len();
+                continue;
+            }
+            into.push(std::io::IoSlice::new(s.get(skip..).unwrap_or_default()));
+            skip = 0;
+        }
     }
 
     /// The octets to write, in one vector.
@@ -1437,34 +1473,33 @@ impl Stack {
         let head_len = prefix.len() + header.len();
         let value_end = head_len + len;
         let total = value_end + trailer.len();
-        let frames = match self.transport.data_frames_for(total) {
-            Ok(f) => f,
-            Err(_) => {
-                // Not connected: the copying path (one final TSDU, else logged and dropped).
-                let mut tsdu = Vec::with_capacity(total);
-                tsdu.extend_from_slice(&prefix);
-                tsdu.extend_from_slice(header);
-                tsdu.extend_from_slice((*payload).as_ref());
-                tsdu.extend_from_slice(trailer);
-                self.emit(&tsdu);
-                return Ok(());
-            }
+        let Ok(frames) = self.transport.data_frames_for(total) else {
+            // Not connected: the copying path (one final TSDU, else logged and dropped).
+            self.send_unframed(&prefix, header, &payload, trailer);
+            return Ok(());
         };
+        // The head joined, in a stack array (it is short: the PPDU header of one value).
+        let mut head = [0u8; MAX_DATA_HEAD];
+        let Some(joined) = head.get_mut(..head_len) else {
+            self.send_unframed(&prefix, header, &payload, trailer);
+            return Ok(());
+        };
+        let (p, h) = joined.split_at_mut(prefix.len());
+        p.copy_from_slice(&prefix);
+        h.copy_from_slice(header);
         let value = (*payload).as_ref();
         let shared = self.out.payloads.len();
         let mut used = false;
         for (tpkt, range) in frames {
-            self.out.push(&tpkt);
-            let clip = |lo: usize, hi: usize| range.start.clamp(lo, hi)..range.end.clamp(lo, hi);
+            self.out.push_array(&tpkt);
             if range.start < head_len {
-                let p = clip(0, prefix.len());
-                self.out.push(prefix.get(p).unwrap_or_default());
-                let h = clip(prefix.len(), head_len);
-                let h = h.start - prefix.len()..h.end - prefix.len();
-                self.out.push(header.get(h).unwrap_or_default());
+                self.out.push(
+                    head.get(range.start..range.end.min(head_len))
+                        .unwrap_or_default(),
+                );
             }
-            let v = clip(head_len, value_end);
-            let v = v.start - head_len..v.end - head_len;
+            let v = range.start.clamp(head_len, value_end) - head_len
+                ..range.end.clamp(head_len, value_end) - head_len;
             if v.len() >= MIN_SHARED_PIECE {
                 self.out.push_shared(shared, v);
                 used = true;
@@ -1472,18 +1507,29 @@ impl Stack {
                 self.out.push(value.get(v).unwrap_or_default());
             }
             if range.end > value_end {
-                let t = clip(value_end, total);
-                self.out.push(
-                    trailer
-                        .get(t.start - value_end..t.end - value_end)
-                        .unwrap_or_default(),
-                );
+                let t = range.start.max(value_end) - value_end..range.end - value_end;
+                self.out.push(trailer.get(t).unwrap_or_default());
             }
         }
         if used {
             self.out.payloads.push(payload);
         }
         Ok(())
+    }
+
+    /// [`Stack::send_payload_framed`] when the transport is not connected: the TSDU copied
+    /// into one buffer and given to [`Stack::emit`] (a final TSDU, else logged and dropped).
+    /// Also for a head longer than [`MAX_DATA_HEAD`], which no PPDU header of one value is.
+    #[cold]
+    #[inline(never)]
+    fn send_unframed(&mut self, prefix: &[u8], header: &[u8], value: &[u8], trailer: &[u8]) {
+        let mut tsdu =
+            Vec::with_capacity(prefix.len() + header.len() + value.len() + trailer.len());
+        tsdu.extend_from_slice(prefix);
+        tsdu.extend_from_slice(header);
+        tsdu.extend_from_slice(value);
+        tsdu.extend_from_slice(trailer);
+        self.emit(&tsdu);
     }
 
     fn on_release_pdu(&mut self, kind: ReleaseKind, ud: Vec<u8>) -> Vec<StackEvent> {

@@ -315,6 +315,73 @@ pub(crate) fn td_header_into(
     style: EncodeStyle,
     out: &mut Vec<u8>,
 ) -> &'static [u8] {
+    // The usual header (canonical style, a context identifier of one contents octet) is
+    // written with fixed stores; any other is left to the general encoder.
+    if style == EncodeStyle::Canonical && (0..0x80).contains(&pcid) {
+        let (head, n) = td_header_short(pcid as u8, single_asn1, len);
+        out.clear();
+        out.extend_from_slice(head.get(..n).unwrap_or_default());
+        return &[];
+    }
+    td_header_general(pcid, single_asn1, len, style, out)
+}
+
+/// The most octets [`td_header_short`] writes: `61 L 30 L 02 01 pcid tag L`, each length
+/// at most 1 + 8 octets.
+const TD_SHORT_MAX: usize = 6 + 3 * 9;
+
+/// Writes a definite, minimal length (as [`encode_length`] does) at `buf[at..]`; returns
+/// where it ends.
+#[inline(always)]
+fn put_length(buf: &mut [u8; TD_SHORT_MAX], at: usize, len: usize) -> usize {
+    if len < 0x80 {
+        if let Some(b) = buf.get_mut(at) {
+            *b = len as u8;
+        }
+        return at + 1;
+    }
+    let n = length_len(len) - 1;
+    let be = len.to_be_bytes();
+    if let Some(b) = buf.get_mut(at) {
+        *b = 0x80 | n as u8;
+    }
+    if let (Some(dst), Some(src)) = (buf.get_mut(at + 1..at + 1 + n), be.get(be.len() - n..)) {
+        dst.copy_from_slice(src);
+    }
+    at + 1 + n
+}
+
+/// [`td_header_into`]'s canonical header for a context identifier `pcid` below 128 (one
+/// contents octet): the octets and their number.
+#[inline]
+fn td_header_short(pcid: u8, single_asn1: bool, len: usize) -> ([u8; TD_SHORT_MAX], usize) {
+    // [APPLICATION 1] { SEQUENCE { INTEGER pcid, [0] (single-ASN1) / [1] (octet-aligned) } }
+    let value_tag = if single_asn1 { 0xA0 } else { 0x81 };
+    let seq_len = 3 + 1 + length_len(len) + len;
+    let app_len = 1 + length_len(seq_len) + seq_len;
+    let mut h = [0u8; TD_SHORT_MAX];
+    h[0] = 0x61;
+    let at = put_length(&mut h, 1, app_len);
+    if let Some(b) = h.get_mut(at) {
+        *b = 0x30;
+    }
+    let at = put_length(&mut h, at + 1, seq_len);
+    if let Some(dst) = h.get_mut(at..at + 4) {
+        dst.copy_from_slice(&[0x02, 0x01, pcid, value_tag]);
+    }
+    let at = put_length(&mut h, at + 4, len);
+    (h, at)
+}
+
+/// [`td_header_into`] by the general encoder (any style and context identifier).
+#[inline(never)]
+fn td_header_general(
+    pcid: Pcid,
+    single_asn1: bool,
+    len: usize,
+    style: EncodeStyle,
+    out: &mut Vec<u8>,
+) -> &'static [u8] {
     let value_tag = if single_asn1 {
         ctx(0).constructed()
     } else {
@@ -363,4 +430,54 @@ pub fn encode_release_user_data(ud: &UserData, style: EncodeStyle) -> Vec<u8> {
     let mut w = sized_writer(Some(ud), 8, style);
     user_data(&mut w, ud, style, Phase::Connect);
     w.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixed-store header is the general encoder's, octet for octet, at every length
+    /// boundary and for every one-octet context identifier.
+    #[test]
+    fn short_td_header_matches_general() {
+        let lens = [
+            0usize,
+            1,
+            100,
+            0x7F - 8,
+            0x7F,
+            0x80,
+            0xFF,
+            0x100,
+            0xFFFF - 10,
+            0xFFFF,
+            0x1_0000,
+            65_536 + 7,
+            0xFF_FFFF,
+            0x100_0000,
+            0xFFFF_FFFF,
+            0x1_0000_0000,
+            usize::MAX / 2,
+        ];
+        for pcid in 0..0x80i64 {
+            for &len in &lens {
+                for single_asn1 in [false, true] {
+                    let mut general = Vec::new();
+                    let t = td_header_general(
+                        pcid,
+                        single_asn1,
+                        len,
+                        EncodeStyle::Canonical,
+                        &mut general,
+                    );
+                    assert!(t.is_empty());
+                    let mut fast = vec![9; 3];
+                    let t =
+                        td_header_into(pcid, single_asn1, len, EncodeStyle::Canonical, &mut fast);
+                    assert!(t.is_empty());
+                    assert_eq!(fast, general, "pcid {pcid} len {len} single {single_asn1}");
+                }
+            }
+        }
+    }
 }
