@@ -272,26 +272,9 @@ impl AssociateRequest {
         self.acse_requirements.is_some_and(|r| r.authentication)
     }
 
-    /// The AARQ carrying this request.
+    /// The AARQ carrying this request (a copy: see [`AssociateRequest::into_aarq`]).
     pub fn to_aarq(&self) -> Aarq {
-        Aarq {
-            protocol_version: ProtocolVersion::default(),
-            application_context_name: self.application_context_name.clone(),
-            called_ap_title: self.called_ap_title.clone(),
-            called_ae_qualifier: self.called_ae_qualifier.clone(),
-            called_ap_invocation_id: self.called_ap_invocation_id,
-            called_ae_invocation_id: self.called_ae_invocation_id,
-            calling_ap_title: self.calling_ap_title.clone(),
-            calling_ae_qualifier: self.calling_ae_qualifier.clone(),
-            calling_ap_invocation_id: self.calling_ap_invocation_id,
-            calling_ae_invocation_id: self.calling_ae_invocation_id,
-            sender_acse_requirements: self.acse_requirements,
-            mechanism_name: self.mechanism_name.clone(),
-            calling_authentication_value: self.authentication_value.clone(),
-            application_context_name_list: self.application_context_name_list.clone(),
-            implementation_information: self.implementation_information.clone(),
-            user_information: self.user_information.clone(),
-        }
+        self.clone().into_aarq()
     }
 
     /// The AARQ carrying this request, taking its parameters instead of copying them (the
@@ -437,24 +420,10 @@ impl AssociateResponse {
         self.acse_requirements.is_some_and(|r| r.authentication)
     }
 
-    /// The AARE carrying this response (result source acse-service-user).
+    /// The AARE carrying this response (result source acse-service-user; a copy: see
+    /// [`AssociateResponse::into_aare`]).
     pub fn to_aare(&self) -> Aare {
-        let mut aare = Aare::new(
-            self.application_context_name.clone(),
-            self.result,
-            ResultSourceDiagnostic::ServiceUser(self.diagnostic.unwrap_or(UserDiagnostic::Null)),
-        );
-        aare.responding_ap_title = self.responding_ap_title.clone();
-        aare.responding_ae_qualifier = self.responding_ae_qualifier.clone();
-        aare.responding_ap_invocation_id = self.responding_ap_invocation_id;
-        aare.responding_ae_invocation_id = self.responding_ae_invocation_id;
-        aare.responder_acse_requirements = self.acse_requirements;
-        aare.mechanism_name = self.mechanism_name.clone();
-        aare.responding_authentication_value = self.authentication_value.clone();
-        aare.application_context_name_list = self.application_context_name_list.clone();
-        aare.implementation_information = self.implementation_information.clone();
-        aare.user_information = self.user_information.clone();
-        aare
+        self.clone().into_aare()
     }
 
     /// The AARE carrying this response (result source acse-service-user), taking its

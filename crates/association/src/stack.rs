@@ -147,12 +147,7 @@ impl Output {
         }
         let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
-        let end = self.bytes.len();
-        self.total += b.len();
-        match self.pieces.last_mut() {
-            Some(Piece::Owned(r)) if r.end == start => r.end = end,
-            _ => self.pieces.push(Piece::Owned(start..end)),
-        }
+        self.owned_from(start);
     }
 
     /// Appends a few octets of fixed length (a frame header), copied.
@@ -160,8 +155,15 @@ impl Output {
     fn push_array<const N: usize>(&mut self, b: &[u8; N]) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
-        let end = start + N;
-        self.total += N;
+        self.owned_from(start);
+    }
+
+    /// Counts the octets just copied into `bytes` from `start` on as the next piece (the
+    /// last piece grows when it ends there).
+    #[inline]
+    fn owned_from(&mut self, start: usize) {
+        let end = self.bytes.len();
+        self.total += end - start;
         match self.pieces.last_mut() {
             Some(Piece::Owned(r)) if r.end == start => r.end = end,
             _ => self.pieces.push(Piece::Owned(start..end)),
@@ -208,12 +210,7 @@ impl Output {
     pub(crate) fn io_slices_from<'a>(&'a self, skip: usize, into: &mut Vec<std::io::IoSlice<'a>>) {
         into.reserve(self.pieces.len());
         let mut skip = skip;
-        for p in &self.pieces {
-            let s = match p {
-                Piece::Owned(r) => self.bytes.get(r.clone()),
-                Piece::Shared(i, r) => self.payloads.get(*i).and_then(|v| v.get(r.clone())),
-            }
-            .unwrap_or_default();
+        for s in self.slices() {
             if skip >= s.len() {
                 skip -= s.len();
                 continue;
@@ -1468,8 +1465,7 @@ impl Stack {
         trailer: &'static [u8],
     ) -> Result<(), AssociationError> {
         let prefix = self.session.data_prefix().map_err(illegal)?;
-        // The TSDU's head is the session prefix then the PPDU header (not joined: each
-        // frame's part of it is pushed from the two).
+        // The TSDU's head is the session prefix then the PPDU header.
         let head_len = prefix.len() + header.len();
         let value_end = head_len + len;
         let total = value_end + trailer.len();

@@ -170,8 +170,8 @@ pub struct TrustOptions {
     pub replay_cache: usize,
 }
 
-/// Default [`TrustOptions::replay_cache`]: 4096 tokens.
-pub const DEFAULT_REPLAY_CACHE: usize = 4096;
+/// Default [`TrustOptions::replay_cache`]: the exchanges' own default, 4096 tokens.
+pub const DEFAULT_REPLAY_CACHE: usize = guls_exchanges::dirauth::DEFAULT_REPLAY_CAPACITY;
 
 /// Largest [`TrustOptions::replay_cache`] a policy file may ask for.
 pub const MAX_REPLAY_CACHE: usize = 1 << 22;

@@ -27,10 +27,6 @@ use crate::certs::CertError;
 use crate::exchanges::ResponderExchanges;
 use crate::trust::{TrustStore, VerifiedCertificate};
 
-/// Most tokens a replay cache made by [`replay_cache`] remembers by default (see
-/// [`crate::TrustOptions::replay_cache`]).
-pub const REPLAY_CACHE_CAPACITY: usize = crate::trust::DEFAULT_REPLAY_CACHE;
-
 /// The [`PathProblem`] an exchange reports for a [`CertError`].
 ///
 /// | CertError | PathProblem |
@@ -106,7 +102,7 @@ pub fn failure_reason(failure: &AuthFailure, cert: Option<&CertError>) -> String
 /// A replay cache for the exchanges of one responder (or initiator): its window is the trust
 /// store's clock skew (`[trust] clock_skew_secs`, default 300 s), at most
 /// `[trust] replay_cache` tokens ([`crate::TrustOptions::replay_cache`], default
-/// [`REPLAY_CACHE_CAPACITY`]). Share it between associations.
+/// [`crate::DEFAULT_REPLAY_CACHE`]). Share it between associations.
 pub fn replay_cache(trust: &TrustStore) -> SharedReplayCache {
     Arc::new(Mutex::new(ReplayCache::new(
         trust.options().clock_skew.as_secs(),
