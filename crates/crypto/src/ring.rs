@@ -411,18 +411,29 @@ impl crate::Hkdf for Hkdf {
     }
 
     fn expand(&self, prk: &[u8], info: &[&[u8]], okm: &mut [u8]) -> Result<(), Error> {
+        self.expand_each(prk, &mut [(info, okm)])
+    }
+
+    fn expand_each(&self, prk: &[u8], outputs: &mut [(&[&[u8]], &mut [u8])]) -> Result<(), Error> {
         if prk.len() < self.algorithm.hash().output_len() {
             return Err(Error::InvalidLength("HKDF PRK shorter than the hash"));
         }
-        if okm.len() > self.algorithm.max_output_len() {
+        if outputs
+            .iter()
+            .any(|(_, okm)| okm.len() > self.algorithm.max_output_len())
+        {
             return Err(Error::InvalidLength(
                 "HKDF output longer than 255 hash lengths",
             ));
         }
+        // The HMAC is keyed with the PRK once for every output.
         let prk = hkdf::Prk::new_less_safe(self.ring, prk);
-        prk.expand(info, OkmLen(okm.len()))
-            .and_then(|o| o.fill(okm))
-            .map_err(|_| Error::InvalidLength("HKDF output"))
+        for (info, okm) in outputs.iter_mut() {
+            prk.expand(info, OkmLen(okm.len()))
+                .and_then(|o| o.fill(okm))
+                .map_err(|_| Error::InvalidLength("HKDF output"))?;
+        }
+        Ok(())
     }
 }
 

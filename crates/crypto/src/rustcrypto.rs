@@ -538,18 +538,28 @@ impl crate::Hkdf for Hkdf {
     }
 
     fn expand(&self, prk: &[u8], info: &[&[u8]], okm: &mut [u8]) -> Result<(), Error> {
+        self.expand_each(prk, &mut [(info, okm)])
+    }
+
+    fn expand_each(&self, prk: &[u8], outputs: &mut [(&[&[u8]], &mut [u8])]) -> Result<(), Error> {
+        // The HMAC is keyed with the PRK once for every output.
         let short = |_| Error::InvalidLength("HKDF PRK shorter than the hash");
         let long = |_| Error::InvalidLength("HKDF output longer than 255 hash lengths");
         match self.algorithm {
-            HkdfAlgorithm::Sha256 => hkdf::Hkdf::<sha2::Sha256>::from_prk(prk)
-                .map_err(short)?
-                .expand_multi_info(info, okm)
-                .map_err(long),
-            HkdfAlgorithm::Sha384 => hkdf::Hkdf::<sha2::Sha384>::from_prk(prk)
-                .map_err(short)?
-                .expand_multi_info(info, okm)
-                .map_err(long),
+            HkdfAlgorithm::Sha256 => {
+                let h = hkdf::Hkdf::<sha2::Sha256>::from_prk(prk).map_err(short)?;
+                for (info, okm) in outputs.iter_mut() {
+                    h.expand_multi_info(info, okm).map_err(long)?;
+                }
+            }
+            HkdfAlgorithm::Sha384 => {
+                let h = hkdf::Hkdf::<sha2::Sha384>::from_prk(prk).map_err(short)?;
+                for (info, okm) in outputs.iter_mut() {
+                    h.expand_multi_info(info, okm).map_err(long)?;
+                }
+            }
         }
+        Ok(())
     }
 }
 

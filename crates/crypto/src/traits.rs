@@ -152,6 +152,16 @@ pub trait Hkdf: Send + Sync + Debug {
     /// of `info`. `okm` may be at most 255 × the hash length.
     fn expand(&self, prk: &[u8], info: &[&[u8]], okm: &mut [u8]) -> Result<(), Error>;
 
+    /// HKDF-Expand of several outputs from one `prk`: each `(info, okm)` is filled as
+    /// [`Hkdf::expand`] would fill it. A provider may key the HMAC with `prk` once for all
+    /// of them (the default expands each in turn).
+    fn expand_each(&self, prk: &[u8], outputs: &mut [(&[&[u8]], &mut [u8])]) -> Result<(), Error> {
+        for (info, okm) in outputs.iter_mut() {
+            self.expand(prk, info, okm)?;
+        }
+        Ok(())
+    }
+
     /// Extract then expand `len` octets.
     fn derive(
         &self,

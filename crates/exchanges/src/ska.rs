@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use guls_acse::DistinguishedName;
 use guls_ber::{BitString, Class, DecodeResult, ErrorKind, LengthForm, Tag, Writer};
 use guls_crypto::{
-    ActiveKeyExchange, CryptoProvider, HashAlgorithm, HashContext, HkdfAlgorithm, HmacAlgorithm,
-    KeyExchangeAlgorithm, SecretBytes,
+    ActiveKeyExchange, CryptoProvider, HashAlgorithm, HashContext, Hkdf, HkdfAlgorithm,
+    HmacAlgorithm, KeyExchangeAlgorithm, SecretBytes,
 };
 use guls_sese::{
     DecodedItem, ErrorDef, ExchangeDefinition, ExchangeRole, Identifier, Item, ItemDef, ItemType,
@@ -743,32 +743,18 @@ impl KaRoleMachine {
         hash_signature_tlv(ctx.as_mut(), item2.1);
         let th = ctx.finish().as_bytes().to_vec();
         let prk = hkdf.extract(&th, shared.as_bytes());
-        let expand = |label: &[u8], okm: &mut [u8]| -> Result<(), AuthFailure> {
-            hkdf.expand(prk.as_bytes(), &[LABEL_PREFIX, label], okm)
-                .map_err(|_| AuthFailure::Internal("HKDF expand failed"))
-        };
-        // The two finished keys, then every session secret, each in one buffer.
-        let mut fin = SecretBytes::zeroed(2 * MAC_LEN);
-        let (r_fin, i_fin) = fin.as_mut_bytes().split_at_mut(MAC_LEN);
-        expand(b"responder finished", r_fin)?;
-        expand(b"initiator finished", i_fin)?;
+        let (fin, mut material) = expand_schedule(hkdf, prk.as_bytes())?;
+        let (r_fin, i_fin) = fin.as_bytes().split_at(MAC_LEN);
         let responder_confirmation = hmac
             .with_key(r_fin)
             .sign_concat(&[b"responder", &th])
             .as_bytes()
             .to_vec();
-        let mut material = SecretBytes::zeroed(EXPORTER_AT.end);
-        let m = material.as_mut_bytes();
-        m[CONFIRMATION_AT].copy_from_slice(
+        material.as_mut_bytes()[CONFIRMATION_AT].copy_from_slice(
             hmac.with_key(i_fin)
                 .sign_concat(&[b"initiator", &th])
                 .as_bytes(),
         );
-        expand(b"i2r key", &mut m[I2R_KEY_AT])?;
-        expand(b"i2r iv", &mut m[I2R_IV_AT])?;
-        expand(b"r2i key", &mut m[R2I_KEY_AT])?;
-        expand(b"r2i iv", &mut m[R2I_IV_AT])?;
-        expand(b"exporter", &mut m[EXPORTER_AT])?;
         Ok(Derived {
             keys: SessionKeys {
                 material,
@@ -918,6 +904,49 @@ impl KaRoleMachine {
     }
 }
 
+/// The HKDF-Expand outputs of the key schedule from `prk`: the responder's and the
+/// initiator's finished keys (one buffer, in that order), and the session secrets at their
+/// `*_AT` ranges (the confirmation range left zero for the caller). The HMAC is keyed with
+/// the PRK once for all of them.
+fn expand_schedule(hkdf: &dyn Hkdf, prk: &[u8]) -> Result<(SecretBytes, SecretBytes), AuthFailure> {
+    let mut fin = SecretBytes::zeroed(2 * MAC_LEN);
+    let mut material = SecretBytes::zeroed(EXPORTER_AT.end);
+    let (r_fin, i_fin) = fin.as_mut_bytes().split_at_mut(MAC_LEN);
+    let m = material.as_mut_bytes();
+    let (i2r_key, rest) = m.split_at_mut(I2R_KEY_AT.end);
+    let (i2r_iv, rest) = rest.split_at_mut(I2R_IV_AT.len());
+    let (r2i_key, rest) = rest.split_at_mut(R2I_KEY_AT.len());
+    let (r2i_iv, rest) = rest.split_at_mut(R2I_IV_AT.len());
+    let (_confirmation, exporter) = rest.split_at_mut(CONFIRMATION_AT.len());
+    let label = |l: &'static [u8]| -> [&'static [u8]; 2] { [LABEL_PREFIX, l] };
+    let labels = SCHEDULE_LABELS.map(label);
+    hkdf.expand_each(
+        prk,
+        &mut [
+            (&labels[0][..], r_fin),
+            (&labels[1][..], i_fin),
+            (&labels[2][..], i2r_key),
+            (&labels[3][..], i2r_iv),
+            (&labels[4][..], r2i_key),
+            (&labels[5][..], r2i_iv),
+            (&labels[6][..], exporter),
+        ],
+    )
+    .map_err(|_| AuthFailure::Internal("HKDF expand failed"))?;
+    Ok((fin, material))
+}
+
+/// The key schedule's HKDF labels (after [`LABEL_PREFIX`]), in [`expand_schedule`]'s order.
+const SCHEDULE_LABELS: [&[u8]; 7] = [
+    b"responder finished",
+    b"initiator finished",
+    b"i2r key",
+    b"i2r iv",
+    b"r2i key",
+    b"r2i iv",
+    b"exporter",
+];
+
 impl ExchangeRole for KaRoleMachine {
     fn start(&mut self) -> Step {
         if self.role != KaRole::Initiator {
@@ -950,6 +979,50 @@ impl ExchangeRole for KaRoleMachine {
                 Err(f) => self.fail(f),
             },
             _ => self.fail(AuthFailure::KeyAgreement("unexpected item")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `expand_schedule` (one keyed HMAC for every output) gives each secret exactly what a
+    /// separate HKDF-Expand with its label gives, at its documented range, with both
+    /// providers.
+    #[test]
+    fn expand_schedule_matches_one_expand_per_label() {
+        let providers = [
+            guls_crypto::ring::default_provider(),
+            guls_crypto::rustcrypto::default_provider(),
+        ];
+        let prk: Vec<u8> = (0u8..32)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        for p in providers {
+            let hkdf = p.hkdf(HkdfAlgorithm::Sha256).expect("HKDF-SHA-256");
+            let one = |label: &[u8], len: usize| {
+                let mut out = vec![0u8; len];
+                hkdf.expand(&prk, &[LABEL_PREFIX, label], &mut out)
+                    .expect("expand");
+                out
+            };
+            let (fin, material) = expand_schedule(hkdf, &prk).expect("schedule");
+            assert_eq!(
+                &fin.as_bytes()[..MAC_LEN],
+                one(b"responder finished", MAC_LEN)
+            );
+            assert_eq!(
+                &fin.as_bytes()[MAC_LEN..],
+                one(b"initiator finished", MAC_LEN)
+            );
+            let m = material.as_bytes();
+            assert_eq!(m[I2R_KEY_AT].to_vec(), one(b"i2r key", KEY_LEN));
+            assert_eq!(m[I2R_IV_AT].to_vec(), one(b"i2r iv", IV_LEN));
+            assert_eq!(m[R2I_KEY_AT].to_vec(), one(b"r2i key", KEY_LEN));
+            assert_eq!(m[R2I_IV_AT].to_vec(), one(b"r2i iv", IV_LEN));
+            assert_eq!(m[EXPORTER_AT].to_vec(), one(b"exporter", KEY_LEN));
+            assert!(m[CONFIRMATION_AT].iter().all(|&b| b == 0));
         }
     }
 }
