@@ -99,6 +99,39 @@ impl Tag {
         }
     }
 
+    /// The tag of a one-octet identifier (low tag number form, `b & 0x1F != 0x1F`).
+    #[inline]
+    pub(crate) const fn from_identifier(b: u8) -> Tag {
+        Tag {
+            class: match b >> 6 {
+                0 => Class::Universal,
+                1 => Class::Application,
+                2 => Class::Context,
+                _ => Class::Private,
+            },
+            constructed: b & 0x20 != 0,
+            number: (b & 0x1F) as u32,
+        }
+    }
+
+    /// The class and form bits of the first identifier octet.
+    #[inline]
+    const fn class_form_bits(self) -> u8 {
+        let class_bits = match self.class {
+            Class::Universal => 0x00,
+            Class::Application => 0x40,
+            Class::Context => 0x80,
+            Class::Private => 0xC0,
+        };
+        class_bits | if self.constructed { 0x20 } else { 0x00 }
+    }
+
+    /// The identifier octet of a tag below 31 (which encodes to one octet).
+    #[inline]
+    pub(crate) const fn short_identifier(self) -> u8 {
+        self.class_form_bits() | self.number as u8
+    }
+
     /// True when class and number match, whatever the form.
     pub fn same_number(self, other: Tag) -> bool {
         self.class == other.class && self.number == other.number
