@@ -56,10 +56,11 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
 /// Formats octets as lower-case hex without separators.
 pub fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 0x0F) as usize] as char);
+    // Filled as octets (no per-character capacity and UTF-8 width checks), then checked once.
+    let mut s = vec![0u8; bytes.len() * 2];
+    for (pair, &b) in s.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[(b >> 4) as usize];
+        pair[1] = DIGITS[(b & 0x0F) as usize];
     }
-    s
+    String::from_utf8(s).expect("hex digits are ASCII")
 }

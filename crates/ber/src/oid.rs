@@ -88,6 +88,48 @@ impl Oid {
 
     /// An OID from received contents octets, validated.
     pub fn from_content(content: &[u8]) -> Result<Oid, OidError> {
+        // Contents that fit inline are checked on the zero-padded copy, eight octets at a time:
+        // the same verdict as `validate`, which the rare rest goes through.
+        if let Some(&last) = content.last()
+            && content.len() <= INLINE_OCTETS
+        {
+            let buf = inline_copy(content);
+            let mut tail = [0u8; 8];
+            tail[..INLINE_OCTETS - 16].copy_from_slice(&buf[16..]);
+            let words = [
+                u64::from_le_bytes([
+                    buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], buf[7],
+                ]),
+                u64::from_le_bytes([
+                    buf[8], buf[9], buf[10], buf[11], buf[12], buf[13], buf[14], buf[15],
+                ]),
+                u64::from_le_bytes(tail),
+            ];
+            // An arc can exceed 128 bits only with 19 or more septets, that is 18 or more
+            // continuation octets, so with fewer in the whole OID (always so up to 18 octets,
+            // the last ending a sub-identifier) only the sub-identifier form can be wrong, and
+            // every such error is `Malformed`.
+            if content.len() <= 18
+                || words.iter().map(|w| (w & HIGH).count_ones()).sum::<u32>() < 18
+            {
+                // The last octet ends a sub-identifier, and no sub-identifier starts with 0x80:
+                // no octet equal to 0x80 follows one without the continuation bit (or starts
+                // the OID). The padding is zero, never 0x80.
+                let mut bad = u64::from(last & 0x80);
+                let mut before = 0; // the octet before each word's first, in the low octet
+                for w in words {
+                    let starts = !((w << 8) | before) & HIGH;
+                    let x = w ^ HIGH; // zero octets where w has 0x80
+                    let is_80 = !(((x & !HIGH) + !HIGH) | x) & HIGH;
+                    bad |= starts & is_80;
+                    before = w >> 56;
+                }
+                if bad != 0 {
+                    return Err(OidError::Malformed);
+                }
+                return Ok(Oid(Repr::Inline(content.len() as u8, buf)));
+            }
+        }
         validate(content)?;
         Ok(Oid::copied(content))
     }
@@ -95,9 +137,7 @@ impl Oid {
     /// An OID holding a copy of `content` (already validated), inline when short.
     fn copied(content: &[u8]) -> Oid {
         if content.len() <= INLINE_OCTETS {
-            let mut buf = [0u8; INLINE_OCTETS];
-            buf[..content.len()].copy_from_slice(content);
-            Oid(Repr::Inline(content.len() as u8, buf))
+            Oid(Repr::Inline(content.len() as u8, inline_copy(content)))
         } else {
             Oid(Repr::Heap(content.into()))
         }
@@ -166,6 +206,33 @@ impl Oid {
         let p = prefix.arcs();
         a.len() >= p.len() && a[..p.len()] == p[..]
     }
+}
+
+/// The top bit of every octet of a word.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// `src` (at most [`INLINE_OCTETS`] octets) at the start of a zeroed buffer, copied with two
+/// overlapping fixed-size moves rather than a variable-length copy and fill (two library calls).
+#[inline]
+fn inline_copy(src: &[u8]) -> [u8; INLINE_OCTETS] {
+    let mut buf = [0u8; INLINE_OCTETS];
+    let n = src.len();
+    if n >= 16 {
+        buf[..16].copy_from_slice(&src[..16]);
+        buf[n - 16..n].copy_from_slice(&src[n - 16..]);
+    } else if n >= 8 {
+        buf[..8].copy_from_slice(&src[..8]);
+        buf[n - 8..n].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        buf[..4].copy_from_slice(&src[..4]);
+        buf[n - 4..n].copy_from_slice(&src[n - 4..]);
+    } else if n > 0 {
+        // One to three octets: first, middle and last cover them all.
+        buf[0] = src[0];
+        buf[n / 2] = src[n / 2];
+        buf[n - 1] = src[n - 1];
+    }
+    buf
 }
 
 fn push_subidentifier(mut v: u128, out: &mut Vec<u8>) {

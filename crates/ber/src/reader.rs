@@ -163,16 +163,69 @@ impl<'a> Reader<'a> {
     }
 
     /// The tag of the next element, without consuming it; `None` at the end.
+    #[inline]
     pub fn peek_tag(&self) -> DecodeResult<Option<Tag>> {
-        if self.is_empty() {
-            return Ok(None);
+        match self.data.get(self.pos) {
+            None => Ok(None),
+            Some(&b) if b & 0x1F != 0x1F => Ok(Some(Tag::from_identifier(b))),
+            Some(_) => self.peek_long_tag(),
         }
+    }
+
+    /// [`Reader::peek_tag`] for a high-tag-number identifier.
+    #[inline(never)]
+    fn peek_long_tag(&self) -> DecodeResult<Option<Tag>> {
         let (tag, _) = parse_tag(self.data, self.pos).map_err(|k| self.error(k))?;
         Ok(Some(tag))
     }
 
     /// Reads the next element, whatever it is.
     pub fn read(&mut self) -> DecodeResult<Element<'a>> {
+        self.read_inline(Tag::from_identifier)
+    }
+
+    /// [`Reader::read`], inlined into it and into the tag-checking readers (not into every
+    /// caller: the fast path is a few dozen instructions, worth a call). `tag_of` gives the
+    /// tag of a one-octet identifier (callers that have already matched it know it).
+    #[inline(always)]
+    fn read_inline(&mut self, tag_of: impl FnOnce(u8) -> Tag) -> DecodeResult<Element<'a>> {
+        // Nearly every header is a one-octet identifier and a definite length of one, two or
+        // three octets (short form, `81 xx`, `82 xx xx`): read those here and leave everything
+        // else (and every error) to `read_general`, which reads these forms the same way and
+        // makes its checks in the same order. Identifier 00 (end-of-contents) goes there too.
+        if let Some(rest) = self.data.get(self.pos..)
+            && let [id, first, ..] = *rest
+            && id & 0x1F != 0x1F
+            && id != 0
+        {
+            let (header_len, len) = match (first, rest) {
+                (0..=0x7F, _) => (2, usize::from(first)),
+                (0x81, &[_, _, l, ..]) => (3, usize::from(l)),
+                (0x82, &[_, _, h, l, ..]) => (4, usize::from(u16::from_be_bytes([h, l]))),
+                _ => return self.read_general(),
+            };
+            if let Some(raw) = rest.get(..header_len + len) {
+                let start = self.pos;
+                self.pos = start + raw.len();
+                return Ok(Element {
+                    tag: tag_of(id),
+                    offset: self.base + start,
+                    content_offset: self.base + start + header_len,
+                    contents: &raw[header_len..],
+                    raw,
+                    indefinite: false,
+                    layer: self.layer,
+                    depth: self.depth,
+                    max_depth: self.max_depth,
+                });
+            }
+        }
+        self.read_general()
+    }
+
+    /// [`Reader::read`] for any header, and every error.
+    #[inline(never)]
+    fn read_general(&mut self) -> DecodeResult<Element<'a>> {
         if self.is_empty() {
             return Err(self.error(ErrorKind::Truncated {
                 what: "element",
@@ -245,23 +298,63 @@ impl<'a> Reader<'a> {
 
     /// Reads the next element and checks its tag (form included).
     pub fn read_tagged(&mut self, tag: Tag, what: &'static str) -> DecodeResult<Element<'a>> {
-        let here = self.position();
+        // A one-octet identifier is compared as it stands (it can only match a tag below 31);
+        // anything else goes the general way.
+        match self.data.get(self.pos) {
+            Some(&b) if b & 0x1F != 0x1F => {
+                if tag.number < 31 && b == tag.short_identifier() {
+                    self.read_inline(|_| tag)
+                } else {
+                    Err(unexpected(
+                        self.layer,
+                        self.position(),
+                        what,
+                        Tag::from_identifier(b),
+                    ))
+                }
+            }
+            _ => self.read_tagged_general(tag, what),
+        }
+    }
+
+    /// [`Reader::read_tagged`] at the end of the input or before a high-tag-number identifier.
+    #[inline(never)]
+    fn read_tagged_general(&mut self, tag: Tag, what: &'static str) -> DecodeResult<Element<'a>> {
         match self.peek_tag()? {
             Some(t) if t == tag => self.read(),
-            Some(t) => Err(DecodeError::new(
+            Some(t) => Err(unexpected(self.layer, self.position(), what, t)),
+            None => Err(DecodeError::new(
                 self.layer,
-                here,
-                ErrorKind::Unexpected {
-                    expected: what,
-                    found: t.to_string(),
-                },
+                self.position(),
+                ErrorKind::Missing(what),
             )),
-            None => Err(DecodeError::new(self.layer, here, ErrorKind::Missing(what))),
         }
     }
 
     /// Reads the next element if its class and number are those of `tag` (either form).
     pub fn read_optional(&mut self, tag: Tag) -> DecodeResult<Option<Element<'a>>> {
+        // As in `read_tagged`: a one-octet identifier matches only a tag below 31, whose
+        // identifier octet it equals but for the form bit.
+        match self.data.get(self.pos) {
+            None => Ok(None),
+            Some(&b) if b & 0x1F != 0x1F => {
+                if tag.number < 31 && (b ^ tag.short_identifier()) & !0x20 == 0 {
+                    self.read_inline(|b| Tag {
+                        constructed: b & 0x20 != 0,
+                        ..tag
+                    })
+                    .map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+            Some(_) => self.read_optional_general(tag),
+        }
+    }
+
+    /// [`Reader::read_optional`] before a high-tag-number identifier.
+    #[inline(never)]
+    fn read_optional_general(&mut self, tag: Tag) -> DecodeResult<Option<Element<'a>>> {
         match self.peek_tag()? {
             Some(t) if t.same_number(tag) => self.read().map(Some),
             _ => Ok(None),
@@ -288,17 +381,10 @@ impl<'a> Element<'a> {
     }
 
     /// A reader over the contents of a constructed element, one level deeper.
+    #[inline]
     pub fn reader(&self) -> DecodeResult<Reader<'a>> {
-        if !self.tag.constructed {
-            return Err(self.error(ErrorKind::Unexpected {
-                expected: "a constructed element",
-                found: self.tag.to_string(),
-            }));
-        }
-        if self.depth.saturating_add(1) > self.max_depth {
-            return Err(self.error(ErrorKind::TooDeep {
-                limit: self.max_depth,
-            }));
+        if !self.tag.constructed || self.depth.saturating_add(1) > self.max_depth {
+            return Err(self.reader_error());
         }
         Ok(Reader {
             data: self.contents,
@@ -308,6 +394,22 @@ impl<'a> Element<'a> {
             depth: self.depth + 1,
             max_depth: self.max_depth,
         })
+    }
+
+    /// Why [`Element::reader`] refused this element.
+    #[cold]
+    #[inline(never)]
+    fn reader_error(&self) -> DecodeError {
+        if !self.tag.constructed {
+            self.error(ErrorKind::Unexpected {
+                expected: "a constructed element",
+                found: self.tag.to_string(),
+            })
+        } else {
+            self.error(ErrorKind::TooDeep {
+                limit: self.max_depth,
+            })
+        }
     }
 
     /// Fails unless the element is primitive.
@@ -323,6 +425,18 @@ impl<'a> Element<'a> {
 
     /// The contents as a signed integer of at most `max_octets` octets (two's complement).
     pub fn integer(&self, what: &'static str, max_octets: usize) -> DecodeResult<i64> {
+        if !self.tag.constructed
+            && let Ok(v) = decode_integer(self.contents, max_octets.min(8))
+        {
+            return Ok(v);
+        }
+        self.integer_general(what, max_octets)
+    }
+
+    /// [`Element::integer`] with its errors (out of line: they format and rename).
+    #[cold]
+    #[inline(never)]
+    fn integer_general(&self, what: &'static str, max_octets: usize) -> DecodeResult<i64> {
         let c = self.expect_primitive(what)?;
         decode_integer(c, max_octets.min(8))
             .map_err(|k| self.error(with_what(k, what, max_octets.min(8))))
@@ -398,6 +512,20 @@ impl<'a> Element<'a> {
         out.unused_bits = last_unused;
         Ok(out)
     }
+}
+
+/// An `Unexpected` error naming the tag found (out of line: it formats a string).
+#[cold]
+#[inline(never)]
+fn unexpected(layer: Layer, offset: usize, expected: &'static str, found: Tag) -> DecodeError {
+    DecodeError::new(
+        layer,
+        offset,
+        ErrorKind::Unexpected {
+            expected,
+            found: found.to_string(),
+        },
+    )
 }
 
 fn with_what(kind: ErrorKind, what: &'static str, max_octets: usize) -> ErrorKind {
@@ -512,7 +640,30 @@ pub fn peek_header(data: &[u8], layer: Layer) -> DecodeResult<(Tag, usize, Optio
     Ok((h.tag, h.header_len, h.length))
 }
 
+#[inline]
 fn parse_header(data: &[u8], pos: usize, layer: Layer, base: usize) -> DecodeResult<Header> {
+    // The common one-octet identifier and short-form length; `parse_header_general` reads
+    // these the same way.
+    if let Some([id, first, ..]) = data.get(pos..)
+        && id & 0x1F != 0x1F
+        && *first < 0x80
+    {
+        return Ok(Header {
+            tag: Tag::from_identifier(*id),
+            header_len: 2,
+            length: Some(usize::from(*first)),
+        });
+    }
+    parse_header_general(data, pos, layer, base)
+}
+
+#[inline(never)]
+fn parse_header_general(
+    data: &[u8],
+    pos: usize,
+    layer: Layer,
+    base: usize,
+) -> DecodeResult<Header> {
     let err = |kind| DecodeError::new(layer, base + pos, kind);
     let (tag, tag_len) = parse_tag(data, pos).map_err(err)?;
     let lpos = pos + tag_len;

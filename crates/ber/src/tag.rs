@@ -99,6 +99,39 @@ impl Tag {
         }
     }
 
+    /// The tag of a one-octet identifier (low tag number form, `b & 0x1F != 0x1F`).
+    #[inline]
+    pub(crate) const fn from_identifier(b: u8) -> Tag {
+        Tag {
+            class: match b >> 6 {
+                0 => Class::Universal,
+                1 => Class::Application,
+                2 => Class::Context,
+                _ => Class::Private,
+            },
+            constructed: b & 0x20 != 0,
+            number: (b & 0x1F) as u32,
+        }
+    }
+
+    /// The class and form bits of the first identifier octet.
+    #[inline]
+    const fn class_form_bits(self) -> u8 {
+        let class_bits = match self.class {
+            Class::Universal => 0x00,
+            Class::Application => 0x40,
+            Class::Context => 0x80,
+            Class::Private => 0xC0,
+        };
+        class_bits | if self.constructed { 0x20 } else { 0x00 }
+    }
+
+    /// The identifier octet of a tag below 31 (which encodes to one octet).
+    #[inline]
+    pub(crate) const fn short_identifier(self) -> u8 {
+        self.class_form_bits() | self.number as u8
+    }
+
     /// True when class and number match, whatever the form.
     pub fn same_number(self, other: Tag) -> bool {
         self.class == other.class && self.number == other.number
@@ -120,33 +153,35 @@ impl Tag {
     }
 
     /// Appends the identifier octets.
+    #[inline]
     pub fn encode(self, out: &mut Vec<u8>) {
-        let class_bits = match self.class {
-            Class::Universal => 0x00,
-            Class::Application => 0x40,
-            Class::Context => 0x80,
-            Class::Private => 0xC0,
-        };
-        let form = if self.constructed { 0x20 } else { 0x00 };
+        // Almost every tag is below 31 and takes one octet; the high-tag-number form stays out
+        // of line so that callers inline only the push.
         if self.number < 31 {
-            out.push(class_bits | form | self.number as u8);
+            out.push(self.short_identifier());
         } else {
-            out.push(class_bits | form | 0x1F);
-            let mut septets = [0u8; 5];
-            let mut n = 0;
-            let mut v = self.number;
-            loop {
-                septets[n] = (v & 0x7F) as u8;
-                n += 1;
-                v >>= 7;
-                if v == 0 {
-                    break;
-                }
+            self.encode_long(out);
+        }
+    }
+
+    /// The high-tag-number form: `1F` with the class and form bits, then base-128 septets.
+    #[inline(never)]
+    fn encode_long(self, out: &mut Vec<u8>) {
+        out.push(self.class_form_bits() | 0x1F);
+        let mut septets = [0u8; 5];
+        let mut n = 0;
+        let mut v = self.number;
+        loop {
+            septets[n] = (v & 0x7F) as u8;
+            n += 1;
+            v >>= 7;
+            if v == 0 {
+                break;
             }
-            for i in (0..n).rev() {
-                let cont = if i > 0 { 0x80 } else { 0 };
-                out.push(septets[i] | cont);
-            }
+        }
+        for i in (0..n).rev() {
+            let cont = if i > 0 { 0x80 } else { 0 };
+            out.push(septets[i] | cont);
         }
     }
 }

@@ -39,20 +39,12 @@ pub fn encode_length(len: usize, out: &mut Vec<u8>) {
 
 /// Minimal two's-complement contents of an integer.
 pub fn integer_contents(v: i64) -> ([u8; 8], usize) {
-    let bytes = v.to_be_bytes();
-    let mut start = 0;
-    while start < 7 {
-        let b = bytes[start];
-        let next = bytes[start + 1];
-        if (b == 0x00 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    let mut out = [0u8; 8];
-    let n = 8 - start;
-    out[..n].copy_from_slice(&bytes[start..]);
+    // The octets needed are those holding the significant bits plus a sign bit: 64 less the
+    // redundant leading sign bits (leading zeros of `v`, or of `!v` when negative), plus one.
+    let redundant = (v ^ (v >> 63)).leading_zeros() as usize;
+    let n = (72 - redundant) / 8;
+    // Shift the n octets to the front; the rest of the array stays zero.
+    let out = ((v as u64) << (64 - 8 * n)).to_be_bytes();
     (out, n)
 }
 
@@ -108,12 +100,27 @@ impl Writer {
     }
 
     /// Appends octets as they are (an already-encoded element).
+    #[inline]
     pub fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
 
     /// A primitive element with the given contents.
     pub fn primitive(&mut self, tag: Tag, contents: &[u8]) {
+        // A one-octet identifier and a short-form length: one two-octet header.
+        if tag.number < 31 && contents.len() < 0x80 {
+            let header = [tag.primitive().short_identifier(), contents.len() as u8];
+            self.buf.reserve(2 + contents.len());
+            self.buf.extend_from_slice(&header);
+            self.buf.extend_from_slice(contents);
+        } else {
+            self.primitive_general(tag, contents);
+        }
+    }
+
+    /// [`Writer::primitive`] for any tag and length.
+    #[inline(never)]
+    fn primitive_general(&mut self, tag: Tag, contents: &[u8]) {
         tag.primitive().encode(&mut self.buf);
         encode_length(contents.len(), &mut self.buf);
         self.buf.extend_from_slice(contents);
@@ -149,21 +156,55 @@ impl Writer {
     }
 
     /// A constructed element with a definite, minimal length whatever this writer's form.
+    #[inline]
     pub fn constructed_definite(&mut self, tag: Tag, f: impl FnOnce(&mut Writer)) {
-        tag.constructed().encode(&mut self.buf);
-        let len_pos = self.buf.len();
-        self.buf.push(0);
+        let len_pos = self.open_definite(tag);
         f(self);
+        self.close_definite(len_pos);
+    }
+
+    /// Writes the identifier and a one-octet length placeholder; returns the placeholder's
+    /// position. The part of [`Writer::constructed_definite`] that does not depend on `f`.
+    #[inline]
+    fn open_definite(&mut self, tag: Tag) -> usize {
+        let tag = tag.constructed();
+        if tag.number < 31 {
+            self.buf.extend_from_slice(&[tag.short_identifier(), 0]);
+        } else {
+            tag.encode(&mut self.buf);
+            self.buf.push(0);
+        }
+        self.buf.len() - 1
+    }
+
+    /// Fills in the length placeholder at `len_pos` now that the contents follow it.
+    #[inline]
+    fn close_definite(&mut self, len_pos: usize) {
         let content_len = self.buf.len() - len_pos - 1;
         if content_len < 0x80 {
             self.buf[len_pos] = content_len as u8;
         } else {
-            // Long form: 0x80 | n, then n length octets, inserted after the placeholder.
-            let n = length_len(content_len) - 1;
-            self.buf[len_pos] = 0x80 | n as u8;
-            let be = content_len.to_be_bytes();
-            self.buf
-                .splice(len_pos + 1..len_pos + 1, be[be.len() - n..].iter().copied());
+            self.insert_long_length(len_pos, content_len);
+        }
+    }
+
+    /// Turns the one-octet length placeholder at `len_pos` into the long form of `content_len`:
+    /// `0x80 | n` there, and n length octets inserted after it (the contents move up n octets).
+    #[inline(never)]
+    fn insert_long_length(&mut self, len_pos: usize, content_len: usize) {
+        let n = length_len(content_len) - 1;
+        let contents = len_pos + 1;
+        let old_end = self.buf.len();
+        self.buf[len_pos] = 0x80 | n as u8;
+        // Grow by n octets (a fixed eight-octet append cut back, rather than a fill of n),
+        // move the contents up, and write the length octets in the gap.
+        self.buf.extend_from_slice(&[0; 8]);
+        self.buf.truncate(old_end + n);
+        self.buf.copy_within(contents..old_end, contents + n);
+        let mut v = content_len;
+        for octet in self.buf[contents..contents + n].iter_mut().rev() {
+            *octet = v as u8;
+            v >>= 8;
         }
     }
 
@@ -178,7 +219,18 @@ impl Writer {
     /// An INTEGER (minimal contents) under `tag`.
     pub fn integer(&mut self, tag: Tag, v: i64) {
         let (c, n) = integer_contents(v);
-        self.primitive(tag, &c[..n]);
+        if tag.number < 31 {
+            // Identifier, length and all eight octets in one fixed-size append, then cut back
+            // to the n octets used (no variable-length copy).
+            let mut enc = [0u8; 10];
+            enc[0] = tag.primitive().short_identifier();
+            enc[1] = n as u8;
+            enc[2..].copy_from_slice(&c);
+            self.buf.extend_from_slice(&enc);
+            self.buf.truncate(self.buf.len() - (8 - n));
+        } else {
+            self.primitive(tag, &c[..n]);
+        }
     }
 
     /// A BOOLEAN under `tag` (TRUE as FF).
