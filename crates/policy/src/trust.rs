@@ -531,33 +531,27 @@ impl TrustStore {
             return Err(CertError::NoTrustAnchors);
         }
 
-        // Algorithms.
-        let verifiers: Vec<_> = provider
-            .signature_verifiers
-            .iter()
-            .copied()
-            .filter(|v| {
+        // Algorithms: the provider's, filtered, walked where they lie (no list per call).
+        let verifiers = || {
+            provider.signature_verifiers.iter().copied().filter(|v| {
                 self.options
                     .accepted_algorithms
                     .as_ref()
                     .is_none_or(|a| a.contains(&v.algorithm()))
             })
-            .collect();
-        if verifiers.is_empty() {
+        };
+        let Some(first_verifier) = verifiers().next() else {
             return Err(CertError::AlgorithmNotAccepted(format!(
                 "provider {} offers none of the accepted signature algorithms",
                 provider.name
             )));
-        }
+        };
         let key_type = ee.key_type.clone().map_err(|alg| {
             CertError::AlgorithmNotAccepted(format!(
                 "end-entity key algorithm {alg} is not supported"
             ))
         })?;
-        if !verifiers
-            .iter()
-            .any(|v| v.algorithm().key_type() == key_type)
-        {
+        if !verifiers().any(|v| v.algorithm().key_type() == key_type) {
             return Err(CertError::AlgorithmNotAccepted(format!(
                 "no accepted signature algorithm uses the end-entity's {key_type:?} key"
             )));
@@ -567,8 +561,7 @@ impl TrustStore {
             _ => provider.hash(HashAlgorithm::Sha256),
         };
         let remembering: Vec<RememberedVerifier<'_>> = match sha256 {
-            Some(sha256) => verifiers
-                .iter()
+            Some(sha256) => verifiers()
                 .map(|v| RememberedVerifier {
                     inner: v.as_webpki(),
                     algorithm: v.algorithm(),
@@ -579,21 +572,31 @@ impl TrustStore {
                 .collect(),
             None => Vec::new(),
         };
-        let algs: Vec<&dyn SignatureVerificationAlgorithm> = if remembering.is_empty() {
-            verifiers.iter().map(|v| v.as_webpki()).collect()
+        let mut stack_algs = [first_verifier.as_webpki(); STACK_ALGORITHMS];
+        let mut more_algs = Vec::new();
+        let algs = if remembering.is_empty() {
+            stack_or_vec(
+                verifiers().map(|v| v.as_webpki()),
+                &mut stack_algs,
+                &mut more_algs,
+            )
         } else {
-            remembering
-                .iter()
-                .map(|v| v as &dyn SignatureVerificationAlgorithm)
-                .collect()
+            stack_or_vec(
+                remembering
+                    .iter()
+                    .map(|v| v as &dyn SignatureVerificationAlgorithm),
+                &mut stack_algs,
+                &mut more_algs,
+            )
         };
 
         // Path validation.
         let ee_der = CertificateDer::from(chain[0]);
-        let intermediates: Vec<CertificateDer<'_>> = chain[1..]
-            .iter()
-            .map(|c| CertificateDer::from(*c))
-            .collect();
+        // At most MAX_CHAIN_LEN - 1 intermediates (checked above): on the stack.
+        let intermediates: [CertificateDer<'_>; MAX_CHAIN_LEN - 1] = std::array::from_fn(|i| {
+            CertificateDer::from(chain.get(i + 1).copied().unwrap_or_default())
+        });
+        let intermediates = &intermediates[..chain.len() - 1];
         let end_entity = webpki::EndEntityCert::try_from(&ee_der).map_err(map_webpki)?;
         let crl_refs: Vec<&CertRevocationList<'static>> = self.crls.iter().collect();
         let revocation = if crl_refs.is_empty() {
@@ -629,9 +632,9 @@ impl TrustStore {
         let run = |t: UnixTime| -> Result<Vec<Vec<u8>>, webpki::Error> {
             end_entity
                 .verify_for_usage(
-                    &algs,
+                    algs,
                     &self.anchors,
-                    &intermediates,
+                    intermediates,
                     t,
                     &eku,
                     revocation,
@@ -820,6 +823,31 @@ impl TrustStore {
             }
         })
     }
+}
+
+/// How many signature algorithms [`TrustStore::verify_path`] hands rustls-webpki from the
+/// stack (more go into a `Vec`); providers have a handful.
+const STACK_ALGORITHMS: usize = 16;
+
+/// The items of `items` as one slice: in `stack` when they fit, else in `more`.
+fn stack_or_vec<'b, T: Copy, const N: usize>(
+    items: impl Iterator<Item = T>,
+    stack: &'b mut [T; N],
+    more: &'b mut Vec<T>,
+) -> &'b [T] {
+    let mut n = 0;
+    for item in items {
+        if n < N {
+            stack[n] = item;
+        } else {
+            if more.is_empty() {
+                more.extend_from_slice(&stack[..]);
+            }
+            more.push(item);
+        }
+        n += 1;
+    }
+    if n <= N { &stack[..n] } else { more }
 }
 
 /// Most certificates of each kind [`CertCache`] holds; when full it starts again empty.
@@ -1130,5 +1158,24 @@ fn map_webpki(e: webpki::Error) -> CertError {
         | E::InvalidSerialNumber
         | E::InvalidCertValidity => CertError::Malformed(format!("{e:?}")),
         other => CertError::InvalidPath(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod stack_tests {
+    use super::stack_or_vec;
+
+    /// Every item, in order, whether it fits on the stack or not.
+    #[test]
+    fn stack_or_vec_keeps_every_item_in_order() {
+        for len in 0..8u32 {
+            let mut stack = [0u32; 3];
+            let mut more = Vec::new();
+            let items: Vec<u32> = (1..=len).collect();
+            assert_eq!(
+                stack_or_vec(items.iter().copied(), &mut stack, &mut more),
+                items.as_slice()
+            );
+        }
     }
 }
