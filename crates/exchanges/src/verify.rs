@@ -266,11 +266,48 @@ impl LocalIdentity {
 pub struct ReplayCache {
     skew: u64,
     capacity: usize,
-    seen: BTreeSet<(u64, Vec<u8>, Vec<u8>)>,
+    seen: BTreeSet<SeenToken>,
     floor: u64,
-    issued: BTreeMap<Vec<u8>, u64>,
+    /// Each random is held once, shared by both maps.
+    issued: BTreeMap<Arc<[u8]>, u64>,
     /// The same randoms ordered by time, so expiry and eviction never scan the whole cache.
-    issued_by_time: BTreeSet<(u64, Vec<u8>)>,
+    issued_by_time: BTreeSet<(u64, Arc<[u8]>)>,
+}
+
+/// An accepted token's (time, signer, random), ordered as that tuple, in one allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SeenToken {
+    time: u64,
+    /// The signer's octets then the random's.
+    octets: Box<[u8]>,
+    signer_len: usize,
+}
+
+impl SeenToken {
+    fn new(time: u64, signer: &[u8], random: &[u8]) -> Self {
+        SeenToken {
+            time,
+            octets: [signer, random].concat().into_boxed_slice(),
+            signer_len: signer.len(),
+        }
+    }
+
+    fn parts(&self) -> (u64, &[u8], &[u8]) {
+        let (signer, random) = self.octets.split_at(self.signer_len);
+        (self.time, signer, random)
+    }
+}
+
+impl Ord for SeenToken {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl PartialOrd for SeenToken {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl ReplayCache {
@@ -304,7 +341,7 @@ impl ReplayCache {
     fn expire(&mut self, now: u64) {
         let limit = now.saturating_sub(self.skew);
         while let Some(first) = self.seen.first() {
-            if first.0 >= limit {
+            if first.time >= limit {
                 break;
             }
             self.seen.pop_first();
@@ -334,13 +371,13 @@ impl ReplayCache {
             });
         }
         self.expire(now);
-        let key = (time, signer.to_vec(), random.to_vec());
+        let key = SeenToken::new(time, signer, random);
         if self.seen.contains(&key) {
             return Err(AuthFailure::Replayed);
         }
         while self.seen.len() >= self.capacity {
             if let Some(old) = self.seen.pop_first() {
-                self.floor = self.floor.max(old.0);
+                self.floor = self.floor.max(old.time);
             }
         }
         if time <= self.floor {
@@ -356,8 +393,8 @@ impl ReplayCache {
     /// Remembers a random this side put into a token it sent.
     pub fn note_issued(&mut self, random: &[u8], now: u64) {
         self.expire(now);
-        if let Some(previous) = self.issued.remove(random) {
-            self.issued_by_time.remove(&(previous, random.to_vec()));
+        if let Some((random, previous)) = self.issued.remove_entry(random) {
+            self.issued_by_time.remove(&(previous, random));
         }
         while self.issued.len() >= self.capacity {
             let Some((_, oldest)) = self.issued_by_time.pop_first() else {
@@ -365,8 +402,9 @@ impl ReplayCache {
             };
             self.issued.remove(&oldest);
         }
-        self.issued.insert(random.to_vec(), now);
-        self.issued_by_time.insert((now, random.to_vec()));
+        let random: Arc<[u8]> = Arc::from(random);
+        self.issued.insert(random.clone(), now);
+        self.issued_by_time.insert((now, random));
     }
 
     /// Whether `random` is one this side issued (a reflected token).
