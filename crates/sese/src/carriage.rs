@@ -865,12 +865,15 @@ impl SecureIncoming {
         let assoc = self.incoming.accept(params).await?;
         let mut secure =
             SecureAssociation::new(assoc, self.endpoint, pcid, self.carriage, self.gate, false);
-        secure.outcome = self.events.iter().find_map(|e| match e {
-            ExchangeEvent::Completed {
-                exchange, outcome, ..
-            } if !is_negotiation(exchange) => Some(outcome.clone()),
-            _ => None,
-        });
+        // The incoming side ends here: its events are moved out, not cloned.
+        secure.outcome = std::mem::take(&mut self.events)
+            .into_iter()
+            .find_map(|e| match e {
+                ExchangeEvent::Completed {
+                    exchange, outcome, ..
+                } if !is_negotiation(&exchange) => Some(outcome),
+                _ => None,
+            });
         Ok(secure)
     }
 
