@@ -161,6 +161,28 @@ pub(crate) fn read_bits(e: &Element<'_>, what: &'static str) -> DecodeResult<Bit
     Ok(b)
 }
 
+/// [`read_bits`]'s checks (the same errors for the same input) without copying the bits: a
+/// primitive encoding is checked where it lies (as guls-ber's `Element::bit_string` does),
+/// a segmented one is read.
+pub(crate) fn check_bits(e: &Element<'_>, what: &'static str) -> DecodeResult<()> {
+    if e.tag.constructed {
+        return read_bits(e, what).map(|_| ());
+    }
+    let Some((&unused, bytes)) = e.contents.split_first() else {
+        return Err(e.error(ErrorKind::Invalid("empty bit string")));
+    };
+    if unused > 7 || (bytes.is_empty() && unused != 0) {
+        return Err(e.error(ErrorKind::Invalid("bit string unused-bit count")));
+    }
+    if bytes.len() > MAX_RANDOM_OCTETS {
+        return Err(e.error(ErrorKind::LimitExceeded {
+            what,
+            limit: MAX_RANDOM_OCTETS,
+        }));
+    }
+    Ok(())
+}
+
 /// Checks one certificate: a complete `SEQUENCE` TLV (kept as raw DER), given where it lies.
 fn certificate_tlv<'a>(e: &Element<'a>) -> DecodeResult<&'a [u8]> {
     if e.tag != Tag::SEQUENCE || e.indefinite {
@@ -380,6 +402,27 @@ impl CertificationPath {
             out.extend(pair.forward.as_deref());
         }
         out
+    }
+
+    /// Calls `f` with [`CertificationPath::chain_refs`], held on the stack when the path has
+    /// at most [`MAX_CA_PAIRS`] forward certificates (every decoded path), else in a `Vec`.
+    pub(crate) fn with_chain_refs<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
+        let mut stack: [&[u8]; 1 + MAX_CA_PAIRS] = [&[]; 1 + MAX_CA_PAIRS];
+        stack[0] = &self.user_certificate;
+        let mut n = 1;
+        for c in self
+            .ca_certificates
+            .iter()
+            .flatten()
+            .filter_map(|p| p.forward.as_deref())
+        {
+            if n == stack.len() {
+                return f(&self.chain_refs());
+            }
+            stack[n] = c;
+            n += 1;
+        }
+        f(&stack[..n])
     }
 
     /// The encoded length of the path's contents (for sizing buffers).
@@ -1097,5 +1140,49 @@ impl ItemType for Credentials {
         let mut w = Writer::new();
         self.write(&mut w);
         w.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `with_chain_refs` lends exactly `chain_refs`, however many certificates the path has.
+    #[test]
+    fn with_chain_refs_is_chain_refs() {
+        for cas in 0..MAX_CA_PAIRS + 3 {
+            let chain: Vec<Vec<u8>> = (0..=cas).map(|i| vec![i as u8; i + 1]).collect();
+            let mut path = CertificationPath::from_chain(&chain);
+            if let Some(pairs) = path.ca_certificates.as_mut() {
+                pairs.push(CertificatePair::default());
+            }
+            let expected = path.chain_refs();
+            path.with_chain_refs(|c| assert_eq!(c, expected.as_slice()));
+        }
+    }
+
+    /// `check_bits` accepts exactly what `read_bits` reads, with the same error otherwise.
+    #[test]
+    fn check_bits_agrees_with_read_bits() {
+        let long = [vec![0x03, 0x82, 0x01, 0x02, 0x00], vec![0xAA; 257]].concat();
+        let inputs: Vec<Vec<u8>> = vec![
+            vec![0x03, 0x00],
+            vec![0x03, 0x01, 0x00],
+            vec![0x03, 0x01, 0x03],
+            vec![0x03, 0x02, 0x08, 0xFF],
+            vec![0x03, 0x02, 0x07, 0x80],
+            vec![0x03, 0x03, 0x00, 0x12, 0x34],
+            long,
+            vec![0x23, 0x06, 0x03, 0x02, 0x00, 0x01, 0x03, 0x00],
+            vec![0x23, 0x08, 0x03, 0x02, 0x01, 0x80, 0x03, 0x02, 0x00, 0x01],
+        ];
+        for tlv in &inputs {
+            let e = Reader::new(tlv, LAYER).read().expect("a TLV");
+            assert_eq!(
+                check_bits(&e, "signature"),
+                read_bits(&e, "signature").map(|_| ()),
+                "{tlv:02x?}"
+            );
+        }
     }
 }

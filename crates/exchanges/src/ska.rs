@@ -20,17 +20,18 @@ use std::sync::{Arc, Mutex};
 use guls_acse::DistinguishedName;
 use guls_ber::{BitString, Class, DecodeResult, ErrorKind, LengthForm, Tag, Writer};
 use guls_crypto::{
-    ActiveKeyExchange, CryptoProvider, HashAlgorithm, HashContext, Hkdf, HkdfAlgorithm,
+    ActiveKeyExchange, CryptoProvider, Digest, HashAlgorithm, HashContext, Hkdf, HkdfAlgorithm,
     HmacAlgorithm, KeyExchangeAlgorithm, SecretBytes,
 };
 use guls_sese::{
     DecodedItem, ErrorDef, ExchangeDefinition, ExchangeRole, Identifier, Item, ItemDef, ItemType,
     Oid, Outcome, Sequencing, Step,
 };
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::credentials::{
-    AlgorithmIdentifier, CertificationPath, check_dn, read_bits, read_dn, same_name, whole,
+    AlgorithmIdentifier, CertificationPath, check_bits, check_dn, read_bits, read_dn, same_name,
+    whole,
 };
 use crate::dirauth::{
     DEFAULT_REPLAY_CAPACITY, DEFAULT_SKEW_SECS, authentication_failure,
@@ -315,14 +316,15 @@ impl KeyAgreementItem {
 }
 
 impl KeyAgreementItem {
-    /// Reads the item through `tbs` (which reads or checks the signed content) and checks
-    /// the rest; gives what `tbs` gave, the signed octets, the signature and the confirmation
-    /// where they lie.
+    /// Reads the item through `tbs` (which reads or checks the signed content) and `bits`
+    /// (which reads or checks the signature) and checks the rest; gives what they gave, the
+    /// signed octets and the confirmation where they lie.
     #[allow(clippy::type_complexity)]
-    fn walk<'a, T>(
+    fn walk<'a, T, S>(
         tlv: &'a [u8],
         tbs: impl FnOnce(&guls_ber::Element<'a>) -> DecodeResult<T>,
-    ) -> DecodeResult<(T, &'a [u8], BitString, Option<&'a [u8]>)> {
+        bits: impl FnOnce(&guls_ber::Element<'a>) -> DecodeResult<S>,
+    ) -> DecodeResult<(T, &'a [u8], S, Option<&'a [u8]>)> {
         let e = whole(tlv, "KeyAgreementItem")?;
         if e.tag != Tag::SEQUENCE {
             return Err(e.error(ErrorKind::Unexpected {
@@ -334,7 +336,7 @@ impl KeyAgreementItem {
         let t = r.read_tagged(Tag::SEQUENCE, "toBeSigned")?;
         let value = tbs(&t)?;
         let s = r.read_tagged(Tag::BIT_STRING, "signature BIT STRING")?;
-        let signature = read_bits(&s, "signature")?;
+        let signature = bits(&s)?;
         let confirmation = match r.read_optional(Tag::context(0))? {
             Some(c) if !c.tag.constructed && c.tag.class == Class::Context => {
                 if c.contents.len() > 64 {
@@ -355,7 +357,8 @@ impl KeyAgreementItem {
 
 impl ItemType for KeyAgreementItem {
     fn decode(tlv: &[u8]) -> DecodeResult<Self> {
-        let (tbs, tbs_der, signature, confirmation) = Self::walk(tlv, KeyAgreementTbs::read)?;
+        let (tbs, tbs_der, signature, confirmation) =
+            Self::walk(tlv, KeyAgreementTbs::read, |s| read_bits(s, "signature"))?;
         Ok(KeyAgreementItem {
             tbs,
             tbs_der: tbs_der.to_vec(),
@@ -368,7 +371,7 @@ impl ItemType for KeyAgreementItem {
     /// copying the certificates, names and keys: what the SESE machine runs on the items this
     /// side sends.
     fn validate(tlv: &[u8]) -> DecodeResult<()> {
-        Self::walk(tlv, KeyAgreementTbs::check).map(|_| ())
+        Self::walk(tlv, KeyAgreementTbs::check, |s| check_bits(s, "signature")).map(|_| ())
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -401,7 +404,7 @@ pub struct SessionKeys {
     #[zeroize(skip)]
     role: KaRole,
     #[zeroize(skip)]
-    transcript_hash: Vec<u8>,
+    transcript_hash: Digest,
     #[zeroize(skip)]
     peer_dn_der: Vec<u8>,
 }
@@ -418,7 +421,10 @@ impl fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionKeys")
             .field("role", &self.role)
-            .field("transcript_hash", &guls_ber::to_hex(&self.transcript_hash))
+            .field(
+                "transcript_hash",
+                &guls_ber::to_hex(self.transcript_hash.as_bytes()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -431,7 +437,7 @@ impl SessionKeys {
 
     /// The transcript hash TH (public; binds the keys to this exchange).
     pub fn transcript_hash(&self) -> &[u8] {
-        &self.transcript_hash
+        self.transcript_hash.as_bytes()
     }
 
     /// The authenticated peer's subject, DER.
@@ -607,7 +613,8 @@ type Fresh = (Box<dyn ActiveKeyExchange>, Vec<u8>, u64);
 /// What both sides derive.
 struct Derived {
     keys: SessionKeys,
-    responder_confirmation: Vec<u8>,
+    /// Public: it travels in the responder's item.
+    responder_confirmation: Digest,
 }
 
 impl KaRoleMachine {
@@ -663,10 +670,9 @@ impl KaRoleMachine {
             return Err(AuthFailure::Reflection);
         }
         let now = self.config.clock.now();
-        let peer = self
-            .config
-            .verifier
-            .verify_chain(&tbs.certification_path.chain_refs(), now)
+        let peer = tbs
+            .certification_path
+            .with_chain_refs(|chain| self.config.verifier.verify_chain(chain, now))
             .map_err(AuthFailure::Path)?;
         if peer.public_key == self.config.identity.public_key() {
             return Err(AuthFailure::Reflection);
@@ -741,18 +747,17 @@ impl KaRoleMachine {
         ctx.update(item1);
         ctx.update(item2.0);
         hash_signature_tlv(ctx.as_mut(), item2.1);
-        let th = ctx.finish().as_bytes().to_vec();
-        let prk = hkdf.extract(&th, shared.as_bytes());
+        // Digests live on the stack; the transcript hash is public.
+        let th = ctx.finish();
+        let prk = hkdf.extract(th.as_bytes(), shared.as_bytes());
         let (fin, mut material) = expand_schedule(hkdf, prk.as_bytes())?;
-        let (r_fin, i_fin) = fin.as_bytes().split_at(MAC_LEN);
+        let (r_fin, i_fin) = fin.split_at(MAC_LEN);
         let responder_confirmation = hmac
             .with_key(r_fin)
-            .sign_concat(&[b"responder", &th])
-            .as_bytes()
-            .to_vec();
+            .sign_concat(&[b"responder", th.as_bytes()]);
         material.as_mut_bytes()[CONFIRMATION_AT].copy_from_slice(
             hmac.with_key(i_fin)
-                .sign_concat(&[b"initiator", &th])
+                .sign_concat(&[b"initiator", th.as_bytes()])
                 .as_bytes(),
         );
         Ok(Derived {
@@ -839,7 +844,11 @@ impl KaRoleMachine {
             (&tbs_der, &signature),
             peer_dn_der.clone(),
         )?;
-        let reply = encode_item(&tbs_der, &signature, Some(&derived.responder_confirmation));
+        let reply = encode_item(
+            &tbs_der,
+            &signature,
+            Some(derived.responder_confirmation.as_bytes()),
+        );
         let outcome = self.outcome(&peer_name, &peer_dn_der, &derived.keys);
         self.succeed(peer_dn_der, derived.keys);
         Ok((
@@ -871,10 +880,9 @@ impl KaRoleMachine {
             (received.tbs_der(), &received.signature),
             peer_dn_der.clone(),
         )?;
-        let hmac_ok = received
-            .confirmation
-            .as_deref()
-            .is_some_and(|c| guls_acse::constant_time_eq(c, &derived.responder_confirmation));
+        let hmac_ok = received.confirmation.as_deref().is_some_and(|c| {
+            guls_acse::constant_time_eq(c, derived.responder_confirmation.as_bytes())
+        });
         if !hmac_ok {
             return Err(AuthFailure::BadConfirmation);
         }
@@ -905,13 +913,17 @@ impl KaRoleMachine {
 }
 
 /// The HKDF-Expand outputs of the key schedule from `prk`: the responder's and the
-/// initiator's finished keys (one buffer, in that order), and the session secrets at their
-/// `*_AT` ranges (the confirmation range left zero for the caller). The HMAC is keyed with
-/// the PRK once for all of them.
-fn expand_schedule(hkdf: &dyn Hkdf, prk: &[u8]) -> Result<(SecretBytes, SecretBytes), AuthFailure> {
-    let mut fin = SecretBytes::zeroed(2 * MAC_LEN);
+/// initiator's finished keys (one buffer, in that order, on the stack and zeroized on drop),
+/// and the session secrets at their `*_AT` ranges (the confirmation range left zero for the
+/// caller). The HMAC is keyed with the PRK once for all of them.
+#[allow(clippy::type_complexity)]
+fn expand_schedule(
+    hkdf: &dyn Hkdf,
+    prk: &[u8],
+) -> Result<(Zeroizing<[u8; 2 * MAC_LEN]>, SecretBytes), AuthFailure> {
+    let mut fin = Zeroizing::new([0u8; 2 * MAC_LEN]);
     let mut material = SecretBytes::zeroed(EXPORTER_AT.end);
-    let (r_fin, i_fin) = fin.as_mut_bytes().split_at_mut(MAC_LEN);
+    let (r_fin, i_fin) = fin.split_at_mut(MAC_LEN);
     let m = material.as_mut_bytes();
     let (i2r_key, rest) = m.split_at_mut(I2R_KEY_AT.end);
     let (i2r_iv, rest) = rest.split_at_mut(I2R_IV_AT.len());
@@ -1008,14 +1020,8 @@ mod tests {
                 out
             };
             let (fin, material) = expand_schedule(hkdf, &prk).expect("schedule");
-            assert_eq!(
-                &fin.as_bytes()[..MAC_LEN],
-                one(b"responder finished", MAC_LEN)
-            );
-            assert_eq!(
-                &fin.as_bytes()[MAC_LEN..],
-                one(b"initiator finished", MAC_LEN)
-            );
+            assert_eq!(&fin[..MAC_LEN], one(b"responder finished", MAC_LEN));
+            assert_eq!(&fin[MAC_LEN..], one(b"initiator finished", MAC_LEN));
             let m = material.as_bytes();
             assert_eq!(m[I2R_KEY_AT].to_vec(), one(b"i2r key", KEY_LEN));
             assert_eq!(m[I2R_IV_AT].to_vec(), one(b"i2r iv", IV_LEN));
