@@ -728,6 +728,26 @@ fn session_typed_errors() {
     ));
     assert!(SSelector::new(vec![0; 17]).is_err());
     assert!(SSelector::new(vec![0; 16]).is_ok());
+    assert!(matches!(
+        SSelector::try_from(&[0; 17][..]),
+        Err(EncodeError::TooLong {
+            len: 17,
+            max: 16,
+            ..
+        })
+    ));
+    // Held inline: equality, hashing and `Debug` are still those of the octets.
+    let a = SSelector::new(vec![1, 2]).unwrap();
+    assert_eq!(a.as_bytes(), [1, 2]);
+    assert_eq!(SSelector::try_from(&[1, 2][..]).unwrap(), a);
+    assert_ne!(SSelector::new(vec![1, 2, 0]).unwrap(), a);
+    assert_eq!(SSelector::default().as_bytes(), [0u8; 0]);
+    assert_eq!(format!("{a:?}"), "SSelector([1, 2])");
+    let h = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
+    assert_eq!(
+        std::hash::BuildHasher::hash_one(&h, &a),
+        std::hash::BuildHasher::hash_one(&h, vec![1u8, 2])
+    );
     // Wrong fixed lengths.
     assert!(matches!(
         sess_err("0d 03 14 01 02").kind,
