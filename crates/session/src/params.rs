@@ -628,8 +628,8 @@ impl ConnectionIdentifier {
         Ok(c)
     }
 
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
+    /// Appends the group's parameters (its value) to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         for (code, v) in [
             (pi::CALLED_SS_USER_REFERENCE, &self.called_ss_user_reference),
             (
@@ -640,13 +640,13 @@ impl ConnectionIdentifier {
             (pi::ADDITIONAL_REFERENCE, &self.additional_reference),
         ] {
             if let Some(v) = v {
-                put_param(&mut out, code, v)?;
+                put_param(out, code, v)?;
             }
         }
         for u in &self.unknown {
-            put_param(&mut out, u.code, &u.value)?;
+            put_param(out, u.code, &u.value)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -759,22 +759,22 @@ impl ConnectAcceptItem {
         Ok(c)
     }
 
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
+    /// Appends the group's parameters (its value) to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if let Some(o) = self.protocol_options {
-            put_param(&mut out, pi::PROTOCOL_OPTIONS, &[o.0])?;
+            put_param(out, pi::PROTOCOL_OPTIONS, &[o.0])?;
         }
         if let Some(t) = self.tsdu_maximum_size {
-            put_param(&mut out, pi::TSDU_MAXIMUM_SIZE, &t.bytes())?;
+            put_param(out, pi::TSDU_MAXIMUM_SIZE, &t.bytes())?;
         }
         if let Some(v) = self.version {
-            put_param(&mut out, pi::VERSION_NUMBER, &[v.0])?;
+            put_param(out, pi::VERSION_NUMBER, &[v.0])?;
         }
         if let Some(s) = &self.initial_serial_number {
-            put_param(&mut out, pi::INITIAL_SERIAL_NUMBER, &s.0)?;
+            put_param(out, pi::INITIAL_SERIAL_NUMBER, &s.0)?;
         }
         if let Some(t) = self.token_setting {
-            put_param(&mut out, pi::TOKEN_SETTING_ITEM, &[t.octet()])?;
+            put_param(out, pi::TOKEN_SETTING_ITEM, &[t.octet()])?;
         }
         for (code, s) in [
             (
@@ -795,13 +795,13 @@ impl ConnectAcceptItem {
             ),
         ] {
             if let Some(s) = s {
-                put_param(&mut out, code, &s.0)?;
+                put_param(out, code, &s.0)?;
             }
         }
         for u in &self.unknown {
-            put_param(&mut out, u.code, &u.value)?;
+            put_param(out, u.code, &u.value)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

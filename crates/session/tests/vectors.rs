@@ -863,3 +863,27 @@ fn user_data_accessor() {
     assert_eq!(single(&hex("1A 00")).user_data(), None);
     assert_eq!(single(&hex("0C 03 32 01 00")).user_data(), None);
 }
+
+#[test]
+fn long_group_and_spdu_lengths_widen_in_place() {
+    // A Connect/Accept Item of 300 + 4 octets (an unknown PI of 300 octets): both the PGI's
+    // LI and the SPDU's are written in three octets.
+    let cn = Spdu::Connect(Connect {
+        connect_accept: Some(ConnectAcceptItem {
+            unknown: vec![RawParameter {
+                code: 0x99,
+                value: vec![0x5A; 300],
+            }],
+            ..ConnectAcceptItem::default()
+        }),
+        ..Connect::default()
+    });
+    let bytes = cn.to_bytes().unwrap();
+    let mut expected = hex("0d ff 01 34 05 ff 01 30 99 ff 01 2c");
+    expected.extend_from_slice(&[0x5A; 300]);
+    assert_eq!(bytes, expected);
+    let mut out = hex("aa");
+    cn.encode(&mut out).unwrap();
+    assert_eq!(out[1..], expected[..]);
+    assert_eq!(decode_tsdu(&bytes).unwrap().spdus[0].spdu, cn);
+}
