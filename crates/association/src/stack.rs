@@ -354,7 +354,7 @@ fn presentation_config(cfg: &AssociationConfig) -> PresentationConfig {
 
 fn ssel(v: &Option<Vec<u8>>) -> Result<Option<SSelector>, AssociationError> {
     v.as_ref()
-        .map(|s| SSelector::new(s.clone()))
+        .map(|s| SSelector::try_from(s.as_slice()))
         .transpose()
         .map_err(|e| AssociationError::Config(e.to_string()))
 }
@@ -984,7 +984,13 @@ impl Stack {
                 );
             }
         };
-        let mut out = Vec::new();
+        // Usually one session event: its stack events are returned as they are, without
+        // collecting them into a second vector.
+        let mut events = events.into_iter();
+        let mut out = match events.next() {
+            Some(ev) => self.on_session_event(ev),
+            None => Vec::new(),
+        };
         for ev in events {
             out.extend(self.on_session_event(ev));
         }

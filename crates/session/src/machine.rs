@@ -916,8 +916,8 @@ impl SessionMachine {
             return self.reject(ConnectRejection::ConnectDataTooLong { limit });
         }
         let indication = ConnectIndication {
-            calling_ssel: ssel_or_empty(&cn.calling_ssel),
-            called_ssel: ssel_or_empty(&cn.called_ssel),
+            calling_ssel: cn.calling_ssel.take().unwrap_or_default(),
+            called_ssel: cn.called_ssel.take().unwrap_or_default(),
             versions_proposed: proposed_versions,
             version,
             requirements_proposed: proposed_fu,

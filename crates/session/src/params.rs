@@ -497,39 +497,81 @@ impl ReasonCode {
 }
 
 /// A session selector (PI 51 calling, PI 52 called / responding): at most 16 octets.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct SSelector(Vec<u8>);
+///
+/// Held inline (selectors are short), so that decoding, copying and comparing one never
+/// allocates.
+#[derive(Clone, Default)]
+pub struct SSelector {
+    len: u8,
+    bytes: [u8; MAX_SSELECTOR_LEN],
+}
 
 impl SSelector {
     /// A selector, or an error when longer than [`MAX_SSELECTOR_LEN`].
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, EncodeError> {
-        let bytes = bytes.into();
-        if bytes.len() > MAX_SSELECTOR_LEN {
-            return Err(EncodeError::TooLong {
-                what: "S-selector",
-                len: bytes.len(),
-                max: MAX_SSELECTOR_LEN,
-            });
-        }
-        Ok(Self(bytes))
+        Self::try_from(bytes.into().as_slice())
     }
 
     /// The selector octets.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    /// The selector of `value`, which the caller has checked to be at most
+    /// [`MAX_SSELECTOR_LEN`] octets long.
+    fn inline(value: &[u8]) -> Option<Self> {
+        let mut bytes = [0; MAX_SSELECTOR_LEN];
+        bytes.get_mut(..value.len())?.copy_from_slice(value);
+        Some(Self {
+            len: u8::try_from(value.len()).ok()?,
+            bytes,
+        })
     }
 
     pub(crate) fn decode(p: &Param<'_>) -> DecodeResult<Self> {
-        if p.value.len() > MAX_SSELECTOR_LEN {
-            return Err(err(
+        Self::inline(p.value).ok_or_else(|| {
+            err(
                 p.li_offset(),
                 ErrorKind::LimitExceeded {
                     what: "S-selector length",
                     limit: MAX_SSELECTOR_LEN,
                 },
-            ));
-        }
-        Ok(Self(p.value.to_vec()))
+            )
+        })
+    }
+}
+
+impl TryFrom<&[u8]> for SSelector {
+    type Error = EncodeError;
+
+    /// [`SSelector::new`] without taking a vector.
+    fn try_from(bytes: &[u8]) -> Result<Self, EncodeError> {
+        Self::inline(bytes).ok_or(EncodeError::TooLong {
+            what: "S-selector",
+            len: bytes.len(),
+            max: MAX_SSELECTOR_LEN,
+        })
+    }
+}
+
+// Equality, hashing and `Debug` are those of the octets (as when they were a `Vec<u8>`).
+impl PartialEq for SSelector {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SSelector {}
+
+impl std::hash::Hash for SSelector {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl std::fmt::Debug for SSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SSelector").field(&self.as_bytes()).finish()
     }
 }
 
@@ -586,8 +628,8 @@ impl ConnectionIdentifier {
         Ok(c)
     }
 
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
+    /// Appends the group's parameters (its value) to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         for (code, v) in [
             (pi::CALLED_SS_USER_REFERENCE, &self.called_ss_user_reference),
             (
@@ -598,13 +640,13 @@ impl ConnectionIdentifier {
             (pi::ADDITIONAL_REFERENCE, &self.additional_reference),
         ] {
             if let Some(v) = v {
-                put_param(&mut out, code, v)?;
+                put_param(out, code, v)?;
             }
         }
         for u in &self.unknown {
-            put_param(&mut out, u.code, &u.value)?;
+            put_param(out, u.code, &u.value)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -717,22 +759,22 @@ impl ConnectAcceptItem {
         Ok(c)
     }
 
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
+    /// Appends the group's parameters (its value) to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if let Some(o) = self.protocol_options {
-            put_param(&mut out, pi::PROTOCOL_OPTIONS, &[o.0])?;
+            put_param(out, pi::PROTOCOL_OPTIONS, &[o.0])?;
         }
         if let Some(t) = self.tsdu_maximum_size {
-            put_param(&mut out, pi::TSDU_MAXIMUM_SIZE, &t.bytes())?;
+            put_param(out, pi::TSDU_MAXIMUM_SIZE, &t.bytes())?;
         }
         if let Some(v) = self.version {
-            put_param(&mut out, pi::VERSION_NUMBER, &[v.0])?;
+            put_param(out, pi::VERSION_NUMBER, &[v.0])?;
         }
         if let Some(s) = &self.initial_serial_number {
-            put_param(&mut out, pi::INITIAL_SERIAL_NUMBER, &s.0)?;
+            put_param(out, pi::INITIAL_SERIAL_NUMBER, &s.0)?;
         }
         if let Some(t) = self.token_setting {
-            put_param(&mut out, pi::TOKEN_SETTING_ITEM, &[t.octet()])?;
+            put_param(out, pi::TOKEN_SETTING_ITEM, &[t.octet()])?;
         }
         for (code, s) in [
             (
@@ -753,13 +795,13 @@ impl ConnectAcceptItem {
             ),
         ] {
             if let Some(s) = s {
-                put_param(&mut out, code, &s.0)?;
+                put_param(out, code, &s.0)?;
             }
         }
         for u in &self.unknown {
-            put_param(&mut out, u.code, &u.value)?;
+            put_param(out, u.code, &u.value)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

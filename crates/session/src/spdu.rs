@@ -7,7 +7,8 @@ use crate::params::{
     TsduMaximumSize, VersionNumber, decode_tsdu_max, tsdu_max_bytes,
 };
 use crate::wire::{
-    MAX_LI, Param, RawParameter, err, one_octet, params, put_param, read_li, set_once, truncated,
+    MAX_LI, Param, RawParameter, err, one_octet, params, put_group, put_param, read_li, set_once,
+    truncated,
 };
 use guls_ber::{DecodeResult, ErrorKind};
 
@@ -497,10 +498,10 @@ impl Connect {
 
     fn encode_params(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if let Some(c) = &self.connection_identifier {
-            put_param(out, pgi::CONNECTION_IDENTIFIER, &c.encode()?)?;
+            put_group(out, pgi::CONNECTION_IDENTIFIER, |out| c.encode_into(out))?;
         }
         if let Some(c) = &self.connect_accept {
-            put_param(out, pgi::CONNECT_ACCEPT_ITEM, &c.encode()?)?;
+            put_group(out, pgi::CONNECT_ACCEPT_ITEM, |out| c.encode_into(out))?;
         }
         if let Some(r) = self.requirements {
             put_param(out, pi::SESSION_USER_REQUIREMENTS, &r.0.to_be_bytes())?;
@@ -649,10 +650,10 @@ impl Accept {
 
     fn encode_params(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if let Some(c) = &self.connection_identifier {
-            put_param(out, pgi::CONNECTION_IDENTIFIER, &c.encode()?)?;
+            put_group(out, pgi::CONNECTION_IDENTIFIER, |out| c.encode_into(out))?;
         }
         if let Some(c) = &self.connect_accept {
-            put_param(out, pgi::CONNECT_ACCEPT_ITEM, &c.encode()?)?;
+            put_group(out, pgi::CONNECT_ACCEPT_ITEM, |out| c.encode_into(out))?;
         }
         put_octet(out, pi::TOKEN_ITEM, self.token_item.map(|t| t.0))?;
         if let Some(r) = self.requirements {
@@ -773,7 +774,7 @@ impl Refuse {
 
     fn encode_params(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if let Some(c) = &self.connection_identifier {
-            put_param(out, pgi::CONNECTION_IDENTIFIER, &c.encode()?)?;
+            put_group(out, pgi::CONNECTION_IDENTIFIER, |out| c.encode_into(out))?;
         }
         put_octet(
             out,
@@ -1201,8 +1202,11 @@ impl Spdu {
         if len < 255 {
             out[start + 1] = len as u8;
         } else if len <= MAX_LI {
+            // Two more LI octets before the parameters: moved up by two within the buffer.
             out[start + 1] = 0xFF;
-            out.splice(start + 2..start + 2, (len as u16).to_be_bytes());
+            out.extend_from_slice(&[0, 0]);
+            out.copy_within(start + 2..start + 2 + len, start + 4);
+            out[start + 2..start + 4].copy_from_slice(&(len as u16).to_be_bytes());
         } else {
             out.truncate(start);
             return Err(EncodeError::TooLong {

@@ -149,6 +149,35 @@ pub(crate) fn put_param(out: &mut Vec<u8>, code: u8, value: &[u8]) -> Result<(),
     Ok(())
 }
 
+/// Appends a PGI whose value `body` writes in place (no temporary buffer): the octets of
+/// [`put_param`] with that value. A one-octet LI placeholder is widened when the value is
+/// 255 octets or more. On an error `out` may hold a partial PGI (the SPDU encoder drops it).
+pub(crate) fn put_group(
+    out: &mut Vec<u8>,
+    code: u8,
+    body: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    out.push(code);
+    let li_at = out.len();
+    out.push(0);
+    body(out)?;
+    let len = out.len() - li_at - 1;
+    if len < 255 {
+        out[li_at] = len as u8;
+        return Ok(());
+    }
+    let v = u16::try_from(len).map_err(|_| EncodeError::TooLong {
+        what: "PI/PGI value",
+        len,
+        max: MAX_LI,
+    })?;
+    out[li_at] = 0xFF;
+    out.extend_from_slice(&[0, 0]);
+    out.copy_within(li_at + 1..li_at + 1 + len, li_at + 3);
+    out[li_at + 1..li_at + 3].copy_from_slice(&v.to_be_bytes());
+    Ok(())
+}
+
 /// The value of a one-octet PI.
 pub(crate) fn one_octet(p: &Param<'_>, what: &'static str) -> DecodeResult<u8> {
     match p.value {

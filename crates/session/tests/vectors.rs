@@ -728,6 +728,26 @@ fn session_typed_errors() {
     ));
     assert!(SSelector::new(vec![0; 17]).is_err());
     assert!(SSelector::new(vec![0; 16]).is_ok());
+    assert!(matches!(
+        SSelector::try_from(&[0; 17][..]),
+        Err(EncodeError::TooLong {
+            len: 17,
+            max: 16,
+            ..
+        })
+    ));
+    // Held inline: equality, hashing and `Debug` are still those of the octets.
+    let a = SSelector::new(vec![1, 2]).unwrap();
+    assert_eq!(a.as_bytes(), [1, 2]);
+    assert_eq!(SSelector::try_from(&[1, 2][..]).unwrap(), a);
+    assert_ne!(SSelector::new(vec![1, 2, 0]).unwrap(), a);
+    assert_eq!(SSelector::default().as_bytes(), [0u8; 0]);
+    assert_eq!(format!("{a:?}"), "SSelector([1, 2])");
+    let h = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
+    assert_eq!(
+        std::hash::BuildHasher::hash_one(&h, &a),
+        std::hash::BuildHasher::hash_one(&h, vec![1u8, 2])
+    );
     // Wrong fixed lengths.
     assert!(matches!(
         sess_err("0d 03 14 01 02").kind,
@@ -842,4 +862,28 @@ fn user_data_accessor() {
     );
     assert_eq!(single(&hex("1A 00")).user_data(), None);
     assert_eq!(single(&hex("0C 03 32 01 00")).user_data(), None);
+}
+
+#[test]
+fn long_group_and_spdu_lengths_widen_in_place() {
+    // A Connect/Accept Item of 300 + 4 octets (an unknown PI of 300 octets): both the PGI's
+    // LI and the SPDU's are written in three octets.
+    let cn = Spdu::Connect(Connect {
+        connect_accept: Some(ConnectAcceptItem {
+            unknown: vec![RawParameter {
+                code: 0x99,
+                value: vec![0x5A; 300],
+            }],
+            ..ConnectAcceptItem::default()
+        }),
+        ..Connect::default()
+    });
+    let bytes = cn.to_bytes().unwrap();
+    let mut expected = hex("0d ff 01 34 05 ff 01 30 99 ff 01 2c");
+    expected.extend_from_slice(&[0x5A; 300]);
+    assert_eq!(bytes, expected);
+    let mut out = hex("aa");
+    cn.encode(&mut out).unwrap();
+    assert_eq!(out[1..], expected[..]);
+    assert_eq!(decode_tsdu(&bytes).unwrap().spdus[0].spdu, cn);
 }

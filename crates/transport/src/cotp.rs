@@ -5,7 +5,7 @@
 //! data up to the end of the TPDU.
 
 use crate::error::EncodeError;
-use crate::tpkt::{MAX_TPKT_PAYLOAD, decode_tpkt, encode_tpkt};
+use crate::tpkt::{MAX_TPKT_PAYLOAD, TPKT_HEADER_LEN, TPKT_VERSION, decode_tpkt, tpkt_total};
 use guls_ber::{DecodeError, DecodeResult, ErrorKind, Layer};
 
 /// TPDU code of CONNECTION REQUEST (high nibble; the low nibble is the credit).
@@ -743,7 +743,48 @@ impl Tpdu {
     /// Fails when the header would exceed 254 octets, a parameter value exceeds 255 octets, or
     /// a field is out of range (credit above 15, TPDU-NR above 127).
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let mut h: Vec<u8> = Vec::with_capacity(16);
+        let start = out.len();
+        let result = self.encode_in_place(out);
+        if result.is_err() {
+            // Nothing of a TPDU that cannot be encoded is left in `out`.
+            out.truncate(start);
+        }
+        result
+    }
+
+    /// At least the octets [`Tpdu::encode`] appends (exactly, but for CR and CC, where
+    /// the preferred size's parameter is counted at its largest): reserved at once.
+    fn encoded_len_bound(&self) -> usize {
+        let param = |v: &[u8]| 2 + v.len();
+        let sel = |s: &Option<Vec<u8>>| s.as_deref().map_or(0, param);
+        let (fixed, params, extra, user_data): (usize, usize, &[RawParameter], &[u8]) = match self {
+            Tpdu::Cr(t) | Tpdu::Cc(t) => (
+                7,
+                t.tpdu_size.map_or(0, |_| 3)
+                    + t.preferred_max_tpdu_size.map_or(0, |_| 6)
+                    + sel(&t.called_tsel)
+                    + sel(&t.calling_tsel),
+                &t.other_parameters,
+                &t.user_data,
+            ),
+            Tpdu::Dt(t) => (3, 0, &t.other_parameters, &t.user_data),
+            Tpdu::Dr(t) => (
+                7,
+                sel(&t.additional_information),
+                &t.other_parameters,
+                &t.user_data,
+            ),
+            Tpdu::Er(t) => (5, sel(&t.invalid_tpdu), &t.other_parameters, &[]),
+        };
+        fixed + params + extra.iter().map(|p| param(&p.value)).sum::<usize>() + user_data.len()
+    }
+
+    /// [`Tpdu::encode`], the header written straight into `out` (no temporary buffer);
+    /// on an error `out` holds a partial TPDU, which the caller removes.
+    fn encode_in_place(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let li_at = out.len();
+        out.reserve(self.encoded_len_bound());
+        let h = out;
         h.push(0); // LI, filled in below
         let (params_extra, user_data): (&[RawParameter], &[u8]) = match self {
             Tpdu::Cr(t) | Tpdu::Cc(t) => {
@@ -760,22 +801,18 @@ impl Tpdu {
                 h.extend_from_slice(&t.src_ref.to_be_bytes());
                 h.push((t.class.number() << 4) | t.options.bits());
                 if let Some(size) = t.tpdu_size {
-                    put_param(&mut h, P_TPDU_SIZE, &[size.code()])?;
+                    put_param(h, P_TPDU_SIZE, &[size.code()])?;
                 }
                 if let Some(units) = t.preferred_max_tpdu_size {
                     let bytes = units.to_be_bytes();
                     let skip = (units.leading_zeros() / 8).min(3) as usize;
-                    put_param(
-                        &mut h,
-                        P_PREFERRED_SIZE,
-                        bytes.get(skip..).unwrap_or(&bytes),
-                    )?;
+                    put_param(h, P_PREFERRED_SIZE, bytes.get(skip..).unwrap_or(&bytes))?;
                 }
                 if let Some(sel) = &t.called_tsel {
-                    put_param(&mut h, P_CALLED_TSEL, sel)?;
+                    put_param(h, P_CALLED_TSEL, sel)?;
                 }
                 if let Some(sel) = &t.calling_tsel {
-                    put_param(&mut h, P_CALLING_TSEL, sel)?;
+                    put_param(h, P_CALLING_TSEL, sel)?;
                 }
                 (&t.other_parameters, &t.user_data)
             }
@@ -793,7 +830,7 @@ impl Tpdu {
                 h.extend_from_slice(&t.src_ref.to_be_bytes());
                 h.push(t.reason.code());
                 if let Some(info) = &t.additional_information {
-                    put_param(&mut h, P_ADDITIONAL_INFO, info)?;
+                    put_param(h, P_ADDITIONAL_INFO, info)?;
                 }
                 (&t.other_parameters, &t.user_data)
             }
@@ -802,15 +839,15 @@ impl Tpdu {
                 h.extend_from_slice(&t.dst_ref.to_be_bytes());
                 h.push(t.cause.code());
                 if let Some(bad) = &t.invalid_tpdu {
-                    put_param(&mut h, P_INVALID_TPDU, bad)?;
+                    put_param(h, P_INVALID_TPDU, bad)?;
                 }
                 (&t.other_parameters, &[])
             }
         };
         for p in params_extra {
-            put_param(&mut h, p.code, &p.value)?;
+            put_param(h, p.code, &p.value)?;
         }
-        let li = h.len() - 1;
+        let li = h.len() - li_at - 1;
         if li > MAX_LI {
             return Err(EncodeError::TooLong {
                 what: "TPDU header",
@@ -818,12 +855,10 @@ impl Tpdu {
                 max: MAX_LI,
             });
         }
-        if let Some(first) = h.first_mut() {
+        if let Some(first) = h.get_mut(li_at) {
             *first = li as u8;
         }
-        out.reserve(h.len() + user_data.len());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(user_data);
+        h.extend_from_slice(user_data);
         Ok(())
     }
 }
@@ -848,9 +883,26 @@ pub fn decode_frame(frame: &[u8]) -> DecodeResult<Tpdu> {
 
 /// Appends one TPKT carrying `tpdu`.
 pub fn encode_frame(tpdu: &Tpdu, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    let mut payload = Vec::new();
-    tpdu.encode(&mut payload)?;
-    encode_tpkt(&payload, out)
+    // The TPDU is encoded after a placeholder TPKT header, which is then filled in: the
+    // checks and octets of `encode_tpkt`, without a temporary buffer and its copy.
+    let start = out.len();
+    out.reserve(TPKT_HEADER_LEN + tpdu.encoded_len_bound());
+    out.extend_from_slice(&[TPKT_VERSION, 0, 0, 0]);
+    let total = tpdu
+        .encode(out)
+        .and_then(|()| tpkt_total(out.len() - start - TPKT_HEADER_LEN));
+    match total {
+        Ok(total) => {
+            if let Some(len) = out.get_mut(start + 2..start + TPKT_HEADER_LEN) {
+                len.copy_from_slice(&total.to_be_bytes());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
+    }
 }
 
 /// Octets of a DT TPKT header: the TPKT header and the class 0 DT header.

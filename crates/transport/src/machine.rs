@@ -632,12 +632,11 @@ impl TransportConnection {
             {
                 let (frame, rest) = input.split_at(len);
                 input = rest;
-                let mut events = Vec::new();
-                if let Err(e) = self.on_frame(frame, &mut events) {
+                let mut event = None;
+                if let Err(e) = self.on_frame(frame, &mut event) {
                     self.fail();
                     return Err(e);
                 }
-                let event = events.pop();
                 if self.state == TransportState::Closed {
                     return Ok((total, event));
                 }
@@ -661,8 +660,8 @@ impl TransportConnection {
                 }
                 Ok(Some(_)) => {
                     let mut frame = std::mem::take(&mut self.rx);
-                    let mut events = Vec::new();
-                    if let Err(e) = self.on_frame(&frame, &mut events) {
+                    let mut event = None;
+                    if let Err(e) = self.on_frame(&frame, &mut event) {
                         self.fail();
                         return Err(e);
                     }
@@ -671,7 +670,6 @@ impl TransportConnection {
                         frame.clear();
                         self.rx = frame;
                     }
-                    let event = events.pop();
                     if self.state == TransportState::Closed {
                         return Ok((total, event));
                     }
@@ -704,21 +702,21 @@ impl TransportConnection {
     fn on_frame(
         &mut self,
         frame: &[u8],
-        events: &mut Vec<TransportEvent>,
+        event: &mut Option<TransportEvent>,
     ) -> Result<(), TransportError> {
         // A plain class 0 DT while connected (the data phase's every TPKT): its user data is
         // used where it is. `frame` is one whole TPKT, as `decode_frame` requires.
         if self.state == TransportState::Connected
             && let Some((eot, user_data)) = frame.get(TPKT_HEADER_LEN..).and_then(plain_dt)
         {
-            self.on_dt(eot, user_data, events)?;
+            self.on_dt(eot, user_data, event)?;
             return Ok(());
         }
         let tpdu = decode_frame(frame)?;
         match (self.state, tpdu) {
             (TransportState::AwaitingCr, Tpdu::Cr(cr)) => {
                 self.remote_ref = cr.src_ref;
-                events.push(TransportEvent::ConnectIndication(ConnectIndication {
+                *event = Some(TransportEvent::ConnectIndication(ConnectIndication {
                     calling_tsel: cr.calling_tsel.clone(),
                     called_tsel: cr.called_tsel.clone(),
                     proposed_tpdu_size: cr.effective_tpdu_size(),
@@ -735,7 +733,7 @@ impl TransportConnection {
                 self.tpdu_size = self.config.max_tpdu_size.min(cc.effective_tpdu_size());
                 self.remote_ref = cc.src_ref;
                 self.state = TransportState::Connected;
-                events.push(TransportEvent::Connected(ConnectConfirm {
+                *event = Some(TransportEvent::Connected(ConnectConfirm {
                     tpdu_size: self.tpdu_size,
                     calling_tsel: cc.calling_tsel,
                     responding_tsel: cc.called_tsel,
@@ -748,14 +746,14 @@ impl TransportConnection {
                     if dt.user_data.len() > limit {
                         return Err(TransportError::TsduTooLarge { limit });
                     }
-                    events.push(TransportEvent::Data(dt.user_data));
+                    *event = Some(TransportEvent::Data(dt.user_data));
                 } else {
-                    self.on_dt(dt.eot, &dt.user_data, events)?;
+                    self.on_dt(dt.eot, &dt.user_data, event)?;
                 }
             }
             (_, Tpdu::Dr(dr)) => {
                 self.close();
-                events.push(TransportEvent::Disconnected(
+                *event = Some(TransportEvent::Disconnected(
                     DisconnectCause::DisconnectRequest {
                         reason: dr.reason,
                         additional_information: dr.additional_information,
@@ -764,7 +762,7 @@ impl TransportConnection {
             }
             (_, Tpdu::Er(er)) => {
                 self.close();
-                events.push(TransportEvent::Disconnected(DisconnectCause::ErrorTpdu {
+                *event = Some(TransportEvent::Disconnected(DisconnectCause::ErrorTpdu {
                     cause: er.cause,
                 }));
             }
@@ -786,7 +784,7 @@ impl TransportConnection {
         &mut self,
         eot: bool,
         user_data: &[u8],
-        events: &mut Vec<TransportEvent>,
+        event: &mut Option<TransportEvent>,
     ) -> Result<(), TransportError> {
         let limit = self.config.max_tsdu_size;
         let held = self.buffered_tsdu_len();
@@ -802,7 +800,7 @@ impl TransportConnection {
                     // `self.head` is empty here (nothing is held): its recycled room is used.
                     let mut h = std::mem::take(&mut self.head);
                     h.extend_from_slice(head);
-                    events.push(TransportEvent::SplitData { head: h, body });
+                    *event = Some(TransportEvent::SplitData { head: h, body });
                     return Ok(());
                 }
                 self.start_split(head, split.total_len);
@@ -811,7 +809,7 @@ impl TransportConnection {
             }
             self.last_split = false;
             if eot {
-                events.push(TransportEvent::Data(user_data.to_vec()));
+                *event = Some(TransportEvent::Data(user_data.to_vec()));
                 return Ok(());
             }
             // Reserve the size of the last multi-DT TSDU up front (no growth by doubling).
@@ -823,14 +821,14 @@ impl TransportConnection {
         if !self.head.is_empty() {
             self.write_value(user_data);
             if eot {
-                events.push(self.finish_split());
+                *event = Some(self.finish_split());
             }
             return Ok(());
         }
         self.tsdu.extend_from_slice(user_data);
         if eot {
             self.tsdu_hint = self.tsdu.len();
-            events.push(TransportEvent::Data(std::mem::take(&mut self.tsdu)));
+            *event = Some(TransportEvent::Data(std::mem::take(&mut self.tsdu)));
         }
         Ok(())
     }

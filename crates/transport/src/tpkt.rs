@@ -20,25 +20,30 @@ fn err(offset: usize, kind: ErrorKind) -> DecodeError {
 
 /// Appends one TPKT carrying `payload` (a whole TPDU, 3 to [`MAX_TPKT_PAYLOAD`] octets).
 pub fn encode_tpkt(payload: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    let min = MIN_TPKT_LEN - TPKT_HEADER_LEN;
-    if payload.len() < min {
-        return Err(EncodeError::TooShort {
-            what: "TPKT payload",
-            len: payload.len(),
-            min,
-        });
-    }
-    let total =
-        u16::try_from(payload.len() + TPKT_HEADER_LEN).map_err(|_| EncodeError::TooLong {
-            what: "TPKT payload",
-            len: payload.len(),
-            max: MAX_TPKT_PAYLOAD,
-        })?;
+    let total = tpkt_total(payload.len())?;
     out.reserve(usize::from(total));
     out.extend_from_slice(&[TPKT_VERSION, 0]);
     out.extend_from_slice(&total.to_be_bytes());
     out.extend_from_slice(payload);
     Ok(())
+}
+
+/// The length field of a TPKT carrying a payload of `payload_len` octets, or the error when
+/// the payload is too short or too long for one TPKT.
+pub(crate) fn tpkt_total(payload_len: usize) -> Result<u16, EncodeError> {
+    let min = MIN_TPKT_LEN - TPKT_HEADER_LEN;
+    if payload_len < min {
+        return Err(EncodeError::TooShort {
+            what: "TPKT payload",
+            len: payload_len,
+            min,
+        });
+    }
+    u16::try_from(payload_len + TPKT_HEADER_LEN).map_err(|_| EncodeError::TooLong {
+        what: "TPKT payload",
+        len: payload_len,
+        max: MAX_TPKT_PAYLOAD,
+    })
 }
 
 /// Looks at the start of a receive buffer and returns the length of the complete TPKT at its

@@ -130,9 +130,14 @@ proptest! {
         let mut out = Vec::new();
         t.encode(&mut out).unwrap();
         prop_assert_eq!(Tpdu::decode(&out).unwrap(), t.clone());
-        let mut framed = Vec::new();
+        // Framed in place, appended after what the buffer holds: the octets of
+        // `encode_tpkt` around the TPDU's encoding.
+        let mut framed = vec![0xAA];
         encode_frame(&t, &mut framed).unwrap();
-        prop_assert_eq!(decode_frame(&framed).unwrap(), t);
+        let mut expected = vec![0xAA];
+        encode_tpkt(&out, &mut expected).unwrap();
+        prop_assert_eq!(&framed, &expected);
+        prop_assert_eq!(decode_frame(&framed[1..]).unwrap(), t);
     }
 
     #[test]

@@ -220,6 +220,65 @@ fn dr_and_er_exact_bytes() {
 }
 
 #[test]
+fn encode_errors_leave_the_buffer_as_it_was() {
+    let held = hex("0102");
+    // A TPDU that cannot be encoded (a parameter value over 255 octets)...
+    let er = Tpdu::Er(ErrorTpdu {
+        dst_ref: 1,
+        cause: RejectCause::InvalidTpduType,
+        invalid_tpdu: Some(vec![0; 256]),
+        other_parameters: vec![],
+    });
+    let mut out = held.clone();
+    assert!(matches!(
+        er.encode(&mut out),
+        Err(EncodeError::TooLong { .. })
+    ));
+    assert_eq!(out, held);
+    assert!(matches!(
+        encode_frame(&er, &mut out),
+        Err(EncodeError::TooLong { .. })
+    ));
+    assert_eq!(out, held);
+    // ...a header over 254 octets...
+    let dt = Tpdu::Dt(DataTpdu {
+        eot: true,
+        nr: 0,
+        other_parameters: vec![
+            RawParameter {
+                code: 0xc4,
+                value: vec![0; 200]
+            };
+            2
+        ],
+        user_data: vec![],
+    });
+    assert!(matches!(
+        encode_frame(&dt, &mut out),
+        Err(EncodeError::TooLong {
+            what: "TPDU header",
+            ..
+        })
+    ));
+    assert_eq!(out, held);
+    // ...and one too long for a TPKT.
+    let dt = Tpdu::Dt(DataTpdu::new(true, vec![0; MAX_TPKT_PAYLOAD - 2]));
+    assert!(matches!(
+        encode_frame(&dt, &mut out),
+        Err(EncodeError::TooLong {
+            what: "TPKT payload",
+            ..
+        })
+    ));
+    assert_eq!(out, held);
+    // The largest that fits.
+    let dt = Tpdu::Dt(DataTpdu::new(true, vec![7; MAX_TPKT_PAYLOAD - 3]));
+    encode_frame(&dt, &mut out).unwrap();
+    assert_eq!(out.len(), held.len() + MAX_TPKT_LEN);
+    assert_eq!(out[..6], [1, 2, 3, 0, 0xff, 0xff]);
+}
+
+#[test]
 fn unknown_parameters_are_kept() {
     // CR with a version parameter (C4) and additional option selection (C6).
     let tpdu = hex("0ce00000000100c40101c60101");
