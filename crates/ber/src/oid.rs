@@ -235,7 +235,9 @@ fn inline_copy(src: &[u8]) -> [u8; INLINE_OCTETS] {
     buf
 }
 
-fn push_subidentifier(mut v: u128, out: &mut Vec<u8>) {
+/// Appends `v` in base-128 septets, most significant first, all but the last with bit 8 set
+/// (X.690 8.19.2; also the high-tag-number form of an identifier, 8.1.2.4.2).
+pub(crate) fn push_subidentifier(mut v: u128, out: &mut Vec<u8>) {
     let mut septets = [0u8; 19];
     let mut n = 0;
     loop {

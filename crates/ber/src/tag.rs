@@ -168,21 +168,8 @@ impl Tag {
     #[inline(never)]
     fn encode_long(self, out: &mut Vec<u8>) {
         out.push(self.class_form_bits() | 0x1F);
-        let mut septets = [0u8; 5];
-        let mut n = 0;
-        let mut v = self.number;
-        loop {
-            septets[n] = (v & 0x7F) as u8;
-            n += 1;
-            v >>= 7;
-            if v == 0 {
-                break;
-            }
-        }
-        for i in (0..n).rev() {
-            let cont = if i > 0 { 0x80 } else { 0 };
-            out.push(septets[i] | cont);
-        }
+        // The number in base-128 septets, as an OID subidentifier is written.
+        crate::oid::push_subidentifier(u128::from(self.number), out);
     }
 }
 
