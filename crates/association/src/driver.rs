@@ -378,13 +378,8 @@ impl Conn {
             let Some(input) = self.buf.get(self.pos..end).filter(|i| !i.is_empty()) else {
                 break;
             };
-            let (used, ev) = self.stack.on_bytes(input);
+            let used = self.stack.on_bytes(input, &mut events);
             self.pos += used.min(input.len());
-            if events.capacity() == 0 {
-                events = ev;
-            } else {
-                events.extend(ev);
-            }
         }
         if self.stack.is_done() || self.pos >= self.buf.len() {
             self.buf.clear();
@@ -398,6 +393,15 @@ impl Conn {
             return Vec::new();
         }
         events
+    }
+
+    /// Hands an emptied event vector back: its room gathers the next read's events (see
+    /// [`Conn::process`]).
+    pub(crate) fn recycle_events(&mut self, mut events: Vec<StackEvent>) {
+        if self.early.capacity() == 0 && events.capacity() <= MAX_REUSED_EVENTS {
+            events.clear();
+            self.early = events;
+        }
     }
 
     /// Publishes the received octets not yet processed: ours and the transport machine's
@@ -1047,9 +1051,7 @@ impl Driver {
             }
         }
         // The emptied vector gathers the next read's events (see `Conn::read_more`).
-        if self.conn.early.capacity() == 0 && events.capacity() <= MAX_REUSED_EVENTS {
-            self.conn.early = events;
-        }
+        self.conn.recycle_events(events);
         self.publish_pending();
     }
 

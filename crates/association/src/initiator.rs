@@ -230,19 +230,31 @@ async fn establish(
         if let Err(r) = conn.flush(idle).await {
             return Err(AssociationError::ProviderAbort(r));
         }
-        for ev in conn.process() {
+        let mut events = conn.process();
+        let mut outcome = None;
+        for ev in events.drain(..) {
             let err = match ev {
-                StackEvent::Established(c) => return Ok(c),
-                StackEvent::Rejected(r) => AssociationError::Rejected(r),
+                StackEvent::Established(c) => Ok(c),
+                StackEvent::Rejected(r) => Err(AssociationError::Rejected(r)),
                 StackEvent::Refused { layer, detail } => {
-                    AssociationError::Refused { layer, detail }
+                    Err(AssociationError::Refused { layer, detail })
                 }
-                StackEvent::Abort(a) => AssociationError::Aborted(Box::new(a)),
-                StackEvent::ProviderAbort(r) => AssociationError::ProviderAbort(r),
+                StackEvent::Abort(a) => Err(AssociationError::Aborted(Box::new(a))),
+                StackEvent::ProviderAbort(r) => Err(AssociationError::ProviderAbort(r)),
                 _ => continue,
             };
-            let _ = conn.flush(idle).await;
-            return Err(err);
+            outcome = Some(err);
+            break;
+        }
+        // The vector's room gathers the driver's events.
+        conn.recycle_events(events);
+        match outcome {
+            Some(Ok(c)) => return Ok(c),
+            Some(Err(err)) => {
+                let _ = conn.flush(idle).await;
+                return Err(err);
+            }
+            None => {}
         }
         if conn.stack.has_output() {
             continue;

@@ -326,12 +326,20 @@ async fn wait_indication(
 ) -> Result<Box<(AssociateIndication, ConnectIndication)>, ProviderAbortReason> {
     loop {
         conn.flush(idle).await?;
-        for ev in conn.process() {
+        let mut events = conn.process();
+        let mut outcome = None;
+        for ev in events.drain(..) {
             match ev {
-                StackEvent::Indication(i) => return Ok(i),
-                StackEvent::ProviderAbort(r) => return Err(r),
-                _ => {}
+                StackEvent::Indication(i) => outcome = Some(Ok(i)),
+                StackEvent::ProviderAbort(r) => outcome = Some(Err(r)),
+                _ => continue,
             }
+            break;
+        }
+        // The vector's room gathers the driver's events.
+        conn.recycle_events(events);
+        if let Some(outcome) = outcome {
+            return outcome;
         }
         if conn.stack.has_output() {
             continue;

@@ -297,6 +297,59 @@ pub(crate) enum StackEvent {
     ProviderAbort(ProviderAbortReason),
 }
 
+/// The events of one step inside the stack: usually none or one, which are held without a
+/// vector (further ones go into `rest`). The driver's reused vector gathers them (see
+/// [`Stack::on_bytes`]).
+#[derive(Debug)]
+struct Events {
+    first: Option<StackEvent>,
+    rest: Vec<StackEvent>,
+}
+
+impl Events {
+    /// No events.
+    const fn new() -> Self {
+        Events {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+
+    /// One event.
+    fn one(ev: StackEvent) -> Self {
+        Events {
+            first: Some(ev),
+            rest: Vec::new(),
+        }
+    }
+
+    /// Appends one event.
+    fn push(&mut self, ev: StackEvent) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(ev);
+        } else {
+            self.rest.push(ev);
+        }
+    }
+}
+
+impl Extend<StackEvent> for Events {
+    fn extend<I: IntoIterator<Item = StackEvent>>(&mut self, iter: I) {
+        for ev in iter {
+            self.push(ev);
+        }
+    }
+}
+
+impl IntoIterator for Events {
+    type Item = StackEvent;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<StackEvent>, std::vec::IntoIter<StackEvent>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
 /// The layers of one connection, sans IO.
 pub(crate) struct Stack {
     role: Role,
@@ -701,9 +754,9 @@ impl Stack {
 
     /// Ends the connection on a fault: queues the session ABORT (if the session exists) and
     /// reports. `abort_ud` is the presentation PPDU (ARP) to carry in an S-U-ABORT.
-    fn fail(&mut self, reason: ProviderAbortReason, abort_ud: Option<Vec<u8>>) -> Vec<StackEvent> {
+    fn fail(&mut self, reason: ProviderAbortReason, abort_ud: Option<Vec<u8>>) -> Events {
         if self.phase == Phase::Done {
-            return Vec::new();
+            return Events::new();
         }
         tracing::warn!(target: "guls::association", layer = %reason.layer(), %reason,
             "provider abort");
@@ -728,12 +781,12 @@ impl Stack {
             _ => ProviderReason::Transport,
         });
         self.finish();
-        vec![StackEvent::ProviderAbort(reason)]
+        Events::one(StackEvent::ProviderAbort(reason))
     }
 
     /// An ACSE fault: session ABORT carrying an ARU with the provider ABRT, when there is
     /// one (else the protocol-error ABORT), then the end.
-    fn acse_abort(&mut self, abrt: Option<Vec<u8>>, detail: String) -> Vec<StackEvent> {
+    fn acse_abort(&mut self, abrt: Option<Vec<u8>>, detail: String) -> Events {
         let aru = self
             .pres
             .user_abort(abrt.map(|b| UserData::single_asn1(self.acse_pcid, b)))
@@ -744,47 +797,53 @@ impl Stack {
         };
         self.emit_session(ab);
         self.finish();
-        vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+        Events::one(StackEvent::ProviderAbort(ProviderAbortReason::protocol(
             AbortLayer::Acse,
             detail,
-        ))]
+        )))
     }
 
     /// A local provider abort (timer, dropped handle): session ABORT without user data.
     pub(crate) fn local_abort(&mut self, reason: ProviderAbortReason) -> Vec<StackEvent> {
-        self.fail(reason, None)
+        self.fail(reason, None).into_iter().collect()
     }
 
     /// The connection was lost (TCP closed or failed, DR or ER received): nothing is sent.
-    fn lost(&mut self, reason: ProviderAbortReason) -> Vec<StackEvent> {
+    fn lost(&mut self, reason: ProviderAbortReason) -> Events {
         if self.phase == Phase::Done {
-            return Vec::new();
+            return Events::new();
         }
         let _ = self.transport.on_close();
         let _ = self.session.on_transport_disconnect();
         let _ = self.acse.on_provider_abort(ProviderReason::Transport);
         self.phase = Phase::Done;
-        vec![StackEvent::ProviderAbort(reason)]
+        Events::one(StackEvent::ProviderAbort(reason))
     }
 
     /// The TCP connection ended (EOF or error) before the stack was done.
     pub(crate) fn on_transport_closed(&mut self, reason: ProviderAbortReason) -> Vec<StackEvent> {
-        self.lost(reason)
+        self.lost(reason).into_iter().collect()
     }
 
     // ------------------------------------------------------------------ transport input
 
-    /// Octets read from TCP: feeds the transport machine up to its first event and returns
-    /// how many octets were consumed with the events of that step. Without events all of
-    /// `input` was consumed.
-    pub(crate) fn on_bytes(&mut self, input: &[u8]) -> (usize, Vec<StackEvent>) {
+    /// Octets read from TCP: feeds the transport machine up to its first event, appends
+    /// the events of that step to `events` (whose room the driver reuses) and returns how
+    /// many octets were consumed. Without events all of `input` was consumed.
+    pub(crate) fn on_bytes(&mut self, input: &[u8], events: &mut Vec<StackEvent>) -> usize {
         if self.phase == Phase::Done {
-            return (input.len(), Vec::new());
+            return input.len();
         }
         match self.transport.feed(input) {
-            Err(e) => (input.len(), self.fail(transport_reason(e), None)),
-            Ok((used, None)) => (used, Vec::new()),
-            Ok((used, Some(ev))) => (used, self.on_transport_event(ev)),
+            Err(e) => {
+                events.extend(self.fail(transport_reason(e), None));
+                input.len()
+            }
+            Ok((used, None)) => used,
+            Ok((used, Some(ev))) => {
+                events.extend(self.on_transport_event(ev));
+                used
+            }
         }
     }
 
@@ -847,7 +906,12 @@ impl Stack {
     /// A data TSDU split by `data_tsdu_split` while it was reassembled (the value is
     /// already at the start of `body`): its events appended to `events`, each value as a
     /// [`StackEvent::Value`].
-    fn on_split_data(&mut self, head: Vec<u8>, body: Vec<u8>, events: &mut Vec<StackEvent>) {
+    fn on_split_data(
+        &mut self,
+        head: Vec<u8>,
+        body: Vec<u8>,
+        events: &mut impl Extend<StackEvent>,
+    ) {
         match self.session.data_user_information_offset(&head) {
             Some(at) => {
                 let mut values = std::mem::take(&mut self.split_values);
@@ -873,7 +937,7 @@ impl Stack {
         self.transport.recycle(buf);
     }
 
-    fn on_transport_event(&mut self, ev: TransportEvent) -> Vec<StackEvent> {
+    fn on_transport_event(&mut self, ev: TransportEvent) -> Events {
         match ev {
             TransportEvent::ConnectIndication(ind) => {
                 self.addresses.calling_tsel = ind.calling_tsel;
@@ -884,7 +948,7 @@ impl Stack {
                         tracing::debug!(target: "guls::association",
                             tpdu_size = self.transport.tpdu_size().octets(),
                             "transport connected (CC sent)");
-                        Vec::new()
+                        Events::new()
                     }
                     Err(e) => self.fail(
                         ProviderAbortReason::protocol(AbortLayer::Transport, e.to_string()),
@@ -901,7 +965,7 @@ impl Stack {
                 // A data TSDU: its TD PPDU is decoded from the TSDU itself, so that the value
                 // is handed on without further copies (what `on_tsdu` would give).
                 Some(at) => match self.pres.on_data_owned(tsdu, at) {
-                    Ok(values) => vec![StackEvent::Data(values)],
+                    Ok(values) => Events::one(StackEvent::Data(values)),
                     Err(f) => self.presentation_failure(f),
                 },
                 None => self.on_tsdu(&tsdu),
@@ -909,14 +973,14 @@ impl Stack {
             // A data TSDU split by `data_tsdu_split` while it was reassembled: the value is
             // already at the start of `body`.
             TransportEvent::SplitData { head, body } => {
-                let mut events = Vec::new();
+                let mut events = Events::new();
                 self.on_split_data(head, body, &mut events);
                 events
             }
             TransportEvent::Disconnected(cause) => {
                 if self.released {
                     self.phase = Phase::Done;
-                    return Vec::new();
+                    return Events::new();
                 }
                 let reason = match cause {
                     DisconnectCause::DisconnectRequest { reason, .. } => {
@@ -939,7 +1003,7 @@ impl Stack {
 
     // ------------------------------------------------------------------ initiator connect
 
-    fn send_connect(&mut self) -> Vec<StackEvent> {
+    fn send_connect(&mut self) -> Events {
         let Some(req) = self.pending_request.take() else {
             return self.fail(
                 ProviderAbortReason::protocol(AbortLayer::Local, "no A-ASSOCIATE request"),
@@ -952,7 +1016,7 @@ impl Stack {
                     overflow = self.session.state() == SessionState::AwaitingOa,
                     "CN+CP+AARQ sent");
                 self.emit(&cn);
-                Vec::new()
+                Events::new()
             }
             Err(e) => self.fail(ProviderAbortReason::protocol(AbortLayer::Local, e), None),
         }
@@ -974,7 +1038,7 @@ impl Stack {
 
     // ------------------------------------------------------------------ session input
 
-    fn on_tsdu(&mut self, tsdu: &[u8]) -> Vec<StackEvent> {
+    fn on_tsdu(&mut self, tsdu: &[u8]) -> Events {
         let events = match self.session.on_tsdu(tsdu) {
             Ok(ev) => ev,
             Err(e) => {
@@ -989,7 +1053,7 @@ impl Stack {
         let mut events = events.into_iter();
         let mut out = match events.next() {
             Some(ev) => self.on_session_event(ev),
-            None => Vec::new(),
+            None => Events::new(),
         };
         for ev in events {
             out.extend(self.on_session_event(ev));
@@ -997,26 +1061,26 @@ impl Stack {
         out
     }
 
-    fn on_session_event(&mut self, ev: SessionEvent) -> Vec<StackEvent> {
+    fn on_session_event(&mut self, ev: SessionEvent) -> Events {
         match ev {
             SessionEvent::Send(tsdu) => {
                 self.emit(&tsdu);
-                Vec::new()
+                Events::new()
             }
             SessionEvent::ConnectIndication(ind) => self.on_connect(ind),
             SessionEvent::ConnectRejected(why) => {
                 let why = rejection_detail(why);
                 tracing::info!(target: "guls::association", %why, "session connection refused");
                 self.finish();
-                vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+                Events::one(StackEvent::ProviderAbort(ProviderAbortReason::protocol(
                     AbortLayer::Session,
                     why,
-                ))]
+                )))
             }
             SessionEvent::ConnectConfirm(c) => self.on_accept(c.user_data),
             SessionEvent::Refused(r) => self.on_refuse(r),
             SessionEvent::Data(ui) => match self.pres.on_data(&ui) {
-                Ok(values) => vec![StackEvent::Data(values)],
+                Ok(values) => Events::one(StackEvent::Data(values)),
                 Err(f) => self.presentation_failure(f),
             },
             SessionEvent::ReleaseIndication { user_data } => {
@@ -1045,13 +1109,13 @@ impl Stack {
                         %reason, "provider abort");
                     let _ = self.acse.on_provider_abort(ProviderReason::Session);
                     self.finish();
-                    vec![StackEvent::ProviderAbort(reason)]
+                    Events::one(StackEvent::ProviderAbort(reason))
                 }
             },
         }
     }
 
-    fn presentation_failure(&mut self, f: guls_presentation::ProtocolFailure) -> Vec<StackEvent> {
+    fn presentation_failure(&mut self, f: guls_presentation::ProtocolFailure) -> Events {
         let reason = match f.error {
             guls_presentation::PresentationError::Decode(e) => ProviderAbortReason::Malformed(e),
             other => ProviderAbortReason::protocol(AbortLayer::Presentation, other.to_string()),
@@ -1064,9 +1128,9 @@ impl Stack {
         reason: AbortReason,
         td: Option<TransportDisconnect>,
         user_data: Option<Vec<u8>>,
-    ) -> Vec<StackEvent> {
+    ) -> Events {
         if self.phase == Phase::Done {
-            return Vec::new();
+            return Events::new();
         }
         let user_abort = td.is_some_and(|t| t.user_abort());
         let reason = reason.name();
@@ -1076,18 +1140,20 @@ impl Stack {
         if ud.is_empty() || !pres_open {
             if user_abort && pres_open {
                 return match self.acse.on_abort_without_apdu() {
-                    Some(AcseEvent::AbortIndication(a)) => vec![StackEvent::Abort(AbortInfo {
-                        source: a.source,
-                        diagnostic: a.diagnostic,
-                        user_information: a.user_information,
-                    })],
-                    _ => Vec::new(),
+                    Some(AcseEvent::AbortIndication(a)) => {
+                        Events::one(StackEvent::Abort(AbortInfo {
+                            source: a.source,
+                            diagnostic: a.diagnostic,
+                            user_information: a.user_information,
+                        }))
+                    }
+                    _ => Events::new(),
                 };
             }
             let _ = self.acse.on_provider_abort(ProviderReason::Session);
-            return vec![StackEvent::ProviderAbort(
+            return Events::one(StackEvent::ProviderAbort(
                 ProviderAbortReason::SessionAbort(reason),
-            )];
+            ));
         }
         match self.pres.on_abort(&ud) {
             Ok(PAbortIndication::User { user_data, .. }) => {
@@ -1099,49 +1165,51 @@ impl Stack {
                     None => self.acse.on_abort_without_apdu(),
                 };
                 match ev {
-                    Some(AcseEvent::AbortIndication(a)) => vec![StackEvent::Abort(AbortInfo {
-                        source: a.source,
-                        diagnostic: a.diagnostic,
-                        user_information: a.user_information,
-                    })],
-                    _ => vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+                    Some(AcseEvent::AbortIndication(a)) => {
+                        Events::one(StackEvent::Abort(AbortInfo {
+                            source: a.source,
+                            diagnostic: a.diagnostic,
+                            user_information: a.user_information,
+                        }))
+                    }
+                    _ => Events::one(StackEvent::ProviderAbort(ProviderAbortReason::protocol(
                         AbortLayer::Acse,
                         "ARU without a usable ABRT",
-                    ))],
+                    ))),
                 }
             }
             Ok(PAbortIndication::Provider { reason, .. }) => {
                 let _ = self
                     .acse
                     .on_provider_abort(ProviderReason::Presentation(reason.map(|r| r.to_i64())));
-                vec![StackEvent::ProviderAbort(
+                Events::one(StackEvent::ProviderAbort(
                     ProviderAbortReason::PresentationAbort {
                         reason: reason.map(|r| r.name()).unwrap_or("unspecified"),
                     },
-                )]
+                ))
             }
             Err(e) => {
                 let _ = self.acse.on_provider_abort(ProviderReason::Session);
-                vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+                Events::one(StackEvent::ProviderAbort(ProviderAbortReason::protocol(
                     AbortLayer::Presentation,
                     e.to_string(),
-                ))]
+                )))
             }
         }
     }
 
     // ------------------------------------------------------------------ responder connect
 
-    fn refuse_session(&mut self, reason: RefuseReason, why: String) -> Vec<StackEvent> {
+    fn refuse_session(&mut self, reason: RefuseReason, why: String) -> Events {
         let rf = self.session.refuse(reason, Vec::new());
         self.emit_session(rf);
         self.finish();
         tracing::info!(target: "guls::association", reason = reason.description(), %why,
             "session connection refused");
-        vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+        Events::one(StackEvent::ProviderAbort(ProviderAbortReason::protocol(
             AbortLayer::Session,
             why,
-        ))]
+        )))
     }
 
     /// S-CONNECT reject carrying a CPR (reason 2, "reason in user data"), then the end.
@@ -1152,7 +1220,7 @@ impl Stack {
     }
 
     /// The S-CONNECT indication (the CN with any CDOs, checked by the session machine).
-    fn on_connect(&mut self, sind: guls_session::ConnectIndication) -> Vec<StackEvent> {
+    fn on_connect(&mut self, sind: guls_session::ConnectIndication) -> Events {
         self.addresses.calling_ssel = nonempty(&sind.calling_ssel);
         self.addresses.called_ssel = nonempty(&sind.called_ssel);
         self.addresses.session_version = sind.version;
@@ -1181,7 +1249,7 @@ impl Stack {
                         self.finish();
                     }
                 }
-                return vec![StackEvent::ProviderAbort(reason)];
+                return Events::one(StackEvent::ProviderAbort(reason));
             }
         };
         self.addresses.calling_psel = ind.calling_selector.clone();
@@ -1200,10 +1268,10 @@ impl Stack {
                 Ok(cpr) => self.refuse_with_cpr(cpr),
                 Err(_) => self.refuse_with_cpr(Vec::new()),
             }
-            return vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+            return Events::one(StackEvent::ProviderAbort(ProviderAbortReason::protocol(
                 AbortLayer::Presentation,
                 "no ACSE presentation context",
-            ))];
+            )));
         };
         self.acse_pcid = acse_pcid;
         let Some(aarq) = ind
@@ -1223,7 +1291,7 @@ impl Stack {
                     mechanism = ?a.mechanism_name,
                     contexts = ind.accepted().len(),
                     "A-ASSOCIATE indication");
-                vec![StackEvent::Indication(Box::new((a, ind)))]
+                Events::one(StackEvent::Indication(Box::new((a, ind))))
             }
             Some(AcseEvent::ProviderRejection(r)) => {
                 let aare = reaction.send.map(|o| o.bytes);
@@ -1243,16 +1311,16 @@ impl Stack {
         }
     }
 
-    fn refuse_presentation_user(&mut self, why: String, aare: Option<Vec<u8>>) -> Vec<StackEvent> {
+    fn refuse_presentation_user(&mut self, why: String, aare: Option<Vec<u8>>) -> Events {
         let ud = aare.map(|b| UserData::single_asn1(self.acse_pcid, b));
         match self.pres.refuse(PRefuseReason::User, ud) {
             Ok(cpr) => self.refuse_with_cpr(cpr),
             Err(_) => self.refuse_with_cpr(Vec::new()),
         }
-        vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+        Events::one(StackEvent::ProviderAbort(ProviderAbortReason::protocol(
             AbortLayer::Acse,
             why,
-        ))]
+        )))
     }
 
     /// A-ASSOCIATE response (responder): accepted goes to the data phase with AC+CPA+AARE;
@@ -1288,7 +1356,7 @@ impl Stack {
 
     // ------------------------------------------------------------------ initiator confirm
 
-    fn confirm_events(&mut self, apdu: Option<&[u8]>, refused: bool) -> Vec<StackEvent> {
+    fn confirm_events(&mut self, apdu: Option<&[u8]>, refused: bool) -> Events {
         let Some(apdu) = apdu else {
             return self.fail(
                 ProviderAbortReason::protocol(AbortLayer::Acse, "no AARE in the answer"),
@@ -1301,11 +1369,11 @@ impl Stack {
                 self.phase = Phase::Open;
                 tracing::info!(target: "guls::association",
                     application_context = %c.application_context_name, "association established");
-                vec![StackEvent::Established(Box::new(c))]
+                Events::one(StackEvent::Established(Box::new(c)))
             }
             Some(AcseEvent::AssociateConfirm(c)) => {
                 self.finish();
-                vec![StackEvent::Rejected(Box::new(Rejection {
+                Events::one(StackEvent::Rejected(Box::new(Rejection {
                     result: c.result,
                     source: c.result_source,
                     diagnostic: c.diagnostic,
@@ -1313,24 +1381,24 @@ impl Stack {
                     acse_requirements: c.acse_requirements,
                     mechanism_name: c.mechanism_name,
                     authentication_value: c.authentication_value,
-                }))]
+                })))
             }
             Some(AcseEvent::AbortIndication(a)) if a.protocol_error.is_none() => {
                 self.finish();
-                vec![StackEvent::Abort(AbortInfo {
+                Events::one(StackEvent::Abort(AbortInfo {
                     source: a.source,
                     diagnostic: a.diagnostic,
                     user_information: a.user_information,
-                })]
+                }))
             }
             Some(AcseEvent::AbortIndication(a)) => {
                 let detail = a.protocol_error.map(|e| e.to_string()).unwrap_or_default();
                 if refused {
                     self.finish();
-                    return vec![StackEvent::ProviderAbort(ProviderAbortReason::protocol(
+                    return Events::one(StackEvent::ProviderAbort(ProviderAbortReason::protocol(
                         AbortLayer::Acse,
                         detail,
-                    ))];
+                    )));
                 }
                 let abrt = reaction.send.map(|o| o.bytes);
                 self.acse_abort(abrt, detail)
@@ -1342,7 +1410,7 @@ impl Stack {
         }
     }
 
-    fn on_accept(&mut self, cpa: Option<Vec<u8>>) -> Vec<StackEvent> {
+    fn on_accept(&mut self, cpa: Option<Vec<u8>>) -> Events {
         let Some(cpa) = cpa.filter(|c| !c.is_empty()) else {
             return self.fail(
                 ProviderAbortReason::protocol(AbortLayer::Session, "ACCEPT without a CPA"),
@@ -1362,15 +1430,15 @@ impl Stack {
         }
     }
 
-    fn on_refuse(&mut self, rf: RefuseIndication) -> Vec<StackEvent> {
+    fn on_refuse(&mut self, rf: RefuseIndication) -> Events {
         let reason = rf.reason.unwrap_or(RefuseReason::UserNoReason);
         let cpr = rf.user_data.unwrap_or_default();
         if reason != RefuseReason::UserDataFollows || cpr.is_empty() {
             self.finish();
-            return vec![StackEvent::Refused {
+            return Events::one(StackEvent::Refused {
                 layer: AbortLayer::Session,
                 detail: reason.description().to_string(),
-            }];
+            });
         }
         match self.pres.on_connect_refuse(&cpr) {
             Ok(ind) => {
@@ -1385,23 +1453,23 @@ impl Stack {
                     }
                     None => {
                         self.finish();
-                        vec![StackEvent::Refused {
+                        Events::one(StackEvent::Refused {
                             layer: AbortLayer::Presentation,
                             detail: ind
                                 .provider_reason
                                 .map(|r| r.name())
                                 .unwrap_or("rejected by the presentation user")
                                 .to_string(),
-                        }]
+                        })
                     }
                 }
             }
             Err(e) => {
                 self.finish();
-                vec![StackEvent::Refused {
+                Events::one(StackEvent::Refused {
                     layer: AbortLayer::Presentation,
                     detail: format!("undecodable CPR: {e}"),
-                }]
+                })
             }
         }
     }
@@ -1534,7 +1602,7 @@ impl Stack {
         self.emit(&tsdu);
     }
 
-    fn on_release_pdu(&mut self, kind: ReleaseKind, ud: Vec<u8>) -> Vec<StackEvent> {
+    fn on_release_pdu(&mut self, kind: ReleaseKind, ud: Vec<u8>) -> Events {
         let user_data = match self.pres.on_release_user_data(kind, &ud) {
             Ok(u) => u,
             Err(f) if f.arp_bytes.is_some() => return self.presentation_failure(f),
@@ -1557,13 +1625,13 @@ impl Stack {
         let apdu = apdu.to_vec();
         let reaction = self.acse.on_apdu(&apdu);
         match reaction.event {
-            Some(AcseEvent::ReleaseIndication(r)) => vec![StackEvent::ReleaseIndication(r)],
+            Some(AcseEvent::ReleaseIndication(r)) => Events::one(StackEvent::ReleaseIndication(r)),
             Some(AcseEvent::ReleaseConfirm(c)) => {
                 if self.acse.is_closed() {
                     self.released = true;
                     self.finish();
                 }
-                vec![StackEvent::ReleaseConfirm(c)]
+                Events::one(StackEvent::ReleaseConfirm(c))
             }
             Some(AcseEvent::AbortIndication(a)) => {
                 let detail = a
