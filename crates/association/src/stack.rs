@@ -350,6 +350,21 @@ impl IntoIterator for Events {
     }
 }
 
+/// The proposed definitions of the contexts `ind` plans to accept: those of
+/// [`ConnectIndication::accepted`], without building its vector.
+fn accepted_definitions(
+    ind: &ConnectIndication,
+) -> impl Iterator<Item = &guls_presentation::ContextDefinition> {
+    ind.proposed
+        .iter()
+        .zip(&ind.results)
+        .filter(|(d, r)| {
+            r.result == guls_presentation::ResultValue::Acceptance
+                && (r.transfer_syntax.is_some() || !d.transfer_syntaxes.is_empty())
+        })
+        .map(|(d, _)| d)
+}
+
 /// The layers of one connection, sans IO.
 pub(crate) struct Stack {
     role: Role,
@@ -1254,11 +1269,9 @@ impl Stack {
         };
         self.addresses.calling_psel = ind.calling_selector.clone();
         self.addresses.called_psel = ind.called_selector.clone();
-        let acse_ok = ind
-            .accepted()
-            .iter()
-            .find(|c| c.abstract_syntax == guls_ber::known::ACSE_ABSTRACT_SYNTAX)
-            .map(|c| c.pcid);
+        let acse_ok = accepted_definitions(&ind)
+            .find(|d| d.abstract_syntax == guls_ber::known::ACSE_ABSTRACT_SYNTAX)
+            .map(|d| d.id);
         let Some(acse_pcid) = acse_ok else {
             let cpr = self.pres.refuse(
                 PRefuseReason::Provider(guls_presentation::ProviderReason::ReasonNotSpecified),
@@ -1289,7 +1302,7 @@ impl Stack {
                     application_context = %a.application_context_name,
                     calling_ap_title = ?a.calling_ap_title,
                     mechanism = ?a.mechanism_name,
-                    contexts = ind.accepted().len(),
+                    contexts = accepted_definitions(&ind).count(),
                     "A-ASSOCIATE indication");
                 Events::one(StackEvent::Indication(Box::new((a, ind))))
             }
@@ -1423,8 +1436,7 @@ impl Stack {
                     .user_data
                     .as_ref()
                     .and_then(|u| acse_value(u, self.acse_pcid));
-                let apdu = apdu.map(<[u8]>::to_vec);
-                self.confirm_events(apdu.as_deref(), false)
+                self.confirm_events(apdu, false)
             }
             Err(f) => self.presentation_failure(f),
         }
@@ -1447,10 +1459,7 @@ impl Stack {
                     .as_ref()
                     .and_then(|u| acse_value(u, self.acse_pcid));
                 match apdu {
-                    Some(a) => {
-                        let a = a.to_vec();
-                        self.confirm_events(Some(&a), true)
-                    }
+                    Some(a) => self.confirm_events(Some(a), true),
                     None => {
                         self.finish();
                         Events::one(StackEvent::Refused {
@@ -1622,8 +1631,7 @@ impl Stack {
                 None,
             );
         };
-        let apdu = apdu.to_vec();
-        let reaction = self.acse.on_apdu(&apdu);
+        let reaction = self.acse.on_apdu(apdu);
         match reaction.event {
             Some(AcseEvent::ReleaseIndication(r)) => Events::one(StackEvent::ReleaseIndication(r)),
             Some(AcseEvent::ReleaseConfirm(c)) => {
