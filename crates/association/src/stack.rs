@@ -150,6 +150,17 @@ impl Output {
         self.owned_from(start);
     }
 
+    /// Appends encoded octets: taken as the buffer itself when nothing is queued and the
+    /// buffer has less room (no copy, no growth), else copied.
+    fn push_vec(&mut self, b: Vec<u8>) {
+        if self.bytes.is_empty() && self.bytes.capacity() < b.len() {
+            self.bytes = b;
+            self.owned_from(0);
+        } else {
+            self.push(&b);
+        }
+    }
+
     /// Appends a few octets of fixed length (a frame header), copied.
     #[inline]
     fn push_array<const N: usize>(&mut self, b: &[u8; N]) {
@@ -629,7 +640,7 @@ impl Stack {
             .transport
             .connect()
             .map_err(|e| AssociationError::Config(e.to_string()))?;
-        self.out.push(&cr);
+        self.out.push_vec(cr);
         Ok(())
     }
 
@@ -736,7 +747,7 @@ impl Stack {
             self.transport.send_final_tsdu(tsdu)
         };
         match r {
-            Ok(b) => self.out.push(&b),
+            Ok(b) => self.out.push_vec(b),
             Err(e) => {
                 tracing::debug!(target: "guls::association", error = %e, "TSDU not sent")
             }
@@ -759,7 +770,7 @@ impl Stack {
         self.phase = Phase::Done;
         if !self.transport.is_closed() {
             match self.transport.disconnect() {
-                Ok(b) => self.out.push(&b),
+                Ok(b) => self.out.push_vec(b),
                 Err(e) => {
                     tracing::debug!(target: "guls::association", error = %e, "transport disconnect")
                 }
@@ -959,7 +970,7 @@ impl Stack {
                 self.addresses.called_tsel = ind.called_tsel;
                 match self.transport.accept() {
                     Ok(cc) => {
-                        self.out.push(&cc);
+                        self.out.push_vec(cc);
                         tracing::debug!(target: "guls::association",
                             tpdu_size = self.transport.tpdu_size().octets(),
                             "transport connected (CC sent)");

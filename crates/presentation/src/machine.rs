@@ -1190,18 +1190,23 @@ impl PresentationMachine {
             }
             None => None,
         };
+        let echo_session_requirements = c.echo_session_requirements;
+        // The results go into the CPA: the connecting state ends here.
+        let results = self
+            .connecting
+            .take()
+            .map(|c| c.results)
+            .unwrap_or_default();
         let cpa = Cpa {
             responding_selector: self.config.responding_selector.clone(),
-            results: c.results.clone(),
-            user_session_requirements: c
-                .echo_session_requirements
+            results,
+            user_session_requirements: echo_session_requirements
                 .then_some(UserSessionRequirements::DUPLEX),
             user_data,
             ..Cpa::default()
         };
         let bytes = encode_cpa(&cpa, self.config.encode_style);
         self.dcs = dcs;
-        self.connecting = None;
         self.state = PresentationState::Connected;
         Ok(bytes)
     }
