@@ -610,7 +610,7 @@ struct Driver {
 
 /// Makes the handle of an established connection (no task is started).
 pub(crate) fn start(
-    conn: Conn,
+    mut conn: Conn,
     cfg: Arc<AssociationConfig>,
     confirm: Option<AssociateConfirm>,
     application_context_name: Oid,
@@ -619,7 +619,7 @@ pub(crate) fn start(
     let info = Arc::new(Info {
         role: conn.stack.role(),
         peer: conn.peer,
-        contexts: conn.stack.contexts(),
+        contexts: conn.stack.take_contexts(),
         default_context: conn.stack.default_context(),
         application_context_name,
         confirm,

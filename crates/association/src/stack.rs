@@ -396,6 +396,9 @@ pub(crate) struct Stack {
     td_head: Vec<u8>,
     /// Room for the values of a split TSDU ([`Stack::accept_scatter`]), reused.
     split_values: Vec<DataValue>,
+    /// Initiator: the DCS of the P-CONNECT confirm (the presentation machine keeps its own
+    /// copy), handed on by [`Stack::take_contexts`] instead of a second copy.
+    confirmed_contexts: Option<Vec<DefinedContext>>,
 }
 
 /// Whether a P-DATA request would be accepted now (published by the driver so that a send
@@ -447,8 +450,12 @@ fn transport_config(role: Role, cfg: &AssociationConfig) -> TransportConfig {
     TransportConfig {
         max_tpdu_size: size,
         max_tsdu_size: cfg.transport.max_tsdu_size,
-        calling_tsel: cfg.transport.calling_tsel.clone().filter(|_| initiator),
-        called_tsel: cfg.transport.called_tsel.clone().filter(|_| initiator),
+        calling_tsel: initiator
+            .then(|| cfg.transport.calling_tsel.clone())
+            .flatten(),
+        called_tsel: initiator
+            .then(|| cfg.transport.called_tsel.clone())
+            .flatten(),
         src_ref: 1,
         send_dr_on_disconnect: false,
         max_tpkt_len: size.octets() + guls_transport::TPKT_HEADER_LEN,
@@ -609,6 +616,7 @@ impl Stack {
             max_read: cfg.limits.max_read,
             td_head: Vec::new(),
             split_values: Vec::new(),
+            confirmed_contexts: None,
         })
     }
 
@@ -721,9 +729,12 @@ impl Stack {
         self.transport.buffered_frame_len()
     }
 
-    /// The defined context set.
-    pub(crate) fn contexts(&self) -> Vec<DefinedContext> {
-        self.pres.dcs().to_vec()
+    /// The defined context set (the confirm's, when the initiator kept it).
+    pub(crate) fn take_contexts(&mut self) -> Vec<DefinedContext> {
+        match self.confirmed_contexts.take() {
+            Some(c) => c,
+            None => self.pres.dcs().to_vec(),
+        }
     }
 
     /// The default context in effect.
@@ -1442,7 +1453,9 @@ impl Stack {
             );
         };
         match self.pres.on_connect_accept(&cpa) {
-            Ok(conf) => {
+            Ok(mut conf) => {
+                // The same as the machine's DCS after the confirm.
+                self.confirmed_contexts = Some(std::mem::take(&mut conf.accepted));
                 let apdu = conf
                     .user_data
                     .as_ref()
