@@ -204,7 +204,7 @@ impl Aarq {
     fn encode(&self, w: &mut Writer) {
         w.constructed(Tag::application(0), |w| {
             if self.protocol_version != ProtocolVersion::default() {
-                w.bit_string(Tag::context(0), &self.protocol_version.to_bits());
+                w.primitive(Tag::context(0), &self.protocol_version.contents());
             }
             encode_explicit_oid(w, 1, &self.application_context_name);
             encode_opt_ap_title(w, 2, &self.called_ap_title);
@@ -413,7 +413,7 @@ impl Aare {
     fn encode(&self, w: &mut Writer) {
         w.constructed(Tag::application(1), |w| {
             if self.protocol_version != ProtocolVersion::default() {
-                w.bit_string(Tag::context(0), &self.protocol_version.to_bits());
+                w.primitive(Tag::context(0), &self.protocol_version.contents());
             }
             encode_explicit_oid(w, 1, &self.application_context_name);
             // RFC 1698 6.2 with the R2 fix: the result wrapper is definite in every style.
@@ -886,7 +886,7 @@ fn encode_auth_fields(
     names: &[Oid],
 ) {
     if let Some(req) = requirements {
-        w.bit_string(Tag::context(tags[0]), &req.to_bits());
+        w.primitive(Tag::context(tags[0]), &req.contents());
     }
     if let Some(m) = mechanism {
         w.oid(Tag::context(tags[1]), m);

@@ -192,10 +192,17 @@ impl ProtocolVersion {
 
     /// The bit string sent: exactly the one named bit.
     pub fn to_bits(self) -> BitString {
+        let [unused_bits, b] = self.contents();
         BitString {
-            unused_bits: 7,
-            bytes: vec![if self.version1 { 0x80 } else { 0x00 }],
+            unused_bits,
+            bytes: vec![b],
         }
+    }
+
+    /// The contents octets of [`ProtocolVersion::to_bits`] (unused-bit count, then the
+    /// octet), to write without building the bit string.
+    pub(crate) fn contents(self) -> [u8; 2] {
+        [7, if self.version1 { 0x80 } else { 0x00 }]
     }
 }
 
@@ -239,6 +246,16 @@ impl AcseRequirements {
 
     /// The bit string sent: the four named bits.
     pub fn to_bits(self) -> BitString {
+        let [unused_bits, b] = self.contents();
+        BitString {
+            unused_bits,
+            bytes: vec![b],
+        }
+    }
+
+    /// The contents octets of [`AcseRequirements::to_bits`] (unused-bit count, then the
+    /// octet), to write without building the bit string.
+    pub(crate) fn contents(self) -> [u8; 2] {
         let mut b = 0u8;
         for (i, set) in [
             self.authentication,
@@ -253,10 +270,7 @@ impl AcseRequirements {
                 b |= 0x80 >> i;
             }
         }
-        BitString {
-            unused_bits: 4,
-            bytes: vec![b],
-        }
+        [4, b]
     }
 }
 
@@ -288,4 +302,41 @@ pub enum ReleaseResult {
     Affirmative,
     /// negative: only with the session negotiated-release functional unit (9.2.2.5).
     Negative,
+}
+
+#[cfg(test)]
+mod contents_tests {
+    use super::*;
+    use guls_ber::{Tag, Writer};
+
+    /// The encoders write `contents()` as a primitive: the same octets as the bit string.
+    #[test]
+    fn contents_are_the_bit_string_octets() {
+        for i in 0..16u8 {
+            let r = AcseRequirements {
+                authentication: i & 1 != 0,
+                application_context_negotiation: i & 2 != 0,
+                higher_level_association: i & 4 != 0,
+                nested_association: i & 8 != 0,
+            };
+            let (mut a, mut b) = (Writer::new(), Writer::new());
+            a.bit_string(Tag::context(10), &r.to_bits());
+            b.primitive(Tag::context(10), &r.contents());
+            assert_eq!(a.as_bytes(), b.as_bytes());
+        }
+        for version1 in [false, true] {
+            let v = ProtocolVersion { version1 };
+            let (mut a, mut b) = (Writer::new(), Writer::new());
+            a.bit_string(Tag::context(0), &v.to_bits());
+            b.primitive(Tag::context(0), &v.contents());
+            assert_eq!(a.as_bytes(), b.as_bytes());
+        }
+        let auth = AcseRequirements {
+            authentication: true,
+            ..AcseRequirements::default()
+        };
+        let mut w = Writer::new();
+        w.primitive(Tag::context(10), &auth.contents());
+        assert_eq!(w.as_bytes(), [0x8a, 0x02, 0x04, 0x80]);
+    }
 }
