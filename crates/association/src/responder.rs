@@ -285,9 +285,10 @@ async fn handshake(
     };
     stats.indications.fetch_add(1, Ordering::Relaxed);
     let (indication, connect) = *ind;
+    let addresses = conn.stack.take_addresses();
     let incoming = IncomingAssociation {
         inner: Box::new(Incoming {
-            addresses: conn.stack.addresses().clone(),
+            addresses,
             conn,
             indication,
             connect,

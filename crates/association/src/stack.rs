@@ -742,9 +742,9 @@ impl Stack {
         self.pres.default_context().cloned()
     }
 
-    /// The addresses seen (responder).
-    pub(crate) fn addresses(&self) -> &LowerAddresses {
-        &self.addresses
+    /// The addresses seen (responder), taken (the stack does not use them).
+    pub(crate) fn take_addresses(&mut self) -> LowerAddresses {
+        std::mem::take(&mut self.addresses)
     }
 
     // ------------------------------------------------------------------ output helpers
