@@ -484,10 +484,25 @@ impl<'a> Element<'a> {
         Ok(Cow::Owned(out))
     }
 
+    /// The unused-bit count and the octets of a primitive BIT STRING, where they lie, after
+    /// the checks [`Element::bit_string`] makes of it; `None` for a constructed encoding (whose
+    /// segments only [`Element::bit_string`] joins).
+    pub fn primitive_bit_string(&self) -> DecodeResult<Option<(u8, &'a [u8])>> {
+        if self.tag.constructed {
+            return Ok(None);
+        }
+        primitive_bits(self.contents)
+            .map(Some)
+            .map_err(|k| self.error(k))
+    }
+
     /// The contents as a BIT STRING, joining a constructed encoding one level deep.
     pub fn bit_string(&self, what: &'static str) -> DecodeResult<BitString> {
-        if !self.tag.constructed {
-            return primitive_bits(self.contents).map_err(|k| self.error(k));
+        if let Some((unused_bits, bytes)) = self.primitive_bit_string()? {
+            return Ok(BitString {
+                unused_bits,
+                bytes: bytes.to_vec(),
+            });
         }
         let mut out = BitString::default();
         let mut r = self.reader()?;
@@ -505,9 +520,9 @@ impl<'a> Element<'a> {
                     "bit string segment after one with unused bits",
                 )));
             }
-            let bits = primitive_bits(piece.contents).map_err(|k| piece.error(k))?;
-            last_unused = bits.unused_bits;
-            out.bytes.extend_from_slice(&bits.bytes);
+            let (unused, bytes) = primitive_bits(piece.contents).map_err(|k| piece.error(k))?;
+            last_unused = unused;
+            out.bytes.extend_from_slice(bytes);
         }
         out.unused_bits = last_unused;
         Ok(out)
@@ -536,17 +551,14 @@ fn with_what(kind: ErrorKind, what: &'static str, max_octets: usize) -> ErrorKin
     }
 }
 
-fn primitive_bits(c: &[u8]) -> Result<BitString, ErrorKind> {
+fn primitive_bits(c: &[u8]) -> Result<(u8, &[u8]), ErrorKind> {
     let Some((&unused, bytes)) = c.split_first() else {
         return Err(ErrorKind::Invalid("empty bit string"));
     };
     if unused > 7 || (bytes.is_empty() && unused != 0) {
         return Err(ErrorKind::Invalid("bit string unused-bit count"));
     }
-    Ok(BitString {
-        unused_bits: unused,
-        bytes: bytes.to_vec(),
-    })
+    Ok((unused, bytes))
 }
 
 /// Decodes two's-complement integer contents of at most `max_octets` octets.

@@ -152,29 +152,22 @@ impl AlgorithmIdentifier {
 
 pub(crate) fn read_bits(e: &Element<'_>, what: &'static str) -> DecodeResult<BitString> {
     let b = e.bit_string(what)?;
-    if b.bytes.len() > MAX_RANDOM_OCTETS {
-        return Err(e.error(ErrorKind::LimitExceeded {
-            what,
-            limit: MAX_RANDOM_OCTETS,
-        }));
-    }
+    random_limit(e, b.bytes.len(), what)?;
     Ok(b)
 }
 
 /// [`read_bits`]'s checks (the same errors for the same input) without copying the bits: a
-/// primitive encoding is checked where it lies (as guls-ber's `Element::bit_string` does),
-/// a segmented one is read.
+/// primitive encoding is checked where it lies, a segmented one is read.
 pub(crate) fn check_bits(e: &Element<'_>, what: &'static str) -> DecodeResult<()> {
-    if e.tag.constructed {
-        return read_bits(e, what).map(|_| ());
+    match e.primitive_bit_string()? {
+        Some((_, bytes)) => random_limit(e, bytes.len(), what),
+        None => read_bits(e, what).map(|_| ()),
     }
-    let Some((&unused, bytes)) = e.contents.split_first() else {
-        return Err(e.error(ErrorKind::Invalid("empty bit string")));
-    };
-    if unused > 7 || (bytes.is_empty() && unused != 0) {
-        return Err(e.error(ErrorKind::Invalid("bit string unused-bit count")));
-    }
-    if bytes.len() > MAX_RANDOM_OCTETS {
+}
+
+/// At most [`MAX_RANDOM_OCTETS`] octets of bits.
+fn random_limit(e: &Element<'_>, len: usize, what: &'static str) -> DecodeResult<()> {
+    if len > MAX_RANDOM_OCTETS {
         return Err(e.error(ErrorKind::LimitExceeded {
             what,
             limit: MAX_RANDOM_OCTETS,
