@@ -356,10 +356,8 @@ impl Role {
             .as_ref()
             .ok_or(AuthFailure::MissingCertificationPath)?;
         let now = self.config.clock.now();
-        let peer = self
-            .config
-            .verifier
-            .verify_chain(&path.chain_refs(), now)
+        let peer = path
+            .with_chain_refs(|chain| self.config.verifier.verify_chain(chain, now))
             .map_err(AuthFailure::Path)?;
         if let OwnCredentials::Strong(own) = &self.config.credentials {
             if own.public_key() == peer.public_key.as_slice() {
