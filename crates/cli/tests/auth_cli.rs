@@ -47,7 +47,7 @@ fn run_io(args: &[&str], stdin: &[u8], envs: &[(&str, &str)]) -> Output {
 fn wait_lines(path: &Path, n: usize) -> String {
     let start = Instant::now();
     loop {
-        let t = std::fs::read_to_string(path).unwrap_or_default();
+        let t = common::audit_log::complete_lines(path);
         if t.lines().count() >= n || start.elapsed() > NET {
             return t;
         }

@@ -16,6 +16,10 @@ use guls::serve::{ServeOptions, serve};
 use guls_association::ApTitle;
 use guls_policy::exchanges::exchange_oid;
 use guls_policy::{Identity, TrustStore};
+#[path = "audit_log.rs"]
+mod audit_log;
+pub use audit_log::complete_lines;
+
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
@@ -295,10 +299,9 @@ pub async fn run_client(addr: &str, c: Client<'_>) -> Outcome {
     }
 }
 
-/// The audit records of `path` (JSON lines).
+/// The audit records of `path` (JSON lines), leaving out a line still being written.
 pub fn records(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+    complete_lines(path)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
@@ -307,7 +310,7 @@ pub fn records(path: &Path) -> Vec<serde_json::Value> {
 /// Whether the log holds `authentication_failed` with `reason` and `diagnostic`, and (for a
 /// responder) `association_rejected` with the same diagnostic.
 pub fn audited(path: &Path, reason: &str, diagnostic: i64, rejected: bool) -> bool {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = complete_lines(path);
     let failed = text.lines().any(|l| {
         l.contains("authentication_failed")
             && l.contains(&format!("\"{reason}\""))

@@ -1,6 +1,8 @@
 //! Shared helpers of the `guls` program tests: running the binary and a `guls serve` child.
 #![allow(dead_code)]
 
+pub mod audit_log;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::JoinHandle;
