@@ -59,6 +59,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,8 +68,8 @@ use std::time::{Duration, Instant};
 
 use guls_acse::DistinguishedName;
 use guls_association::{
-    AcceptParams, AssociateParams, AssociationConfig, AssociationEvent, ContextRef, Initiator, Oid,
-    PdvValue, Responder,
+    AcceptParams, AssociateParams, AssociationConfig, AssociationEvent, ContextRef,
+    IncomingAssociation, Initiator, Oid, PdvValue, Responder,
 };
 use guls_crypto::rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use guls_crypto::{CryptoProvider, KeyExchangeAlgorithm, SigningKey};
@@ -124,6 +125,9 @@ struct Opts {
     /// Concurrency levels measured (1 and 8 by default; `--conc N` picks one, e.g. for
     /// profiling).
     concs: Vec<usize>,
+    /// `--queue`: the guls responders take indications from `Responder::accept` and spawn a
+    /// task for each (instead of `Responder::serve`), to compare the two.
+    queue: bool,
 }
 
 impl Opts {
@@ -145,10 +149,11 @@ impl Opts {
             ],
             fill: true,
             concs: vec![1, 8],
+            queue: false,
         };
         let usage = "usage: cert_load [--quick] [--count N] [--rounds N] [--crypto-count N] \
                      [--alg ed25519|p256|both] [--only crypto|rate] \
-                     [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--conc N] [--no-fill]";
+                     [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--conc N] [--no-fill] [--queue]";
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -195,6 +200,7 @@ impl Opts {
                 }
                 "--conc" => o.concs = vec![num(value("--conc")?, "--conc")?],
                 "--no-fill" => o.fill = false,
+                "--queue" => o.queue = true,
                 "-h" | "--help" => return Err(usage.into()),
                 other => return Err(format!("unknown argument {other}\n{usage}")),
             }
@@ -403,44 +409,73 @@ fn ska_id() -> Identifier {
     Identifier::Global(SIGNED_KEY_AGREEMENT)
 }
 
-/// A responder answering both exchanges: it echoes application data and answers the
-/// release. Associations not accepted are counted in `failures`.
-async fn guls_responder(registry: Arc<Registry>, failures: Arc<AtomicUsize>) -> SocketAddr {
-    let responder = Responder::bind("127.0.0.1:0", SecureResponder::configure(assoc_config()))
-        .await
-        .expect("bind");
+/// Runs `handler` for each indication of `responder`'s address: in the handshake's task
+/// (`Responder::serve`, the default), or, with `--queue`, in a task spawned per indication
+/// taken from `Responder::accept`.
+async fn responder_with<H, F>(config: AssociationConfig, queue: bool, handler: H) -> SocketAddr
+where
+    H: Fn(IncomingAssociation) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    if !queue {
+        let responder = Responder::serve("127.0.0.1:0", config, handler)
+            .await
+            .expect("bind");
+        let addr = responder.local_addr();
+        // Serving stops when the responder is dropped: a task keeps it for the process.
+        tokio::spawn(async move {
+            let _serving = responder;
+            std::future::pending::<()>().await
+        });
+        return addr;
+    }
+    let responder = Responder::bind("127.0.0.1:0", config).await.expect("bind");
     let addr = responder.local_addr();
-    let sr = SecureResponder::new(CarriageConfig::new(registry));
     tokio::spawn(async move {
         while let Ok(inc) = responder.accept().await {
-            let sr = sr.clone();
-            let failures = failures.clone();
-            tokio::spawn(async move {
-                let s = sr.examine(inc);
-                if *s.verdict() != Verdict::Proceed {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                }
-                let Ok(mut a) = s.finish(AcceptParams::default()).await else {
-                    return;
-                };
-                loop {
-                    match timeout(BOUND, a.recv()).await {
-                        Ok(Ok(SecureEvent::Data(d))) => {
-                            let _ = a.send(d.pcid, d.value).await;
-                        }
-                        Ok(Ok(SecureEvent::Association(AssociationEvent::ReleaseIndication {
-                            ..
-                        }))) => {
-                            let _ = a.release_response(Vec::new()).await;
-                        }
-                        Ok(Ok(SecureEvent::Sese(_) | SecureEvent::Exchange(_))) => {}
-                        _ => break,
-                    }
-                }
-            });
+            tokio::spawn(handler(inc));
         }
     });
     addr
+}
+
+/// A responder answering both exchanges: it echoes application data and answers the
+/// release. Associations not accepted are counted in `failures`.
+async fn guls_responder(
+    registry: Arc<Registry>,
+    failures: Arc<AtomicUsize>,
+    queue: bool,
+) -> SocketAddr {
+    let sr = SecureResponder::new(CarriageConfig::new(registry));
+    let config = SecureResponder::configure(assoc_config());
+    responder_with(config, queue, move |inc| {
+        let sr = sr.clone();
+        let failures = failures.clone();
+        async move {
+            let s = sr.examine(inc);
+            if *s.verdict() != Verdict::Proceed {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+            let Ok(mut a) = s.finish(AcceptParams::default()).await else {
+                return;
+            };
+            loop {
+                match timeout(BOUND, a.recv()).await {
+                    Ok(Ok(SecureEvent::Data(d))) => {
+                        let _ = a.send(d.pcid, d.value).await;
+                    }
+                    Ok(Ok(SecureEvent::Association(AssociationEvent::ReleaseIndication {
+                        ..
+                    }))) => {
+                        let _ = a.release_response(Vec::new()).await;
+                    }
+                    Ok(Ok(SecureEvent::Sese(_) | SecureEvent::Exchange(_))) => {}
+                    _ => break,
+                }
+            }
+        }
+    })
+    .await
 }
 
 /// One guls association: connect with the exchange, one echoed value, release.
@@ -469,32 +504,24 @@ async fn guls_one(si: &SecureInitiator, addr: SocketAddr, id: &Identifier) -> Re
 
 /// A responder without security exchanges (the stack's own cost): echoes data, answers the
 /// release.
-async fn plain_responder() -> SocketAddr {
-    let responder = Responder::bind("127.0.0.1:0", assoc_config())
-        .await
-        .expect("bind");
-    let addr = responder.local_addr();
-    tokio::spawn(async move {
-        while let Ok(inc) = responder.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut a) = inc.accept(AcceptParams::default()).await else {
-                    return;
-                };
-                loop {
-                    match timeout(BOUND, a.recv()).await {
-                        Ok(Ok(AssociationEvent::Data(d))) => {
-                            let _ = a.send(d.pcid, d.value).await;
-                        }
-                        Ok(Ok(AssociationEvent::ReleaseIndication { .. })) => {
-                            let _ = a.release_response(Vec::new()).await;
-                        }
-                        _ => break,
-                    }
+async fn plain_responder(queue: bool) -> SocketAddr {
+    responder_with(assoc_config(), queue, |inc| async move {
+        let Ok(mut a) = inc.accept(AcceptParams::default()).await else {
+            return;
+        };
+        loop {
+            match timeout(BOUND, a.recv()).await {
+                Ok(Ok(AssociationEvent::Data(d))) => {
+                    let _ = a.send(d.pcid, d.value).await;
                 }
-            });
+                Ok(Ok(AssociationEvent::ReleaseIndication { .. })) => {
+                    let _ = a.release_response(Vec::new()).await;
+                }
+                _ => break,
+            }
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// One plain association: connect, one echoed value, release.
@@ -779,7 +806,7 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
     let server_failures = Arc::new(AtomicUsize::new(0));
     let plain = Target::Plain {
         initiator: Arc::new(Initiator::new(assoc_config())),
-        addr: plain_responder().await,
+        addr: plain_responder(o.queue).await,
     };
     for (alg, pki) in pkis {
         // One responder and one initiator configuration with the trust stores' memory of
@@ -789,7 +816,8 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
             let server_registry = registry(pki, &pki.server, None, None, memory);
             let client_registry =
                 registry(pki, &pki.client, Some(&pki.server.subject), None, memory);
-            let addr = guls_responder(server_registry.clone(), server_failures.clone()).await;
+            let addr =
+                guls_responder(server_registry.clone(), server_failures.clone(), o.queue).await;
             let si = Arc::new(SecureInitiator::new(
                 assoc_config(),
                 CarriageConfig::new(client_registry.clone()),

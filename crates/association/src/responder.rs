@@ -2,6 +2,7 @@
 //! indications.
 
 use std::fmt;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,7 +70,8 @@ impl ResponderStats {
 /// A background task accepts TCP connections and runs each handshake (CR/CC, CN+CP+AARQ) in
 /// its own task, bounded by the establishment timeout and by `max_associations` (a permit is
 /// held from the TCP accept until the association ends). [`Responder::accept`] hands out the
-/// connections whose AARQ arrived.
+/// connections whose AARQ arrived. A responder made with [`Responder::serve`] instead runs
+/// the application's handler for each of them in the task that ran its handshake.
 ///
 /// Connections that end before an A-ASSOCIATE indication (a malformed or truncated CONNECT,
 /// an undecodable AARQ, a TCP close, the establishment timeout) and connections refused
@@ -80,7 +82,8 @@ impl ResponderStats {
 #[derive(Debug)]
 pub struct Responder {
     local_addr: SocketAddr,
-    incoming: Mutex<mpsc::Receiver<IncomingAssociation>>,
+    /// The indications for [`Responder::accept`]; `None` when a handler serves them.
+    incoming: Option<Mutex<mpsc::Receiver<IncomingAssociation>>>,
     failures: Mutex<mpsc::Receiver<HandshakeFailure>>,
     shutdown: watch::Sender<bool>,
     permits: Arc<Semaphore>,
@@ -89,17 +92,52 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// Binds `addr` and starts accepting.
+    /// Binds `addr` and starts accepting; [`Responder::accept`] hands out the indications.
     pub async fn bind(
         addr: impl ToSocketAddrs,
         config: AssociationConfig,
+    ) -> Result<Responder, AssociationError> {
+        let (tx, rx) = mpsc::channel(config.limits.event_queue.max(1));
+        let mut responder = Self::start(addr, config, tx).await?;
+        responder.incoming = Some(Mutex::new(rx));
+        Ok(responder)
+    }
+
+    /// Binds `addr` and starts accepting; each A-ASSOCIATE indication is given to `handler`,
+    /// whose future runs in the task that ran the connection's handshake, to its end.
+    ///
+    /// This is [`Responder::bind`] with an accept loop that spawns a task per indication,
+    /// without the queue between the two and the second task: one task per connection from
+    /// the TCP accept to the end of the association, so the indication reaches the
+    /// application without a hand-over between tasks (and often between threads). The
+    /// handler answers the indication ([`IncomingAssociation::accept`] or
+    /// [`IncomingAssociation::reject`]) and then runs the association. Everything else is
+    /// the same: limits, timeouts, [`Responder::shutdown`] (associations being served go on),
+    /// [`Responder::wait_idle`], the counters and the handshake failures. A serving responder
+    /// has no queue: its [`Responder::accept`] returns
+    /// [`AssociationError::IllegalPrimitive`].
+    pub async fn serve<H, F>(
+        addr: impl ToSocketAddrs,
+        config: AssociationConfig,
+        handler: H,
+    ) -> Result<Responder, AssociationError>
+    where
+        H: Fn(IncomingAssociation) -> F + Send + Sync + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Self::start(addr, config, Serve(Arc::new(handler))).await
+    }
+
+    async fn start<D: Deliver>(
+        addr: impl ToSocketAddrs,
+        config: AssociationConfig,
+        delivery: D,
     ) -> Result<Responder, AssociationError> {
         config.validate()?;
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let max = u32::try_from(config.limits.max_associations).unwrap_or(u32::MAX >> 3);
         let permits = Arc::new(Semaphore::new(max as usize));
-        let (tx, rx) = mpsc::channel(config.limits.event_queue.max(1));
         let (sd_tx, sd_rx) = watch::channel(false);
         let (fail_tx, fail_rx) = mpsc::channel(HANDSHAKE_FAILURE_QUEUE);
         let stats = Arc::new(ResponderStats::default());
@@ -108,7 +146,7 @@ impl Responder {
             listener,
             Arc::new(Prepared::new(Arc::new(config))),
             permits.clone(),
-            tx,
+            delivery,
             sd_rx,
             Reporter {
                 stats: stats.clone(),
@@ -117,7 +155,7 @@ impl Responder {
         ));
         Ok(Responder {
             local_addr,
-            incoming: Mutex::new(rx),
+            incoming: None,
             failures: Mutex::new(fail_rx),
             shutdown: sd_tx,
             permits,
@@ -132,9 +170,17 @@ impl Responder {
     }
 
     /// The next A-ASSOCIATE indication. After [`Responder::shutdown`] and once the
-    /// handshakes in progress are handed out, [`AssociationError::Shutdown`].
+    /// handshakes in progress are handed out, [`AssociationError::Shutdown`]. On a responder
+    /// made with [`Responder::serve`] (its handler gets the indications),
+    /// [`AssociationError::IllegalPrimitive`].
     pub async fn accept(&self) -> Result<IncomingAssociation, AssociationError> {
-        let mut rx = self.incoming.lock().await;
+        let Some(incoming) = &self.incoming else {
+            return Err(AssociationError::IllegalPrimitive(
+                "accept on a responder whose handler serves the indications (Responder::serve)"
+                    .into(),
+            ));
+        };
+        let mut rx = incoming.lock().await;
         rx.recv().await.ok_or(AssociationError::Shutdown)
     }
 
@@ -193,11 +239,44 @@ impl Drop for Responder {
     }
 }
 
-async fn accept_loop(
+/// Where a handshake task hands its A-ASSOCIATE indication: the queue of
+/// [`Responder::accept`], or the handler of [`Responder::serve`].
+trait Deliver: Clone + Send + Sync + 'static {
+    /// Hands `incoming` over; the future ends when the task has nothing more to do with it.
+    fn deliver(&self, incoming: IncomingAssociation) -> impl Future<Output = ()> + Send;
+}
+
+impl Deliver for mpsc::Sender<IncomingAssociation> {
+    async fn deliver(&self, incoming: IncomingAssociation) {
+        // A closed queue (the responder was dropped) drops the indication: TCP is closed.
+        let _ = self.send(incoming).await;
+    }
+}
+
+/// The handler of [`Responder::serve`].
+struct Serve<H>(Arc<H>);
+
+impl<H> Clone for Serve<H> {
+    fn clone(&self) -> Self {
+        Serve(self.0.clone())
+    }
+}
+
+impl<H, F> Deliver for Serve<H>
+where
+    H: Fn(IncomingAssociation) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn deliver(&self, incoming: IncomingAssociation) -> impl Future<Output = ()> + Send {
+        (self.0)(incoming)
+    }
+}
+
+async fn accept_loop<D: Deliver>(
     listener: TcpListener,
     prepared: Arc<Prepared>,
     permits: Arc<Semaphore>,
-    tx: mpsc::Sender<IncomingAssociation>,
+    delivery: D,
     mut shutdown: watch::Receiver<bool>,
     reporter: Reporter,
 ) {
@@ -224,7 +303,7 @@ async fn accept_loop(
                     // stack) is several KiB, and tokio copies a task's future into its cell
                     // on spawn and writes over it on completion; a box keeps the task small.
                     tokio::spawn(Box::pin(handshake(stream, peer, prepared.clone(), permit,
-                        tx.clone(), reporter.clone())));
+                        delivery.clone(), reporter.clone())));
                 }
                 Err(e) => {
                     tracing::warn!(target: "guls::association", error = %e, "accept failed");
@@ -236,12 +315,12 @@ async fn accept_loop(
     tracing::debug!(target: "guls::association", "accept loop ended");
 }
 
-async fn handshake(
+async fn handshake<D: Deliver>(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     prepared: Arc<Prepared>,
     permit: OwnedSemaphorePermit,
-    tx: mpsc::Sender<IncomingAssociation>,
+    delivery: D,
     reporter: Reporter,
 ) {
     tracing::debug!(target: "guls::association", %peer, "TCP connection accepted");
@@ -296,7 +375,7 @@ async fn handshake(
             cfg,
         }),
     };
-    let _ = tx.send(incoming).await;
+    delivery.deliver(incoming).await;
 }
 
 /// Counts handshake failures and queues them for [`Responder::next_handshake_failure`].
