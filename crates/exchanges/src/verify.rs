@@ -180,6 +180,8 @@ pub struct LocalIdentity {
     // Shared: every role machine of a configuration holds the identity.
     path: Arc<CertificationPath>,
     name: Arc<DistinguishedName>,
+    /// The contents of the name's DER (`dn.to_der()` without its SEQUENCE header).
+    name_der_contents: Arc<[u8]>,
 }
 
 impl fmt::Debug for LocalIdentity {
@@ -199,12 +201,15 @@ impl LocalIdentity {
     pub fn new(key: Arc<dyn SigningKey>, chain: &[Vec<u8>]) -> Result<Self, guls_ber::DecodeError> {
         let first = chain.first().map(Vec::as_slice).unwrap_or_default();
         let name = dn_from_der(&crate::cert::subject_der(first)?)?;
+        let name_der = name.to_der();
+        let name_der_contents = Arc::from(crate::credentials::whole(&name_der, "Name")?.contents);
         let algorithm = key.algorithms()[0];
         Ok(LocalIdentity {
             key,
             algorithm,
             path: Arc::new(CertificationPath::from_chain(chain)),
             name: Arc::new(name),
+            name_der_contents,
         })
     }
 
@@ -232,6 +237,11 @@ impl LocalIdentity {
     /// The subject name.
     pub fn name(&self) -> &DistinguishedName {
         &self.name
+    }
+
+    /// The contents of the subject name's DER ([`DistinguishedName::to_der`]).
+    pub(crate) fn name_der_contents(&self) -> &[u8] {
+        &self.name_der_contents
     }
 
     /// The certification path sent.
