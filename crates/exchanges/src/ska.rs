@@ -40,7 +40,7 @@ use crate::dirauth::{
 };
 use crate::time::{self, Clock, secs};
 use crate::verify::{
-    AuthFailure, LocalIdentity, NameTexts, PeerVerifier, ReplayCache, Report, Reports,
+    AuthFailure, LocalIdentity, NameTexts, PeerName, PeerVerifier, ReplayCache, Report, Reports,
     SharedReplayCache, lock,
 };
 
@@ -909,7 +909,7 @@ impl KaRoleMachine {
         item: &ReceivedKeyAgreement,
         expected_role: KaRole,
         signed: &[u8],
-    ) -> Result<(Vec<u8>, DistinguishedName), AuthFailure> {
+    ) -> Result<(Vec<u8>, Arc<PeerName>), AuthFailure> {
         if item.role() != expected_role || lock(&self.config.replay).was_issued(item.nonce()) {
             return Err(AuthFailure::Reflection);
         }
@@ -931,14 +931,15 @@ impl KaRoleMachine {
         if !self.names_this_side(item) {
             return Err(AuthFailure::WrongName);
         }
-        let name = peer
-            .subject()
+        let name = self
+            .names
+            .decoded(&peer.subject_dn_der)
             .ok_or(AuthFailure::Path(crate::PathProblem::Malformed))?;
         if self
             .config
             .peer_name
             .as_ref()
-            .is_some_and(|n| !same_name(n, &name))
+            .is_some_and(|n| !same_name(n, &name.name))
         {
             return Err(AuthFailure::WrongName);
         }
@@ -1080,7 +1081,7 @@ impl KaRoleMachine {
         let signed = [SIG_LABEL_I, received.tbs_der()].concat();
         let (peer_dn_der, peer_name) = self.check_peer(&received, KaRole::Initiator, &signed)?;
         let (eph, nonce, now) = self.fresh()?;
-        let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, Some(&peer_name));
+        let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, Some(&peer_name.name));
         let signature = self.sign(SIG_LABEL_R, &[&item.value, &tbs_der])?;
         let derived = self.derive(
             eph,
@@ -1137,8 +1138,8 @@ impl KaRoleMachine {
     }
 
     /// The outcome for the peer `name`, decoded from `dn_der` (its certified subject).
-    fn outcome(&self, name: &DistinguishedName, dn_der: &[u8], keys: &SessionKeys) -> Outcome {
-        let mut o = Outcome::authenticated(self.names.text(dn_der, name));
+    fn outcome(&self, name: &PeerName, dn_der: &[u8], keys: &SessionKeys) -> Outcome {
+        let mut o = Outcome::authenticated(name.text.clone());
         o.details
             .insert("peer_dn_der".into(), guls_ber::to_hex(dn_der));
         o.details.insert(
