@@ -327,9 +327,9 @@ impl PeerVerifier for StoreVerifier {
             .verify_path(&self.provider, chain, at)
             .map_err(|e| path_problem(&e))?;
         Ok(VerifiedPeer {
-            subject_dn_der: v.subject_der,
-            public_key: v.public_key,
-            key_type: v.key_type,
+            subject_dn_der: v.subject_der().to_vec(),
+            public_key: v.public_key().to_vec(),
+            key_type: v.key_type(),
         })
     }
 }

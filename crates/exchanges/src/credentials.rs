@@ -123,10 +123,7 @@ impl AlgorithmIdentifier {
 
     /// The signature algorithm this identifies, if the provider API knows it (exact match).
     pub fn signature_algorithm(&self) -> Option<guls_crypto::SignatureAlgorithm> {
-        guls_crypto::SignatureAlgorithm::ALL
-            .iter()
-            .copied()
-            .find(|a| a.signature_alg_id().as_ref() == self.0.as_slice())
+        signature_algorithm_of(&self.0)
     }
 
     pub(crate) fn write(&self, w: &mut Writer, tag: Tag) {
@@ -148,6 +145,15 @@ impl AlgorithmIdentifier {
         }
         r.finish("AlgorithmIdentifier")
     }
+}
+
+/// The signature algorithm an `AlgorithmIdentifier`'s contents identify
+/// ([`AlgorithmIdentifier::signature_algorithm`] on contents where they lie).
+pub(crate) fn signature_algorithm_of(contents: &[u8]) -> Option<guls_crypto::SignatureAlgorithm> {
+    guls_crypto::SignatureAlgorithm::ALL
+        .iter()
+        .copied()
+        .find(|a| a.signature_alg_id().as_ref() == contents)
 }
 
 pub(crate) fn read_bits(e: &Element<'_>, what: &'static str) -> DecodeResult<BitString> {
@@ -185,7 +191,7 @@ fn certificate_tlv<'a>(e: &Element<'a>) -> DecodeResult<&'a [u8]> {
 }
 
 /// A certificate's place in a [`CertificationPath`], as [`CertificationPath::walk`] meets it.
-enum PathPart {
+pub(crate) enum PathPart {
     /// `userCertificate`.
     User,
     /// `theCACertificates` is present (no certificate with it).
@@ -485,7 +491,10 @@ impl CertificationPath {
     }
 
     /// Walks a path's contents, handing each part to `each` in order.
-    fn walk<'a>(e: &Element<'a>, mut each: impl FnMut(PathPart, &'a [u8])) -> DecodeResult<()> {
+    pub(crate) fn walk<'a>(
+        e: &Element<'a>,
+        mut each: impl FnMut(PathPart, &'a [u8]),
+    ) -> DecodeResult<()> {
         let mut r = e.reader()?;
         let user = certificate_tlv(&r.read_tagged(Tag::SEQUENCE, "userCertificate")?)?;
         each(PathPart::User, user);

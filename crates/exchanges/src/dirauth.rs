@@ -37,7 +37,7 @@ use guls_sese::{
 
 use crate::credentials::{
     AlgorithmIdentifier, Credentials, SecurityProblem, SimpleCredentials, StrongCredentials,
-    dn_to_der, encode_strong_credentials, encode_token_content, same_name,
+    dn_to_der, encode_strong_credentials, encode_token_content, same_name, signature_algorithm_of,
 };
 use crate::time::{Clock, secs};
 use crate::verify::{
@@ -367,10 +367,10 @@ impl Role {
         verify_signature(
             &self.config.provider,
             &peer,
-            &token.algorithm,
-            Some(&content.algorithm),
+            &token.algorithm.0,
+            Some(&content.algorithm.0),
             token.tbs_der(),
-            &token.signature,
+            (token.signature.unused_bits, &token.signature.bytes),
         )?;
         if !same_name(&content.name, self.config.credentials.name()) {
             return Err(AuthFailure::WrongName);
@@ -438,19 +438,18 @@ impl Role {
     }
 }
 
-/// Checks a signature made by `peer`: `algorithm` must be known to the crypto API, equal the
-/// algorithm inside the signed data (when there is one), suit the key and be provided.
+/// Checks a signature made by `peer`: `algorithm` (an `AlgorithmIdentifier`'s contents) must
+/// be known to the crypto API, equal the algorithm inside the signed data (when there is one),
+/// suit the key and be provided; `signature` is the BIT STRING's unused bits and octets.
 pub(crate) fn verify_signature(
     provider: &CryptoProvider,
     peer: &VerifiedPeer,
-    algorithm: &AlgorithmIdentifier,
-    inner: Option<&AlgorithmIdentifier>,
+    algorithm: &[u8],
+    inner: Option<&[u8]>,
     message: &[u8],
-    signature: &BitString,
+    (unused_bits, signature): (u8, &[u8]),
 ) -> Result<(), AuthFailure> {
-    let alg = algorithm
-        .signature_algorithm()
-        .ok_or(AuthFailure::UnsupportedAlgorithm)?;
+    let alg = signature_algorithm_of(algorithm).ok_or(AuthFailure::UnsupportedAlgorithm)?;
     if inner.is_some_and(|i| i != algorithm) {
         return Err(AuthFailure::AlgorithmMismatch);
     }
@@ -460,11 +459,11 @@ pub(crate) fn verify_signature(
     let verifier = provider
         .verifier(alg)
         .ok_or(AuthFailure::UnsupportedAlgorithm)?;
-    if signature.unused_bits != 0 {
+    if unused_bits != 0 {
         return Err(AuthFailure::BadSignature);
     }
     verifier
-        .verify(&peer.public_key, message, &signature.bytes)
+        .verify(&peer.public_key, message, signature)
         .map_err(|_| AuthFailure::BadSignature)
 }
 

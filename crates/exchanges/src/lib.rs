@@ -51,7 +51,7 @@ pub use dirauth::{
 };
 pub use ska::{
     DirectionKeys, KaRole, KeyAgreementConfig, KeyAgreementItem, KeyAgreementTbs,
-    SIGNED_KEY_AGREEMENT, SessionKeys, signed_key_agreement,
+    ReceivedKeyAgreement, SIGNED_KEY_AGREEMENT, SessionKeys, signed_key_agreement,
 };
 pub use time::{Clock, FixedClock, SystemClock};
 pub use verify::{

@@ -15,6 +15,7 @@
 //! [`SessionKeys::verify_initiator_confirmation`].
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use guls_acse::DistinguishedName;
@@ -30,8 +31,8 @@ use guls_sese::{
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::credentials::{
-    AlgorithmIdentifier, CertificationPath, check_bits, check_dn, read_bits, read_dn, same_name,
-    whole,
+    AlgorithmIdentifier, CertificationPath, MAX_CA_PAIRS, PathPart, check_bits, check_dn,
+    read_bits, read_dn, same_name, whole,
 };
 use crate::dirauth::{
     DEFAULT_REPLAY_CAPACITY, DEFAULT_SKEW_SECS, authentication_failure,
@@ -39,7 +40,7 @@ use crate::dirauth::{
 };
 use crate::time::{self, Clock, secs};
 use crate::verify::{
-    AuthFailure, LocalIdentity, NameTexts, PeerVerifier, ReplayCache, Report, Reports,
+    AuthFailure, LocalIdentity, NameTexts, PeerName, PeerVerifier, ReplayCache, Report, Reports,
     SharedReplayCache, lock,
 };
 
@@ -152,13 +153,13 @@ fn encode_item(tbs_der: &[u8], signature: &BitString, confirmation: Option<&[u8]
 
 /// Hashes the DER of `BIT STRING signature` (tag, length, unused bits, octets) without
 /// copying the signature into it.
-fn hash_signature_tlv(ctx: &mut dyn HashContext, signature: &BitString) {
+fn hash_signature_tlv(ctx: &mut dyn HashContext, (unused_bits, bytes): (u8, &[u8])) {
     let mut header = Vec::with_capacity(12);
     header.push(0x03);
-    guls_ber::encode_length(signature.bytes.len() + 1, &mut header);
-    header.push(signature.unused_bits);
+    guls_ber::encode_length(bytes.len() + 1, &mut header);
+    header.push(unused_bits);
     ctx.update(&header);
-    ctx.update(&signature.bytes);
+    ctx.update(bytes);
 }
 
 impl KeyAgreementTbs {
@@ -379,6 +380,248 @@ impl ItemType for KeyAgreementItem {
     }
 }
 
+/// A received `KeyAgreementItem` as the role machines read it: the item's octets, copied once,
+/// and where each part lies in them, instead of a [`KeyAgreementItem`] with a copy of every
+/// certificate, key and name. Decoding runs [`KeyAgreementItem`]'s checks (the same walk), so
+/// it succeeds exactly when [`KeyAgreementItem::decode`] does, with the same error otherwise,
+/// and each part is where the owned decoding took it from.
+///
+/// ```
+/// use guls_exchanges::{KeyAgreementItem, ReceivedKeyAgreement};
+/// use guls_sese::ItemType;
+///
+/// // Truncated: the same located error as the owned decoding.
+/// let bad = [0x30, 0x03, 0x30, 0x01];
+/// assert_eq!(
+///     ReceivedKeyAgreement::decode(&bad).map(|_| ()),
+///     KeyAgreementItem::decode(&bad).map(|_| ())
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedKeyAgreement {
+    octets: Vec<u8>,
+    role: KaRole,
+    time: u64,
+    tbs: Range<usize>,
+    /// The user certificate, then every `forward` certificate (at most [`MAX_CA_PAIRS`]).
+    chain: [Range<usize>; 1 + MAX_CA_PAIRS],
+    chain_len: usize,
+    key_exchange_algorithm: Range<usize>,
+    ephemeral_public_key: Range<usize>,
+    nonce: Range<usize>,
+    /// `peerName [6]`, the whole TLV.
+    peer_name: Option<Range<usize>>,
+    /// The contents of `signatureAlgorithm [7]`.
+    signature_algorithm: Range<usize>,
+    signature: ReceivedBits,
+    confirmation: Option<Range<usize>>,
+}
+
+/// A received BIT STRING: where a primitive encoding's octets lie, or a segmented one joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ReceivedBits {
+    InPlace {
+        unused_bits: u8,
+        bytes: Range<usize>,
+    },
+    Joined(BitString),
+}
+
+/// Whether a received `peerName` (`[6] IMPLICIT Name`) is `own` ([`same_name`]), given the
+/// contents of `own`'s DER: contents equal to them need no decoding (they decode to a name
+/// whose DER is `own`'s); others are decoded and compared.
+fn is_own_name(
+    peer_name: &guls_ber::Element<'_>,
+    own: &DistinguishedName,
+    own_der_contents: &[u8],
+) -> bool {
+    peer_name.contents == own_der_contents || read_dn(peer_name).is_ok_and(|n| same_name(&n, own))
+}
+
+/// Where `part`, a slice of `whole`, lies in it (clamped to `whole`, so that a slice taken with
+/// it never panics).
+fn place(whole: &[u8], part: &[u8]) -> Range<usize> {
+    let start = (part.as_ptr() as usize)
+        .saturating_sub(whole.as_ptr() as usize)
+        .min(whole.len());
+    start..(start + part.len()).min(whole.len())
+}
+
+impl ReceivedKeyAgreement {
+    /// The item's octets, as received.
+    pub fn octets(&self) -> &[u8] {
+        &self.octets
+    }
+
+    /// `role [0]`.
+    pub fn role(&self) -> KaRole {
+        self.role
+    }
+
+    /// `time [5]`, seconds since the epoch.
+    pub fn time(&self) -> u64 {
+        self.time
+    }
+
+    /// The signed octets: the `KeyAgreementTbs` TLV ([`KeyAgreementItem::tbs_der`]).
+    pub fn tbs_der(&self) -> &[u8] {
+        &self.octets[self.tbs.clone()]
+    }
+
+    /// Calls `f` with the certification path's chain: the user certificate, then every
+    /// `forward` certificate ([`CertificationPath::chain_refs`]), on the stack.
+    pub fn with_chain<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
+        let mut chain: [&[u8]; 1 + MAX_CA_PAIRS] = [&[]; 1 + MAX_CA_PAIRS];
+        for (c, at) in chain.iter_mut().zip(&self.chain[..self.chain_len]) {
+            *c = &self.octets[at.clone()];
+        }
+        f(&chain[..self.chain_len])
+    }
+
+    /// `keyExchangeAlgorithm [2]`: the OID contents.
+    pub fn key_exchange_algorithm(&self) -> &[u8] {
+        &self.octets[self.key_exchange_algorithm.clone()]
+    }
+
+    /// `ephemeralPublicKey [3]`.
+    pub fn ephemeral_public_key(&self) -> &[u8] {
+        &self.octets[self.ephemeral_public_key.clone()]
+    }
+
+    /// `nonce [4]`.
+    pub fn nonce(&self) -> &[u8] {
+        &self.octets[self.nonce.clone()]
+    }
+
+    /// The contents of `peerName [6]` (a DER `Name`'s contents when the sender wrote DER).
+    pub fn peer_name_contents(&self) -> Option<&[u8]> {
+        self.peer_name_element()
+            .map(|e| e.ok().map_or(&[][..], |e| e.contents))
+    }
+
+    /// `peerName [6]`, decoded.
+    pub fn peer_name(&self) -> Option<DistinguishedName> {
+        // Checked when the item was decoded, so it decodes.
+        self.peer_name_element()
+            .and_then(|e| e.ok())
+            .and_then(|e| read_dn(&e).ok())
+    }
+
+    /// Whether `peerName` is absent or names `own` ([`same_name`]); `own_der_contents` are the
+    /// contents of `own`'s DER.
+    fn peer_name_absent_or(&self, own: &DistinguishedName, own_der_contents: &[u8]) -> bool {
+        match self.peer_name_element() {
+            None => true,
+            Some(Ok(e)) => is_own_name(&e, own, own_der_contents),
+            Some(Err(_)) => false,
+        }
+    }
+
+    fn peer_name_element(&self) -> Option<DecodeResult<guls_ber::Element<'_>>> {
+        let tlv = &self.octets[self.peer_name.clone()?];
+        Some(guls_ber::Reader::new(tlv, guls_ber::Layer::Sese).read())
+    }
+
+    /// `signatureAlgorithm [7]`: the `AlgorithmIdentifier`'s contents
+    /// ([`AlgorithmIdentifier`]'s form).
+    pub fn signature_algorithm(&self) -> &[u8] {
+        &self.octets[self.signature_algorithm.clone()]
+    }
+
+    /// The signature: its unused bits and octets.
+    pub fn signature(&self) -> (u8, &[u8]) {
+        match &self.signature {
+            ReceivedBits::InPlace { unused_bits, bytes } => {
+                (*unused_bits, &self.octets[bytes.clone()])
+            }
+            ReceivedBits::Joined(b) => (b.unused_bits, &b.bytes),
+        }
+    }
+
+    /// The responder's key-confirmation MAC.
+    pub fn confirmation(&self) -> Option<&[u8]> {
+        self.confirmation.clone().map(|c| &self.octets[c])
+    }
+}
+
+/// What [`ReceivedKeyAgreement::read_tbs`] gives: the plain fields, the chain's places and
+/// length, `peerName`'s place and `signatureAlgorithm`'s contents' place.
+type TbsPlaces<'a> = (
+    TbsFields<'a>,
+    ([Range<usize>; 1 + MAX_CA_PAIRS], usize),
+    Option<Range<usize>>,
+    Range<usize>,
+);
+
+impl ReceivedKeyAgreement {
+    /// Reads the `KeyAgreementTbs` `e` of the item `tlv` ([`KeyAgreementTbs::read`]'s
+    /// checks), giving where its parts lie in `tlv`.
+    fn read_tbs<'a>(tlv: &[u8], e: &guls_ber::Element<'a>) -> DecodeResult<TbsPlaces<'a>> {
+        let path = |e: &guls_ber::Element<'_>| {
+            let mut chain: [Range<usize>; 1 + MAX_CA_PAIRS] = Default::default();
+            let mut n = 0;
+            CertificationPath::walk(e, |part, cert| {
+                if matches!(part, PathPart::User | PathPart::Forward) && n < chain.len() {
+                    chain[n] = place(tlv, cert);
+                    n += 1;
+                }
+            })?;
+            Ok((chain, n))
+        };
+        let name = |e: &guls_ber::Element<'_>| check_dn(e).map(|()| place(tlv, e.raw));
+        let algorithm = |e: &guls_ber::Element<'_>| {
+            AlgorithmIdentifier::check(e).map(|()| place(tlv, e.contents))
+        };
+        KeyAgreementTbs::walk(e, path, name, algorithm)
+    }
+}
+
+impl ItemType for ReceivedKeyAgreement {
+    fn decode(tlv: &[u8]) -> DecodeResult<Self> {
+        let bits = |s: &guls_ber::Element<'_>| {
+            check_bits(s, "signature")?;
+            Ok(match s.primitive_bit_string()? {
+                Some((unused_bits, bytes)) => ReceivedBits::InPlace {
+                    unused_bits,
+                    bytes: place(tlv, bytes),
+                },
+                None => ReceivedBits::Joined(read_bits(s, "signature")?),
+            })
+        };
+        let (
+            (f, (chain, chain_len), peer_name, signature_algorithm),
+            tbs_der,
+            signature,
+            confirmation,
+        ) = KeyAgreementItem::walk(tlv, |e| Self::read_tbs(tlv, e), bits)?;
+        Ok(ReceivedKeyAgreement {
+            octets: tlv.to_vec(),
+            role: f.role,
+            time: f.time,
+            tbs: place(tlv, tbs_der),
+            chain,
+            chain_len,
+            key_exchange_algorithm: place(tlv, f.key_exchange_algorithm),
+            ephemeral_public_key: place(tlv, f.ephemeral_public_key),
+            nonce: place(tlv, f.nonce),
+            peer_name,
+            signature_algorithm,
+            signature,
+            confirmation: confirmation.map(|c| place(tlv, c)),
+        })
+    }
+
+    /// [`KeyAgreementItem::validate`].
+    fn validate(tlv: &[u8]) -> DecodeResult<()> {
+        KeyAgreementItem::validate(tlv)
+    }
+
+    /// The octets as received (one complete TLV; DER when the sender wrote DER).
+    fn encode(&self) -> Vec<u8> {
+        self.octets.clone()
+    }
+}
+
 /// The keys of one direction of the protected association.
 #[derive(Clone, Copy)]
 pub struct DirectionKeys<'a> {
@@ -579,8 +822,10 @@ pub fn signed_key_agreement(config: KeyAgreementConfig) -> ExchangeDefinition {
         "signedKeyAgreement",
         Sequencing::Alternating,
     )
-    .item(ItemDef::decoded::<KeyAgreementItem>(1, "initiatorKeyAgreement").error(failure.clone()))
-    .item(ItemDef::decoded::<KeyAgreementItem>(2, "responderKeyAgreement").error(failure))
+    .item(
+        ItemDef::decoded::<ReceivedKeyAgreement>(1, "initiatorKeyAgreement").error(failure.clone()),
+    )
+    .item(ItemDef::decoded::<ReceivedKeyAgreement>(2, "responderKeyAgreement").error(failure))
     .roles(
         move || {
             Box::new(KaRoleMachine::new(
@@ -661,18 +906,16 @@ impl KaRoleMachine {
     /// time and replay. Returns the peer's certified subject (DER) and name.
     fn check_peer(
         &self,
-        item: &KeyAgreementItem,
+        item: &ReceivedKeyAgreement,
         expected_role: KaRole,
         signed: &[u8],
-    ) -> Result<(Vec<u8>, DistinguishedName), AuthFailure> {
-        let tbs = item.tbs();
-        if tbs.role != expected_role || lock(&self.config.replay).was_issued(&tbs.nonce) {
+    ) -> Result<(Vec<u8>, Arc<PeerName>), AuthFailure> {
+        if item.role() != expected_role || lock(&self.config.replay).was_issued(item.nonce()) {
             return Err(AuthFailure::Reflection);
         }
         let now = self.config.clock.now();
-        let peer = tbs
-            .certification_path
-            .with_chain_refs(|chain| self.config.verifier.verify_chain(chain, now))
+        let peer = item
+            .with_chain(|chain| self.config.verifier.verify_chain(chain, now))
             .map_err(AuthFailure::Path)?;
         if peer.public_key == self.config.identity.public_key() {
             return Err(AuthFailure::Reflection);
@@ -680,41 +923,44 @@ impl KaRoleMachine {
         verify_signature(
             &self.config.provider,
             &peer,
-            &tbs.signature_algorithm,
+            item.signature_algorithm(),
             None,
             signed,
-            &item.signature,
+            item.signature(),
         )?;
-        if tbs
-            .peer_name
-            .as_ref()
-            .is_some_and(|n| !same_name(n, self.config.identity.name()))
-        {
+        if !self.names_this_side(item) {
             return Err(AuthFailure::WrongName);
         }
-        let name = peer
-            .subject()
+        let name = self
+            .names
+            .decoded(&peer.subject_dn_der)
             .ok_or(AuthFailure::Path(crate::PathProblem::Malformed))?;
         if self
             .config
             .peer_name
             .as_ref()
-            .is_some_and(|n| !same_name(n, &name))
+            .is_some_and(|n| !same_name(n, &name.name))
         {
             return Err(AuthFailure::WrongName);
         }
-        if tbs.key_exchange_algorithm != X25519_OID
-            || tbs.ephemeral_public_key.len() != KeyExchangeAlgorithm::X25519.public_key_len()
+        if item.key_exchange_algorithm() != X25519_OID
+            || item.ephemeral_public_key().len() != KeyExchangeAlgorithm::X25519.public_key_len()
         {
             return Err(AuthFailure::KeyAgreement("unsupported group or key"));
         }
         lock(&self.config.replay).check_and_insert(
             &peer.public_key,
-            tbs.time,
-            &tbs.nonce,
+            item.time(),
+            item.nonce(),
             secs(now),
         )?;
         Ok((peer.subject_dn_der, name))
+    }
+
+    /// Whether the item's `peerName`, if any, is this side's name ([`same_name`]).
+    fn names_this_side(&self, item: &ReceivedKeyAgreement) -> bool {
+        let own = &self.config.identity;
+        item.peer_name_absent_or(own.name(), own.name_der_contents())
     }
 
     /// The key schedule (ASN1.md, "Key schedule"); item 2 is given by its signed octets and
@@ -724,7 +970,7 @@ impl KaRoleMachine {
         ephemeral: Box<dyn ActiveKeyExchange>,
         peer_public: &[u8],
         item1: &[u8],
-        item2: (&[u8], &BitString),
+        item2: (&[u8], (u8, &[u8])),
         peer_dn_der: Vec<u8>,
     ) -> Result<Derived, AuthFailure> {
         let p = &self.config.provider;
@@ -821,7 +1067,7 @@ impl KaRoleMachine {
     fn received(
         item: &Item,
         decoded: Option<DecodedItem>,
-    ) -> Result<KeyAgreementItem, AuthFailure> {
+    ) -> Result<ReceivedKeyAgreement, AuthFailure> {
         item.decode_with(decoded)
             .map_err(|_| AuthFailure::KeyAgreement("malformed item"))
     }
@@ -835,13 +1081,13 @@ impl KaRoleMachine {
         let signed = [SIG_LABEL_I, received.tbs_der()].concat();
         let (peer_dn_der, peer_name) = self.check_peer(&received, KaRole::Initiator, &signed)?;
         let (eph, nonce, now) = self.fresh()?;
-        let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, Some(&peer_name));
+        let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, Some(&peer_name.name));
         let signature = self.sign(SIG_LABEL_R, &[&item.value, &tbs_der])?;
         let derived = self.derive(
             eph,
-            &received.tbs().ephemeral_public_key,
+            received.ephemeral_public_key(),
             &item.value,
-            (&tbs_der, &signature),
+            (&tbs_der, (signature.unused_bits, &signature.bytes)),
             peer_dn_der.clone(),
         )?;
         let reply = encode_item(
@@ -875,12 +1121,12 @@ impl KaRoleMachine {
         let item1 = std::mem::take(&mut self.item1);
         let derived = self.derive(
             eph,
-            &received.tbs().ephemeral_public_key,
+            received.ephemeral_public_key(),
             &item1,
-            (received.tbs_der(), &received.signature),
+            (received.tbs_der(), received.signature()),
             peer_dn_der.clone(),
         )?;
-        let hmac_ok = received.confirmation.as_deref().is_some_and(|c| {
+        let hmac_ok = received.confirmation().is_some_and(|c| {
             guls_acse::constant_time_eq(c, derived.responder_confirmation.as_bytes())
         });
         if !hmac_ok {
@@ -892,8 +1138,8 @@ impl KaRoleMachine {
     }
 
     /// The outcome for the peer `name`, decoded from `dn_der` (its certified subject).
-    fn outcome(&self, name: &DistinguishedName, dn_der: &[u8], keys: &SessionKeys) -> Outcome {
-        let mut o = Outcome::authenticated(self.names.text(dn_der, name));
+    fn outcome(&self, name: &PeerName, dn_der: &[u8], keys: &SessionKeys) -> Outcome {
+        let mut o = Outcome::authenticated(name.text.clone());
         o.details
             .insert("peer_dn_der".into(), guls_ber::to_hex(dn_der));
         o.details.insert(
@@ -998,6 +1244,58 @@ impl ExchangeRole for KaRoleMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use guls_acse::{AttributeTypeAndValue, RelativeDistinguishedName};
+
+    /// `is_own_name` (octets first, then decoding) answers as [`same_name`] on the decoded
+    /// name: for the DER of the name, for another encoding of it (an RDN's attributes out of
+    /// DER order) and for another name.
+    #[test]
+    fn own_name_by_octets_or_by_value() {
+        let atav = |arc: u8, text: &str| {
+            AttributeTypeAndValue::printable(Oid::from_content(&[0x55, 0x04, arc]).unwrap(), text)
+        };
+        let name = |atavs: Vec<AttributeTypeAndValue>| {
+            DistinguishedName(vec![RelativeDistinguishedName(atavs)])
+        };
+        let own = name(vec![atav(3, "server"), atav(10, "guls")]);
+        let own_der = own.to_der();
+        let own_contents = whole(&own_der, "Name").unwrap().contents.to_vec();
+        let implicit = |n: &DistinguishedName| {
+            let mut w = guls_ber::Writer::new();
+            n.encode_der_implicit(&mut w, Tag::context(6));
+            w.into_bytes()
+        };
+        let unordered = |n: &DistinguishedName| {
+            // The RDN's attributes as held, not sorted.
+            let mut w = guls_ber::Writer::new();
+            w.constructed(Tag::context(6), |w| {
+                for rdn in &n.0 {
+                    w.constructed(Tag::SET, |w| rdn.0.iter().for_each(|a| a.encode(w)));
+                }
+            });
+            w.into_bytes()
+        };
+        let reordered = name(vec![atav(10, "guls"), atav(3, "server")]);
+        let other = name(vec![atav(3, "client"), atav(10, "guls")]);
+        for (tlv, expected) in [
+            (implicit(&own), true),
+            (implicit(&reordered), true),
+            (unordered(&reordered), true),
+            (unordered(&own), true),
+            (implicit(&other), false),
+            (unordered(&other), false),
+        ] {
+            let e = whole(&tlv, "peerName").unwrap();
+            let by_value = read_dn(&e).is_ok_and(|n| same_name(&n, &own));
+            assert_eq!(by_value, expected);
+            assert_eq!(is_own_name(&e, &own, &own_contents), expected);
+        }
+        // The DER of the name is recognised by its octets; the other encoding is not, and
+        // still is the name.
+        assert_eq!(whole(&implicit(&own), "n").unwrap().contents, own_contents);
+        let unsorted = unordered(&own);
+        assert_ne!(whole(&unsorted, "n").unwrap().contents, own_contents);
+    }
 
     /// `expand_schedule` (one keyed HMAC for every output) gives each secret exactly what a
     /// separate HKDF-Expand with its label gives, at its documented range, with both

@@ -180,6 +180,8 @@ pub struct LocalIdentity {
     // Shared: every role machine of a configuration holds the identity.
     path: Arc<CertificationPath>,
     name: Arc<DistinguishedName>,
+    /// The contents of the name's DER (`dn.to_der()` without its SEQUENCE header).
+    name_der_contents: Arc<[u8]>,
 }
 
 impl fmt::Debug for LocalIdentity {
@@ -199,12 +201,15 @@ impl LocalIdentity {
     pub fn new(key: Arc<dyn SigningKey>, chain: &[Vec<u8>]) -> Result<Self, guls_ber::DecodeError> {
         let first = chain.first().map(Vec::as_slice).unwrap_or_default();
         let name = dn_from_der(&crate::cert::subject_der(first)?)?;
+        let name_der = name.to_der();
+        let name_der_contents = Arc::from(crate::credentials::whole(&name_der, "Name")?.contents);
         let algorithm = key.algorithms()[0];
         Ok(LocalIdentity {
             key,
             algorithm,
             path: Arc::new(CertificationPath::from_chain(chain)),
             name: Arc::new(name),
+            name_der_contents,
         })
     }
 
@@ -232,6 +237,11 @@ impl LocalIdentity {
     /// The subject name.
     pub fn name(&self) -> &DistinguishedName {
         &self.name
+    }
+
+    /// The contents of the subject name's DER ([`DistinguishedName::to_der`]).
+    pub(crate) fn name_der_contents(&self) -> &[u8] {
+        &self.name_der_contents
     }
 
     /// The certification path sent.
@@ -419,24 +429,57 @@ pub type SharedReplayCache = Arc<Mutex<ReplayCache>>;
 /// Most names [`NameTexts`] keeps; when full it starts again empty.
 const NAME_TEXTS: usize = 64;
 
-/// The text (`Display`) of peer names decoded from their DER, kept per DER: an exchange
-/// outcome names its peer, the same peers come back, and the text is a function of the DER.
+/// Peer names decoded from their DER ([`dn_from_der`]) with their text (`Display`), kept per
+/// DER: an exchange outcome names its peer, the same peers come back, and the name and its
+/// text are functions of the DER.
 #[derive(Default)]
-pub(crate) struct NameTexts(Mutex<std::collections::HashMap<Vec<u8>, String>>);
+pub(crate) struct NameTexts(Mutex<std::collections::HashMap<Vec<u8>, Arc<PeerName>>>);
+
+/// A peer name and its text.
+#[derive(Debug)]
+pub(crate) struct PeerName {
+    /// The name decoded from its DER.
+    pub(crate) name: DistinguishedName,
+    /// `name.to_string()`.
+    pub(crate) text: String,
+}
 
 impl NameTexts {
     /// `name.to_string()`, for a `name` decoded from `der` ([`dn_from_der`]).
     pub(crate) fn text(&self, der: &[u8], name: &DistinguishedName) -> String {
-        if let Some(t) = lock(&self.0).get(der) {
-            return t.clone();
+        if let Some(n) = lock(&self.0).get(der) {
+            return n.text.clone();
         }
         let text = name.to_string();
-        let mut texts = lock(&self.0);
-        if texts.len() >= NAME_TEXTS {
-            texts.clear();
-        }
-        texts.insert(der.to_vec(), text.clone());
+        self.keep(
+            der,
+            PeerName {
+                name: name.clone(),
+                text: text.clone(),
+            },
+        );
         text
+    }
+
+    /// The name `der` decodes to ([`dn_from_der`]) with its text; `None` when it does not
+    /// decode.
+    pub(crate) fn decoded(&self, der: &[u8]) -> Option<Arc<PeerName>> {
+        if let Some(n) = lock(&self.0).get(der) {
+            return Some(n.clone());
+        }
+        let name = dn_from_der(der).ok()?;
+        let text = name.to_string();
+        Some(self.keep(der, PeerName { name, text }))
+    }
+
+    fn keep(&self, der: &[u8], name: PeerName) -> Arc<PeerName> {
+        let name = Arc::new(name);
+        let mut names = lock(&self.0);
+        if names.len() >= NAME_TEXTS {
+            names.clear();
+        }
+        names.insert(der.to_vec(), name.clone());
+        name
     }
 }
 
@@ -552,6 +595,41 @@ mod tests {
         assert_eq!(c.len(), 1);
         c.note_issued(b"mine", 200);
         assert!(c.was_issued(b"mine"));
+    }
+
+    #[test]
+    fn peer_names_are_decoded_once_and_kept_as_decoding_gives_them() {
+        let names = NameTexts::default();
+        let der_of = |cn: &str| {
+            let mut w = guls_ber::Writer::new();
+            w.constructed(guls_ber::Tag::SEQUENCE, |w| {
+                w.constructed(guls_ber::Tag::SET, |w| {
+                    w.constructed(guls_ber::Tag::SEQUENCE, |w| {
+                        w.primitive(guls_ber::Tag::OID, &[0x55, 0x04, 0x03]);
+                        w.primitive(guls_ber::Tag::PRINTABLE_STRING, cn.as_bytes());
+                    })
+                })
+            });
+            w.into_bytes()
+        };
+        for round in 0..2 {
+            for i in 0..(NAME_TEXTS + 3) {
+                let der = der_of(&format!("peer {i}"));
+                let expected = dn_from_der(&der).unwrap();
+                // Decoded now or kept from before: the same name and text.
+                let n = names.decoded(&der).unwrap();
+                assert_eq!(n.name, expected, "round {round}");
+                assert_eq!(n.text, expected.to_string());
+                assert_eq!(names.text(&der, &expected), expected.to_string());
+                assert!(lock(&names.0).len() <= NAME_TEXTS);
+            }
+        }
+        // What does not decode is not a name, and is not kept.
+        for bad in [&[0x30, 0x03, 0x31][..], &[0x04, 0x00], &[]] {
+            assert!(dn_from_der(bad).is_err());
+            assert!(names.decoded(bad).is_none());
+            assert!(!lock(&names.0).contains_key(bad));
+        }
     }
 
     #[test]

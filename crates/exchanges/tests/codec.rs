@@ -4,8 +4,8 @@ use guls_ber::{BitString, Oid};
 use guls_crypto::{SecretBytes, SignatureAlgorithm};
 use guls_exchanges::{
     AlgorithmIdentifier, CertificatePair, CertificationPath, Credentials, KaRole, KeyAgreementItem,
-    KeyAgreementTbs, Password, SecurityProblem, SimpleCredentials, StrongCredentials, Time, Token,
-    TokenContent, Validity,
+    KeyAgreementTbs, Password, ReceivedKeyAgreement, SecurityProblem, SimpleCredentials,
+    StrongCredentials, Time, Token, TokenContent, Validity,
 };
 use guls_sese::ItemType;
 use proptest::prelude::*;
@@ -278,6 +278,68 @@ fn arb_ka_item() -> impl Strategy<Value = KeyAgreementItem> {
         )
 }
 
+/// Every part of `view` is the owned decoding's (`item`, decoded from the same octets).
+fn same_parts(view: &ReceivedKeyAgreement, item: &KeyAgreementItem, octets: &[u8]) {
+    let tbs = item.tbs();
+    assert_eq!(view.octets(), octets);
+    assert_eq!(view.role(), tbs.role);
+    assert_eq!(view.time(), tbs.time);
+    assert_eq!(view.tbs_der(), item.tbs_der());
+    let chain: Vec<Vec<u8>> = view.with_chain(|c| c.iter().map(|c| c.to_vec()).collect());
+    assert_eq!(chain, tbs.certification_path.chain());
+    assert_eq!(view.key_exchange_algorithm(), tbs.key_exchange_algorithm);
+    assert_eq!(view.ephemeral_public_key(), tbs.ephemeral_public_key);
+    assert_eq!(view.nonce(), tbs.nonce);
+    assert_eq!(view.peer_name(), tbs.peer_name);
+    assert_eq!(view.peer_name_contents().is_some(), tbs.peer_name.is_some());
+    if let Some(n) = &tbs.peer_name {
+        // DER in, DER contents out.
+        let der = n.to_der();
+        let contents = guls_ber::Reader::new(&der, guls_ber::Layer::Sese)
+            .read()
+            .unwrap()
+            .contents
+            .to_vec();
+        if octets == item.encode() {
+            assert_eq!(view.peer_name_contents(), Some(&contents[..]));
+        }
+    }
+    assert_eq!(view.signature_algorithm(), tbs.signature_algorithm.0);
+    assert_eq!(
+        view.signature(),
+        (item.signature.unused_bits, &item.signature.bytes[..])
+    );
+    assert_eq!(view.confirmation(), item.confirmation.as_deref());
+}
+
+/// The item with its signature BIT STRING encoded constructed (two segments), when it is
+/// long enough to split.
+fn segmented_signature(item: &KeyAgreementItem) -> Option<Vec<u8>> {
+    let bits = &item.signature;
+    if bits.bytes.len() < 2 || bits.unused_bits != 0 {
+        return None;
+    }
+    let (a, b) = bits.bytes.split_at(1);
+    let mut w = guls_ber::Writer::new();
+    w.constructed(guls_ber::Tag::SEQUENCE, |w| {
+        w.raw(item.tbs_der());
+        w.constructed(guls_ber::Tag::BIT_STRING, |w| {
+            w.bit_string(
+                guls_ber::Tag::BIT_STRING,
+                &BitString::from_bytes(a.to_vec()),
+            );
+            w.bit_string(
+                guls_ber::Tag::BIT_STRING,
+                &BitString::from_bytes(b.to_vec()),
+            );
+        });
+        if let Some(c) = &item.confirmation {
+            w.primitive(guls_ber::Tag::context(0), c);
+        }
+    });
+    Some(w.into_bytes())
+}
+
 struct OctetWrap(Vec<u8>);
 
 impl OctetWrap {
@@ -301,6 +363,7 @@ proptest! {
     fn credentials_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let _ = Credentials::decode(&bytes);
         let _ = KeyAgreementItem::decode(&bytes);
+        let _ = ReceivedKeyAgreement::decode(&bytes);
         let _ = SecurityProblem::decode(&bytes);
     }
 
@@ -347,6 +410,46 @@ proptest! {
                 KeyAgreementItem::validate(bytes),
                 KeyAgreementItem::decode(bytes).map(|_| ())
             );
+        }
+    }
+
+    #[test]
+    fn received_key_agreement_is_the_owned_decoding(
+        item in arb_ka_item(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        cut in any::<prop::sample::Index>(),
+        junk in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        // What the role machines read (the item's octets and where each part lies) is what
+        // the owned decoding gives, and both refuse the same inputs with the same error.
+        let der = item.encode();
+        let mut inputs = vec![der.clone()];
+        inputs.extend(segmented_signature(&item));
+        let mut edited = der.clone();
+        for (i, v) in edits {
+            let at = i.index(edited.len());
+            edited[at] = v;
+        }
+        inputs.push(edited.clone());
+        inputs.push(edited[..cut.index(edited.len() + 1)].to_vec());
+        inputs.push(der[..cut.index(der.len() + 1)].to_vec());
+        inputs.push(junk);
+        for (n, bytes) in inputs.iter().enumerate() {
+            let view = ReceivedKeyAgreement::decode(bytes);
+            let owned = KeyAgreementItem::decode(bytes);
+            // (The item's signature is a primitive BIT STRING: the segmented one is refused.)
+            if n == 0 {
+                prop_assert!(view.is_ok(), "{:?}", view);
+            }
+            prop_assert_eq!(view.as_ref().map(|_| ()), owned.as_ref().map(|_| ()));
+            prop_assert_eq!(
+                ReceivedKeyAgreement::validate(bytes),
+                owned.as_ref().map(|_| ()).map_err(Clone::clone)
+            );
+            if let (Ok(v), Ok(o)) = (&view, &owned) {
+                same_parts(v, o, bytes);
+                prop_assert_eq!(v.encode(), bytes.clone());
+            }
         }
     }
 

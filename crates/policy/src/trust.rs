@@ -230,29 +230,65 @@ struct TitleBinding {
 }
 
 /// A certification path that validated, with what was read from its end-entity certificate.
+///
+/// What was read from the end-entity certificate is shared with the trust store's memory of
+/// certificates already read (the same octets read the same), not copied per validation; the
+/// accessors lend it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedCertificate {
+    ee: Arc<EeCertificate>,
+    chain_ders: Vec<Vec<u8>>,
+    key_type: KeyType,
+}
+
+impl VerifiedCertificate {
     /// The end-entity certificate's subject.
-    pub subject: DistinguishedName,
+    pub fn subject(&self) -> &DistinguishedName {
+        &self.ee.subject.name
+    }
+
     /// The subject as text ([`crate::format_dn`]).
-    pub subject_text: String,
+    pub fn subject_text(&self) -> &str {
+        &self.ee.subject.text
+    }
+
     /// The subject's DER as [`DistinguishedName::to_der`] writes it (the form exchanges
     /// compare and report).
-    pub subject_der: Vec<u8>,
+    pub fn subject_der(&self) -> &[u8] {
+        &self.ee.subject.der
+    }
+
     /// The directoryName entries of its subjectAltName.
-    pub alt_directory_names: Vec<DistinguishedName>,
+    pub fn alt_directory_names(&self) -> &[DistinguishedName] {
+        &self.ee.alt_directory_names
+    }
+
     /// The end-entity certificate (DER).
-    pub certificate_der: Vec<u8>,
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.ee.der
+    }
+
     /// The intermediate certificates of the validated path (DER), issuer of the end entity
     /// first; the trust anchor is not included.
-    pub chain_ders: Vec<Vec<u8>>,
+    pub fn chain_ders(&self) -> &[Vec<u8>] {
+        &self.chain_ders
+    }
+
     /// The end-entity key type.
-    pub key_type: KeyType,
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
     /// The end-entity public key: the `subjectPublicKey` contents (the format
     /// [`guls_crypto::SignatureVerifier::verify`] takes).
-    pub public_key: Vec<u8>,
+    pub fn public_key(&self) -> &[u8] {
+        &self.ee.public_key
+    }
+
     /// The end-entity DER `SubjectPublicKeyInfo`.
-    pub spki_der: Vec<u8>,
+    pub fn spki_der(&self) -> &[u8] {
+        &self.ee.spki_der
+    }
 }
 
 /// A peer authenticated by certificate: what the application sees.
@@ -684,24 +720,11 @@ impl TrustStore {
                 )));
             }
         }
-        let subject = ee
-            .subject
-            .as_ref()
-            .map_err(|e| CertError::Malformed(e.clone()))?;
-        let alt_directory_names = ee
-            .alt_directory_names
-            .clone()
-            .map_err(CertError::Malformed)?;
+        let ee = ee.certificate.clone().map_err(CertError::Malformed)?;
         Ok(VerifiedCertificate {
-            subject_text: subject.text.clone(),
-            subject: subject.name.clone(),
-            subject_der: subject.der.clone(),
-            alt_directory_names,
-            certificate_der: chain[0].to_vec(),
+            ee,
             chain_ders,
             key_type,
-            public_key: ee.public_key.clone(),
-            spki_der: ee.spki_der.clone(),
         })
     }
 
@@ -731,11 +754,11 @@ impl TrustStore {
         Ok(AuthenticatedPeer {
             ap_title: ap_title.cloned(),
             ae_qualifier: ae_qualifier.cloned(),
-            subject: v.subject_text,
-            certificate_der: v.certificate_der,
-            chain_ders: v.chain_ders,
+            subject: v.subject_text().to_owned(),
+            certificate_der: v.certificate_der().to_vec(),
             key_type: v.key_type,
-            public_key: v.public_key,
+            public_key: v.public_key().to_vec(),
+            chain_ders: v.chain_ders,
         })
     }
 
@@ -747,7 +770,7 @@ impl TrustStore {
         ap_title: Option<&ApTitle>,
         ae_qualifier: Option<&AeQualifier>,
     ) -> Result<(), CertError> {
-        let names = || std::iter::once(&cert.subject).chain(&cert.alt_directory_names);
+        let names = || std::iter::once(cert.subject()).chain(cert.alt_directory_names());
         match ap_title {
             None => Ok(()),
             Some(ApTitle::Form1(dn)) => {
@@ -769,7 +792,7 @@ impl TrustStore {
                 }
                 Err(CertError::TitleMismatch {
                     ap_title: format_dn(dn),
-                    subject: cert.subject_text.clone(),
+                    subject: cert.subject_text().to_owned(),
                 })
             }
             Some(ApTitle::Form2(oid)) => {
@@ -795,7 +818,7 @@ impl TrustStore {
                         .map(|b| b.target.to_string())
                         .collect::<Vec<_>>()
                         .join(" or "),
-                    subject: cert.subject_text.clone(),
+                    subject: cert.subject_text().to_owned(),
                 })
             }
             Some(other) => Err(CertError::UnsupportedTitleForm {
@@ -812,14 +835,17 @@ impl TrustStore {
     ) -> Result<bool, CertError> {
         Ok(match target {
             BindingTarget::Subject(dn) => {
-                names_match(&cert.subject, dn)
-                    || cert.alt_directory_names.iter().any(|n| names_match(n, dn))
+                names_match(cert.subject(), dn)
+                    || cert
+                        .alt_directory_names()
+                        .iter()
+                        .any(|n| names_match(n, dn))
             }
             BindingTarget::SpkiSha256(expected) => {
                 let h = provider.hash(HashAlgorithm::Sha256).ok_or_else(|| {
                     CertError::Internal(format!("provider {} has no SHA-256", provider.name))
                 })?;
-                h.hash(&cert.spki_der).as_bytes() == expected
+                h.hash(cert.spki_der()).as_bytes() == expected
             }
         })
     }
@@ -854,7 +880,7 @@ fn stack_or_vec<'b, T: Copy, const N: usize>(
 const CERT_CACHE_ENTRIES: usize = 64;
 
 /// A subject read from a certificate: the name, its text and its DER.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Subject {
     name: DistinguishedName,
     text: String,
@@ -871,8 +897,18 @@ struct EeFacts {
     key_usage: Result<Option<bool>, String>,
     /// Whether extendedKeyUsage is present.
     eku_present: Result<bool, String>,
-    subject: Result<Subject, String>,
-    alt_directory_names: Result<Vec<DistinguishedName>, String>,
+    /// What a [`VerifiedCertificate`] shares, or the error reading the subject (first) or
+    /// the subjectAltName.
+    certificate: Result<Arc<EeCertificate>, String>,
+}
+
+/// The part of an end entity's [`EeFacts`] that [`VerifiedCertificate`]s share.
+#[derive(Debug, PartialEq, Eq)]
+struct EeCertificate {
+    /// The certificate (DER).
+    der: Vec<u8>,
+    subject: Subject,
+    alt_directory_names: Vec<DistinguishedName>,
     /// The `subjectPublicKey` contents.
     public_key: Vec<u8>,
     /// The DER `SubjectPublicKeyInfo`.
@@ -905,10 +941,15 @@ impl EeFacts {
                 .map(|ku| ku.map(|k| k.value.digital_signature()))
                 .map_err(x509),
             eku_present: ee.extended_key_usage().map(|e| e.is_some()).map_err(x509),
-            subject,
-            alt_directory_names,
-            public_key: spki.subject_public_key.data.to_vec(),
-            spki_der: spki.raw.to_vec(),
+            certificate: subject.and_then(|subject| {
+                Ok(Arc::new(EeCertificate {
+                    der: der.to_vec(),
+                    subject,
+                    alt_directory_names: alt_directory_names?,
+                    public_key: spki.subject_public_key.data.to_vec(),
+                    spki_der: spki.raw.to_vec(),
+                }))
+            }),
         })
     }
 }

@@ -230,9 +230,9 @@ impl PeerVerifier for PolicyVerifier {
         match self.check(chain, at) {
             Ok(v) => {
                 let peer = VerifiedPeer {
-                    subject_dn_der: v.subject_der.clone(),
-                    public_key: v.public_key.clone(),
-                    key_type: v.key_type,
+                    subject_dn_der: v.subject_der().to_vec(),
+                    public_key: v.public_key().to_vec(),
+                    key_type: v.key_type(),
                 };
                 self.lock().verified = Some(v);
                 Ok(peer)

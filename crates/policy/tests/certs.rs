@@ -275,6 +275,30 @@ fn happy_path_ed25519_and_p256_with_both_providers() {
             assert_eq!(peer.chain_ders, vec![inter.clone()]);
             assert_eq!(peer.key_type, kt.key_type());
 
+            // What verify_path gives: read from the end-entity certificate (and shared with
+            // the store's memory of it: a second validation gives the same).
+            let v = store
+                .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
+                .unwrap();
+            assert_eq!(v.certificate_der(), &leaf.der[..]);
+            assert_eq!(v.chain_ders(), &[inter.clone()][..]);
+            assert_eq!(v.key_type(), kt.key_type());
+            assert_eq!(v.subject_text(), "CN=guls-demo-responder,O=guls demo");
+            assert_eq!(v.subject_text(), guls_policy::format_dn(v.subject()));
+            assert_eq!(v.subject_der(), &v.subject().to_der()[..]);
+            assert!(v.alt_directory_names().is_empty());
+            let (_, parsed) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
+            assert_eq!(v.spki_der(), parsed.public_key().raw);
+            assert_eq!(
+                v.public_key(),
+                &parsed.public_key().subject_public_key.data[..]
+            );
+            assert_eq!(v.public_key(), &peer.public_key[..]);
+            let again = store
+                .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
+                .unwrap();
+            assert_eq!(again, v);
+
             // The certified key verifies what the peer's private key signs (loaded with the
             // provider's KeyProvider from rcgen's PKCS #8).
             let identity = Identity::from_pem_or_der(
@@ -784,7 +808,7 @@ fn ap_title_binding_through_subject_alt_name_directory_name() {
         let v = store
             .verify_path(&provider, &[&leaf.der, &inter], UnixTime::now())
             .unwrap();
-        assert_eq!(v.alt_directory_names.len(), 1);
+        assert_eq!(v.alt_directory_names().len(), 1);
         check(
             store.authenticate(
                 &provider,
@@ -844,7 +868,7 @@ fn ap_title_binding_form_2_through_the_table() {
     let fp: [u8; 32] = p
         .hash(HashAlgorithm::Sha256)
         .unwrap()
-        .hash(&v.spki_der)
+        .hash(v.spki_der())
         .as_bytes()
         .try_into()
         .unwrap();
@@ -1050,7 +1074,7 @@ fn trust_and_identity_tables_in_policy_files() {
         let h = providers()[0]
             .hash(HashAlgorithm::Sha256)
             .unwrap()
-            .hash(&v.spki_der);
+            .hash(v.spki_der());
         h.as_bytes()
             .iter()
             .map(|b| format!("{b:02X}"))
