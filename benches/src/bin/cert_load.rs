@@ -18,8 +18,8 @@
 //! * **crypto** — on one thread, without the network, `--crypto-count` times each (mean):
 //!   signing a 256-octet message, verifying that signature, validating the peer's three-level
 //!   path with `guls_policy::TrustStore::verify_path` (what guls does; on first contact, with
-//!   the store's memory of verified certificate signatures off, and for a peer seen again,
-//!   with it on) and with rustls's webpki client/server verifiers (what rustls does), and one
+//!   the store's memories of verified certificate signatures and of certificate readings off,
+//!   and for a peer seen again, with them on) and with rustls's webpki client/server verifiers (what rustls does), and one
 //!   X25519 key pair + agreement. From them the crypto-only bound, in associations per second
 //!   of one core:
 //!   two-way = 1 / (2 sign + 2 verify + 2 path validations); the key agreement and TLS 1.3
@@ -36,9 +36,11 @@
 //!     verified certificate signatures (their default), so from the second association on
 //!     the peer's certificate signatures are not verified again (validity, constraints and
 //!     usage still are; the exchange's own signatures always are).
-//!   - `guls two-way, no sig memory`, `guls key agr., no sig memory`: the same with
-//!     `TrustOptions::signature_cache = 0` on both ends (its own responder): every
-//!     association verifies every signature, as on first contact with a peer.
+//!   - `guls two-way, first contact`, `guls key agr., first contact`: the same with every
+//!     memory of a peer off on both ends (its own responder): `TrustOptions::signature_cache
+//!     = 0` and `certificate_cache = 0` (every certificate read and every signature verified
+//!     in every association) and the exchanges' `name_cache = 0` (the certified subject
+//!     decoded every time), as on first contact with a peer.
 //!   - `rustls TLS 1.3`: TCP connect, full TLS 1.3 handshake with client certificates
 //!     (mutual authentication; no session cache, no tickets, resumption disabled, so every
 //!     handshake is full; checked on the first one), a 4-octet write echoed by the server,
@@ -338,13 +340,15 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(guls_crypto::ring::default_provider())
 }
 
-/// `memory`: whether the store remembers verified certificate signatures (its default; see
-/// `TrustOptions::signature_cache`), or checks every signature of every path.
+/// `memory`: whether the store remembers verified certificate signatures and certificate
+/// readings (its default; see `TrustOptions::signature_cache` and `certificate_cache`), or
+/// reads every certificate and checks every signature of every path (first contact).
 fn verifier(pki: &Pki, provider: &Arc<CryptoProvider>, memory: bool) -> Arc<StoreVerifier> {
     let mut store =
         TrustStore::new(&[CertificateDer::from(pki.root.as_slice())]).expect("trust store");
     if !memory {
         store.options_mut().signature_cache = 0;
+        store.options_mut().certificate_cache = 0;
     }
     Arc::new(StoreVerifier {
         store,
@@ -358,7 +362,8 @@ fn identity(provider: &Arc<CryptoProvider>, leaf: &Leaf) -> LocalIdentity {
 
 /// One side's registry with both exchanges. `peer`: the responder's name, for the initiator.
 /// `replay_capacity`: `None` keeps the configurations' default replay cache. `memory`: see
-/// [`verifier`].
+/// [`verifier`]; without it the exchanges also decode the peer's name every time
+/// (`name_cache = 0`).
 fn registry(
     pki: &Pki,
     own: &Leaf,
@@ -378,6 +383,10 @@ fn registry(
     let mut ka = KeyAgreementConfig::new(p.clone(), identity(&p, own), v, clock);
     da.peer_name = peer.cloned();
     ka.peer_name = peer.cloned();
+    if !memory {
+        da.name_cache = 0;
+        ka.name_cache = 0;
+    }
     if let Some(c) = replay_capacity {
         da.replay = Arc::new(Mutex::new(ReplayCache::new(DEFAULT_SKEW_SECS, c)));
         ka.replay = Arc::new(Mutex::new(ReplayCache::new(DEFAULT_SKEW_SECS, c)));
@@ -668,8 +677,8 @@ enum Mode {
     Plain,
     TwoWay,
     KeyAgreement,
-    /// Both ends' trust stores without the memory of verified certificate signatures: every
-    /// association verifies its peer's path as on first contact.
+    /// Both ends without any memory of a peer (verified certificate signatures, certificate
+    /// readings, decoded names): every association verifies its peer as on first contact.
     TwoWayFirstContact,
     /// As [`Mode::TwoWayFirstContact`], with the key agreement.
     KeyAgreementFirstContact,
@@ -687,8 +696,8 @@ impl Mode {
             Mode::Plain => "guls no exchange",
             Mode::TwoWay => "guls two-way",
             Mode::KeyAgreement => "guls key agreement",
-            Mode::TwoWayFirstContact => "guls two-way, no sig memory",
-            Mode::KeyAgreementFirstContact => "guls key agr., no sig memory",
+            Mode::TwoWayFirstContact => "guls two-way, first contact",
+            Mode::KeyAgreementFirstContact => "guls key agr., first contact",
             Mode::Tls => "rustls TLS 1.3",
         }
     }

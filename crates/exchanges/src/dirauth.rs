@@ -41,8 +41,8 @@ use crate::credentials::{
 };
 use crate::time::{Clock, secs};
 use crate::verify::{
-    AuthFailure, LocalIdentity, NameTexts, PeerVerifier, ReplayCache, Report, Reports,
-    SharedReplayCache, VerifiedPeer, lock,
+    AuthFailure, DEFAULT_NAME_CACHE, LocalIdentity, NameTexts, PeerVerifier, ReplayCache, Report,
+    Reports, SharedReplayCache, VerifiedPeer, lock,
 };
 
 /// dirAuthenticationOneWay, `{securityExchanges dir-authent-one-way(1)}` = 2.20.4.1.
@@ -124,6 +124,9 @@ pub struct DirAuthConfig {
     pub reports: Reports,
     /// Which items may carry authenticationFailure.
     pub errors: ErrorSignalling,
+    /// How many peer names to keep decoded, with their text, by their DER (default
+    /// [`DEFAULT_NAME_CACHE`]; `0` decodes the name in every exchange).
+    pub name_cache: usize,
 }
 
 impl std::fmt::Debug for DirAuthConfig {
@@ -168,6 +171,7 @@ impl DirAuthConfig {
             ))),
             reports: Reports::new(),
             errors: ErrorSignalling::Strict,
+            name_cache: DEFAULT_NAME_CACHE,
         }
     }
 
@@ -186,7 +190,7 @@ pub fn one_way(config: DirAuthConfig) -> ExchangeDefinition {
         item = item.error(authentication_failure());
     }
     let config = Arc::new(config);
-    let names = Arc::new(NameTexts::default());
+    let names = Arc::new(NameTexts::new(config.name_cache));
     let (ci, cr) = (config.clone(), config);
     let (ni, nr) = (names.clone(), names);
     ExchangeDefinition::new(
@@ -211,7 +215,7 @@ pub fn two_way(config: DirAuthConfig) -> ExchangeDefinition {
     }
     // One configuration shared by every role machine (a role is made per exchange).
     let config = Arc::new(config);
-    let names = Arc::new(NameTexts::default());
+    let names = Arc::new(NameTexts::new(config.name_cache));
     let (ci, cr) = (config.clone(), config);
     let (ni, nr) = (names.clone(), names);
     ExchangeDefinition::new(

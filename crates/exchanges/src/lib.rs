@@ -55,8 +55,8 @@ pub use ska::{
 };
 pub use time::{Clock, FixedClock, SystemClock};
 pub use verify::{
-    AuthFailure, LocalIdentity, PathProblem, PeerVerifier, ReplayCache, Report, Reports,
-    SharedReplayCache, VerifiedPeer,
+    AuthFailure, DEFAULT_NAME_CACHE, LocalIdentity, PathProblem, PeerVerifier, ReplayCache, Report,
+    Reports, SharedReplayCache, VerifiedPeer,
 };
 
 /// Re-exported: the time type of [`PeerVerifier`] and [`Clock`].

@@ -40,8 +40,8 @@ use crate::dirauth::{
 };
 use crate::time::{self, Clock, secs};
 use crate::verify::{
-    AuthFailure, LocalIdentity, NameTexts, PeerName, PeerVerifier, ReplayCache, Report, Reports,
-    SharedReplayCache, lock,
+    AuthFailure, DEFAULT_NAME_CACHE, LocalIdentity, NameTexts, PeerName, PeerVerifier, ReplayCache,
+    Report, Reports, SharedReplayCache, lock,
 };
 
 /// ARC.2.1 = 2.25.36238538382872986225690784931241271656.2.1, the exchange identifier.
@@ -762,6 +762,9 @@ pub struct KeyAgreementConfig {
     /// Association binding mixed into the transcript hash (e.g. the DER of the calling and
     /// called AP titles and presentation context ids); both sides must supply the same.
     pub context: Vec<u8>,
+    /// How many peer names (certified subjects) to keep decoded, with their text, by their
+    /// DER (default [`DEFAULT_NAME_CACHE`]; `0` decodes the name in every exchange).
+    pub name_cache: usize,
 }
 
 impl fmt::Debug for KeyAgreementConfig {
@@ -797,6 +800,7 @@ impl KeyAgreementConfig {
             ))),
             reports: Reports::new(),
             context: Vec::new(),
+            name_cache: DEFAULT_NAME_CACHE,
         }
     }
 
@@ -814,7 +818,7 @@ pub fn signed_key_agreement(config: KeyAgreementConfig) -> ExchangeDefinition {
     let failure: ErrorDef = authentication_failure();
     // One configuration shared by every role machine (a role is made per exchange).
     let config = Arc::new(config);
-    let names = Arc::new(NameTexts::default());
+    let names = Arc::new(NameTexts::new(config.name_cache));
     let (ci, cr) = (config.clone(), config);
     let (ni, nr) = (names.clone(), names);
     ExchangeDefinition::new(

@@ -426,14 +426,18 @@ impl ReplayCache {
 /// A replay cache shared by every role of a configuration.
 pub type SharedReplayCache = Arc<Mutex<ReplayCache>>;
 
-/// Most names [`NameTexts`] keeps; when full it starts again empty.
-const NAME_TEXTS: usize = 64;
+/// Default `name_cache` of the exchange configurations: the most peer names kept decoded
+/// (see `DirAuthConfig::name_cache`, `KeyAgreementConfig::name_cache`).
+pub const DEFAULT_NAME_CACHE: usize = 64;
 
 /// Peer names decoded from their DER ([`dn_from_der`]) with their text (`Display`), kept per
 /// DER: an exchange outcome names its peer, the same peers come back, and the name and its
-/// text are functions of the DER.
-#[derive(Default)]
-pub(crate) struct NameTexts(Mutex<std::collections::HashMap<Vec<u8>, Arc<PeerName>>>);
+/// text are functions of the DER. At most `capacity` names (when full it starts again
+/// empty; 0 keeps none).
+pub(crate) struct NameTexts {
+    names: Mutex<std::collections::HashMap<Vec<u8>, Arc<PeerName>>>,
+    capacity: usize,
+}
 
 /// A peer name and its text.
 #[derive(Debug)]
@@ -445,9 +449,17 @@ pub(crate) struct PeerName {
 }
 
 impl NameTexts {
+    /// An empty memory of at most `capacity` names.
+    pub(crate) fn new(capacity: usize) -> Self {
+        NameTexts {
+            names: Mutex::default(),
+            capacity,
+        }
+    }
+
     /// `name.to_string()`, for a `name` decoded from `der` ([`dn_from_der`]).
     pub(crate) fn text(&self, der: &[u8], name: &DistinguishedName) -> String {
-        if let Some(n) = lock(&self.0).get(der) {
+        if let Some(n) = lock(&self.names).get(der) {
             return n.text.clone();
         }
         let text = name.to_string();
@@ -464,7 +476,7 @@ impl NameTexts {
     /// The name `der` decodes to ([`dn_from_der`]) with its text; `None` when it does not
     /// decode.
     pub(crate) fn decoded(&self, der: &[u8]) -> Option<Arc<PeerName>> {
-        if let Some(n) = lock(&self.0).get(der) {
+        if let Some(n) = lock(&self.names).get(der) {
             return Some(n.clone());
         }
         let name = dn_from_der(der).ok()?;
@@ -474,8 +486,11 @@ impl NameTexts {
 
     fn keep(&self, der: &[u8], name: PeerName) -> Arc<PeerName> {
         let name = Arc::new(name);
-        let mut names = lock(&self.0);
-        if names.len() >= NAME_TEXTS {
+        if self.capacity == 0 {
+            return name;
+        }
+        let mut names = lock(&self.names);
+        if names.len() >= self.capacity {
             names.clear();
         }
         names.insert(der.to_vec(), name.clone());
@@ -599,7 +614,13 @@ mod tests {
 
     #[test]
     fn peer_names_are_decoded_once_and_kept_as_decoding_gives_them() {
-        let names = NameTexts::default();
+        for capacity in [DEFAULT_NAME_CACHE, 5, 0] {
+            check_name_memory(capacity);
+        }
+    }
+
+    fn check_name_memory(capacity: usize) {
+        let names = NameTexts::new(capacity);
         let der_of = |cn: &str| {
             let mut w = guls_ber::Writer::new();
             w.constructed(guls_ber::Tag::SEQUENCE, |w| {
@@ -613,7 +634,7 @@ mod tests {
             w.into_bytes()
         };
         for round in 0..2 {
-            for i in 0..(NAME_TEXTS + 3) {
+            for i in 0..(capacity + 3) {
                 let der = der_of(&format!("peer {i}"));
                 let expected = dn_from_der(&der).unwrap();
                 // Decoded now or kept from before: the same name and text.
@@ -621,14 +642,19 @@ mod tests {
                 assert_eq!(n.name, expected, "round {round}");
                 assert_eq!(n.text, expected.to_string());
                 assert_eq!(names.text(&der, &expected), expected.to_string());
-                assert!(lock(&names.0).len() <= NAME_TEXTS);
+                assert!(lock(&names.names).len() <= capacity);
             }
+        }
+        if capacity > 0 {
+            // The last name decoded is kept.
+            let last = der_of(&format!("peer {}", capacity + 2));
+            assert!(lock(&names.names).contains_key(&last));
         }
         // What does not decode is not a name, and is not kept.
         for bad in [&[0x30, 0x03, 0x31][..], &[0x04, 0x00], &[]] {
             assert!(dn_from_der(bad).is_err());
             assert!(names.decoded(bad).is_none());
-            assert!(!lock(&names.0).contains_key(bad));
+            assert!(!lock(&names.names).contains_key(bad));
         }
     }
 

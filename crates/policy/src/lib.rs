@@ -57,6 +57,7 @@
 //! unknown_revocation_status = "deny"  # or "allow": no authoritative CRL for a certificate
 //! crl_next_update = "enforce"   # or "ignore"
 //! signature_cache = 1024        # verified certificate/CRL signatures remembered; 0 = none
+//! certificate_cache = 64        # certificates whose reading is kept, per kind; 0 = none
 //! replay_cache = 4096           # exchange tokens remembered against replays (see TrustOptions)
 //!
 //! [[trust.binding]]             # AP-title -> certificate; required for form 2 AP-titles
@@ -125,10 +126,11 @@ pub use error::{ErrorKind, PolicyError};
 pub use identity::Identity;
 pub use names::{format_dn, names_match, normalise};
 pub use trust::{
-    AuthenticatedPeer, BindingTarget, DEFAULT_CLOCK_SKEW, DEFAULT_REPLAY_CACHE,
-    DEFAULT_SIGNATURE_CACHE, ExtendedKeyUsageCheck, KP_ANY, KP_CLIENT_AUTH, KP_SERVER_AUTH,
-    KeyUsageCheck, MAX_REPLAY_CACHE, MAX_SIGNATURE_CACHE, RevocationDepth, TrustOptions,
-    TrustStore, VerifiedCertificate, parse_signature_algorithm, signature_algorithm_name,
+    AuthenticatedPeer, BindingTarget, DEFAULT_CERTIFICATE_CACHE, DEFAULT_CLOCK_SKEW,
+    DEFAULT_REPLAY_CACHE, DEFAULT_SIGNATURE_CACHE, ExtendedKeyUsageCheck, KP_ANY, KP_CLIENT_AUTH,
+    KP_SERVER_AUTH, KeyUsageCheck, MAX_CERTIFICATE_CACHE, MAX_REPLAY_CACHE, MAX_SIGNATURE_CACHE,
+    RevocationDepth, TrustOptions, TrustStore, VerifiedCertificate, parse_signature_algorithm,
+    signature_algorithm_name,
 };
 pub use trust_file::MAX_CLOCK_SKEW_SECS;
 pub use verifier::{PolicyVerifier, is_downgrade, path_problem, replay_cache};

@@ -41,6 +41,11 @@
 //! steps 1 to 6 (path building, validity at the exchange time, constraints, revocation, key
 //! usage) still runs every time. The exchange's own signatures (bind tokens, key agreement
 //! transcripts) are fresh every time and never go through this memory.
+//!
+//! What x509-parser reads from a certificate (names, key, extensions) is likewise a function
+//! of its octets and kept per exact certificate ([`TrustOptions::certificate_cache`]
+//! certificates of each kind); `0` for both options makes every association's path
+//! validation that of a first contact.
 
 use std::fmt;
 use std::sync::Arc;
@@ -159,6 +164,11 @@ pub struct TrustOptions {
     /// [`DEFAULT_SIGNATURE_CACHE`]; `0` verifies every signature every time). See the module
     /// documentation: only the signature check is skipped for exactly the same inputs.
     pub signature_cache: usize,
+    /// How many certificates' readings (x509-parser: names, key, extensions) to keep, per
+    /// kind (end entities, intermediates), by their exact octets (default
+    /// [`DEFAULT_CERTIFICATE_CACHE`]; `0` reads every certificate every time). Only the
+    /// reading is kept; every check of the path still runs.
+    pub certificate_cache: usize,
     /// How many accepted exchange tokens the replay caches made from this store remember
     /// (default [`DEFAULT_REPLAY_CACHE`], at least 1). Within the clock-skew window a token
     /// is refused when it was seen before, or when it is not newer than the newest token the
@@ -182,6 +192,12 @@ pub const DEFAULT_SIGNATURE_CACHE: usize = 1024;
 /// Largest [`TrustOptions::signature_cache`] a policy file may ask for.
 pub const MAX_SIGNATURE_CACHE: usize = 1 << 20;
 
+/// Default [`TrustOptions::certificate_cache`]: 64 certificates of each kind.
+pub const DEFAULT_CERTIFICATE_CACHE: usize = 64;
+
+/// Largest [`TrustOptions::certificate_cache`] a policy file may ask for.
+pub const MAX_CERTIFICATE_CACHE: usize = 1 << 16;
+
 impl Default for TrustOptions {
     fn default() -> Self {
         TrustOptions {
@@ -193,6 +209,7 @@ impl Default for TrustOptions {
             allow_unknown_revocation_status: false,
             enforce_crl_next_update: true,
             signature_cache: DEFAULT_SIGNATURE_CACHE,
+            certificate_cache: DEFAULT_CERTIFICATE_CACHE,
             replay_cache: DEFAULT_REPLAY_CACHE,
         }
     }
@@ -561,8 +578,9 @@ impl TrustStore {
         }
         // What x509-parser reads from the certificates depends on their octets alone: read
         // once per certificate and kept (see `CertCache`); every check below still runs.
-        let ee = self.cache.end_entity(chain[0])?;
-        self.cache.check_intermediates(&chain[1..])?;
+        let keep = self.options.certificate_cache;
+        let ee = self.cache.end_entity(chain[0], keep)?;
+        self.cache.check_intermediates(&chain[1..], keep)?;
         if self.anchors.is_empty() {
             return Err(CertError::NoTrustAnchors);
         }
@@ -876,9 +894,6 @@ fn stack_or_vec<'b, T: Copy, const N: usize>(
     if n <= N { &stack[..n] } else { more }
 }
 
-/// Most certificates of each kind [`CertCache`] holds; when full it starts again empty.
-const CERT_CACHE_ENTRIES: usize = 64;
-
 /// A subject read from a certificate: the name, its text and its DER.
 #[derive(Debug, PartialEq, Eq)]
 struct Subject {
@@ -958,7 +973,8 @@ impl EeFacts {
 /// entities, and the intermediates that parsed. Reading is a function of the octets, so a
 /// certificate seen again (the same peer, the same CA) is not parsed again; path validation
 /// (signatures, validity, constraints, revocation) runs every time. Bounded by
-/// [`CERT_CACHE_ENTRIES`] per kind; a failed parse is not kept.
+/// [`TrustOptions::certificate_cache`] per kind (when full it starts again empty); a failed
+/// parse is not kept.
 #[derive(Default)]
 struct CertCache {
     inner: std::sync::Mutex<CertCacheInner>,
@@ -978,22 +994,33 @@ impl CertCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The facts of end-entity certificate `der` (parse errors as [`parse_certificate`]'s).
-    fn end_entity(&self, der: &[u8]) -> Result<Arc<EeFacts>, CertError> {
+    /// The facts of end-entity certificate `der` (parse errors as [`parse_certificate`]'s),
+    /// kept when `keep` (the most end entities held) is not 0.
+    fn end_entity(&self, der: &[u8], keep: usize) -> Result<Arc<EeFacts>, CertError> {
+        if keep == 0 {
+            return Ok(Arc::new(EeFacts::read(der)?));
+        }
         if let Some(f) = self.lock().end_entities.get(der) {
             return Ok(f.clone());
         }
         let facts = Arc::new(EeFacts::read(der)?);
         let mut inner = self.lock();
-        if inner.end_entities.len() >= CERT_CACHE_ENTRIES {
+        if inner.end_entities.len() >= keep {
             inner.end_entities.clear();
         }
         inner.end_entities.insert(der.to_vec(), facts.clone());
         Ok(facts)
     }
 
-    /// Checks that each intermediate parses (the first error, as [`parse_certificate`]'s).
-    fn check_intermediates(&self, certs: &[&[u8]]) -> Result<(), CertError> {
+    /// Checks that each intermediate parses (the first error, as [`parse_certificate`]'s);
+    /// those that do are kept when `keep` (the most intermediates held) is not 0.
+    fn check_intermediates(&self, certs: &[&[u8]], keep: usize) -> Result<(), CertError> {
+        if keep == 0 {
+            for c in certs {
+                parse_certificate(c)?;
+            }
+            return Ok(());
+        }
         let unseen: Vec<&[u8]> = {
             let inner = self.lock();
             certs
@@ -1007,7 +1034,7 @@ impl CertCache {
         }
         if !unseen.is_empty() {
             let mut inner = self.lock();
-            if inner.intermediates.len() + unseen.len() > CERT_CACHE_ENTRIES {
+            if inner.intermediates.len() + unseen.len() > keep {
                 inner.intermediates.clear();
             }
             inner
@@ -1217,6 +1244,55 @@ mod stack_tests {
                 stack_or_vec(items.iter().copied(), &mut stack, &mut more),
                 items.as_slice()
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod cert_cache_tests {
+    use super::{CertCache, EeFacts, certificates_from_pem_or_der};
+
+    fn demo(name: &str) -> Vec<u8> {
+        let path = format!("{}/../../certs/ed25519/{name}", env!("CARGO_MANIFEST_DIR"));
+        let pem = std::fs::read(path).unwrap();
+        certificates_from_pem_or_der(&pem).unwrap()[0].to_vec()
+    }
+
+    /// `keep` bounds what is kept (0: nothing); what is read is the same either way.
+    #[test]
+    fn the_reading_is_kept_up_to_keep_certificates_and_none_for_0() {
+        let leaf = demo("responder.pem");
+        let inter = demo("intermediate-ca.pem");
+        let fresh = EeFacts::read(&leaf).unwrap();
+
+        let cold = CertCache::default();
+        for _ in 0..2 {
+            let facts = cold.end_entity(&leaf, 0).unwrap();
+            assert_eq!(facts.certificate, fresh.certificate);
+            cold.check_intermediates(&[&inter], 0).unwrap();
+        }
+        assert!(cold.lock().end_entities.is_empty());
+        assert!(cold.lock().intermediates.is_empty());
+
+        let warm = CertCache::default();
+        let first = warm.end_entity(&leaf, 1).unwrap();
+        let again = warm.end_entity(&leaf, 1).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        assert_eq!(again.certificate, fresh.certificate);
+        warm.check_intermediates(&[&inter], 1).unwrap();
+        assert_eq!(warm.lock().end_entities.len(), 1);
+        assert_eq!(warm.lock().intermediates.len(), 1);
+        // Full at 1: another end entity starts the memory again.
+        warm.end_entity(&inter, 1).unwrap();
+        assert_eq!(warm.lock().end_entities.len(), 1);
+        assert!(warm.lock().end_entities.contains_key(&inter));
+
+        // A certificate that does not parse is refused whatever is kept.
+        let mut broken = leaf.clone();
+        broken.truncate(leaf.len() / 2);
+        for keep in [0, 1] {
+            assert!(cold.end_entity(&broken, keep).is_err());
+            assert!(cold.check_intermediates(&[&broken], keep).is_err());
         }
     }
 }

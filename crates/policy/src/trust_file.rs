@@ -14,8 +14,8 @@ use crate::identity::Identity;
 use crate::peer::TitlePattern;
 use crate::trust::{
     BindingTarget, ExtendedKeyUsageCheck, KP_ANY, KP_CLIENT_AUTH, KP_SERVER_AUTH, KeyUsageCheck,
-    MAX_REPLAY_CACHE, MAX_SIGNATURE_CACHE, RevocationDepth, TrustOptions, TrustStore,
-    parse_signature_algorithm, signature_algorithm_name,
+    MAX_CERTIFICATE_CACHE, MAX_REPLAY_CACHE, MAX_SIGNATURE_CACHE, RevocationDepth, TrustOptions,
+    TrustStore, parse_signature_algorithm, signature_algorithm_name,
 };
 
 /// Largest `clock_skew_secs`: one day.
@@ -36,6 +36,7 @@ pub(crate) struct RawTrust {
     unknown_revocation_status: Option<Spanned<String>>,
     crl_next_update: Option<Spanned<String>>,
     signature_cache: Option<Spanned<usize>>,
+    certificate_cache: Option<Spanned<usize>>,
     replay_cache: Option<Spanned<usize>>,
     #[serde(default, rename = "binding")]
     bindings: Vec<Spanned<RawBinding>>,
@@ -177,6 +178,16 @@ pub(crate) fn compile_trust(
             ));
         }
         o.signature_cache = *n.get_ref();
+    }
+    if let Some(n) = &raw.certificate_cache {
+        if *n.get_ref() > MAX_CERTIFICATE_CACHE {
+            return Err(bad(
+                src,
+                n.span(),
+                format!("certificate_cache must be at most {MAX_CERTIFICATE_CACHE}"),
+            ));
+        }
+        o.certificate_cache = *n.get_ref();
     }
     if let Some(n) = &raw.replay_cache {
         if !(1..=MAX_REPLAY_CACHE).contains(n.get_ref()) {

@@ -1099,6 +1099,7 @@ revocation_depth = "chain"
 unknown_revocation_status = "deny"
 crl_next_update = "enforce"
 signature_cache = 16
+certificate_cache = 8
 replay_cache = 64
 
 [[trust.binding]]
@@ -1123,6 +1124,7 @@ key = "certs/responder.key.pem"
     assert_eq!(trust.binding_count(), 2);
     assert_eq!(trust.options().clock_skew, Duration::from_secs(60));
     assert_eq!(trust.options().signature_cache, 16);
+    assert_eq!(trust.options().certificate_cache, 8);
     assert_eq!(trust.options().replay_cache, 64);
     assert_eq!(trust.options().key_usage, KeyUsageCheck::Required);
     assert!(matches!(
@@ -1226,6 +1228,11 @@ key = "certs/responder.key.pem"
         ("signature_cache = 16", "signature_cache = 2000000"),
         ErrorKind::BadValue,
         "2000000",
+    );
+    bad(
+        ("certificate_cache = 8", "certificate_cache = 70000"),
+        ErrorKind::BadValue,
+        "70000",
     );
     bad(
         ("signature_cache = 16", "signature_cache = -1"),
