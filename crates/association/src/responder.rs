@@ -49,7 +49,8 @@ pub struct ResponderCounters {
     /// Handshake failures (and limit refusals) not queued as [`HandshakeFailure`]s because
     /// the queue ([`HANDSHAKE_FAILURE_QUEUE`]) was full.
     pub failures_unreported: u64,
-    /// A-ASSOCIATE indications delivered to [`Responder::accept`].
+    /// A-ASSOCIATE indications delivered (to [`Responder::accept`], or to the handler of
+    /// [`Responder::serve`]).
     pub indications: u64,
 }
 
