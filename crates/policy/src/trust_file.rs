@@ -73,6 +73,27 @@ fn bad(src: &Source<'_>, span: std::ops::Range<usize>, msg: String) -> PolicyErr
     src.error(span, ErrorKind::BadValue, msg)
 }
 
+/// The count `v` of key `key` when given, refused (at its span) outside `min..=max`.
+fn bounded(
+    src: &Source<'_>,
+    v: &Option<Spanned<usize>>,
+    key: &str,
+    min: usize,
+    max: usize,
+) -> Result<Option<usize>, PolicyError> {
+    let Some(v) = v else { return Ok(None) };
+    let n = *v.get_ref();
+    if (min..=max).contains(&n) {
+        return Ok(Some(n));
+    }
+    let range = if min == 0 {
+        format!("at most {max}")
+    } else {
+        format!("from {min} to {max}")
+    };
+    Err(bad(src, v.span(), format!("{key} must be {range}")))
+}
+
 fn choice<T: Copy>(
     src: &Source<'_>,
     v: &Option<Spanned<String>>,
@@ -169,35 +190,26 @@ pub(crate) fn compile_trust(
         }
         o.clock_skew = Duration::from_secs(*s.get_ref());
     }
-    if let Some(n) = &raw.signature_cache {
-        if *n.get_ref() > MAX_SIGNATURE_CACHE {
-            return Err(bad(
-                src,
-                n.span(),
-                format!("signature_cache must be at most {MAX_SIGNATURE_CACHE}"),
-            ));
-        }
-        o.signature_cache = *n.get_ref();
+    if let Some(n) = bounded(
+        src,
+        &raw.signature_cache,
+        "signature_cache",
+        0,
+        MAX_SIGNATURE_CACHE,
+    )? {
+        o.signature_cache = n;
     }
-    if let Some(n) = &raw.certificate_cache {
-        if *n.get_ref() > MAX_CERTIFICATE_CACHE {
-            return Err(bad(
-                src,
-                n.span(),
-                format!("certificate_cache must be at most {MAX_CERTIFICATE_CACHE}"),
-            ));
-        }
-        o.certificate_cache = *n.get_ref();
+    if let Some(n) = bounded(
+        src,
+        &raw.certificate_cache,
+        "certificate_cache",
+        0,
+        MAX_CERTIFICATE_CACHE,
+    )? {
+        o.certificate_cache = n;
     }
-    if let Some(n) = &raw.replay_cache {
-        if !(1..=MAX_REPLAY_CACHE).contains(n.get_ref()) {
-            return Err(bad(
-                src,
-                n.span(),
-                format!("replay_cache must be from 1 to {MAX_REPLAY_CACHE}"),
-            ));
-        }
-        o.replay_cache = *n.get_ref();
+    if let Some(n) = bounded(src, &raw.replay_cache, "replay_cache", 1, MAX_REPLAY_CACHE)? {
+        o.replay_cache = n;
     }
     if let Some(list) = &raw.accepted_signature_algorithms {
         let mut algs = Vec::new();
