@@ -177,19 +177,23 @@ impl AttributeTypeAndValue {
 
 impl fmt::Display for AttributeTypeAndValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.attribute_type.to_string();
-        let short = match name.as_str() {
-            "2.5.4.3" => "CN",
-            "2.5.4.6" => "C",
-            "2.5.4.7" => "L",
-            "2.5.4.8" => "ST",
-            "2.5.4.10" => "O",
-            "2.5.4.11" => "OU",
-            _ => name.as_str(),
+        // The short names by their contents octets (2.5.4.n is 55 04 n).
+        let short = match self.attribute_type.as_bytes() {
+            [0x55, 0x04, 3] => Some("CN"),
+            [0x55, 0x04, 6] => Some("C"),
+            [0x55, 0x04, 7] => Some("L"),
+            [0x55, 0x04, 8] => Some("ST"),
+            [0x55, 0x04, 10] => Some("O"),
+            [0x55, 0x04, 11] => Some("OU"),
+            _ => None,
         };
+        match short {
+            Some(s) => f.write_str(s)?,
+            None => write!(f, "{}", self.attribute_type)?,
+        }
         match self.display_value() {
-            Some(v) => write!(f, "{short}={v}"),
-            None => write!(f, "{short}=#{}", guls_ber::to_hex(&self.value)),
+            Some(v) => write!(f, "={v}"),
+            None => write!(f, "=#{}", guls_ber::to_hex(&self.value)),
         }
     }
 }

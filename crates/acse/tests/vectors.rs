@@ -585,3 +585,30 @@ fn every_truncation_is_a_typed_error() {
         }
     }
 }
+
+#[test]
+fn names_as_text() {
+    use guls_acse::{AttributeTypeAndValue, DistinguishedName, RelativeDistinguishedName};
+    let at =
+        |dotted: &str, text: &str| AttributeTypeAndValue::printable(dotted.parse().unwrap(), text);
+    let dn = DistinguishedName(vec![
+        RelativeDistinguishedName(vec![at("2.5.4.6", "FR")]),
+        RelativeDistinguishedName(vec![at("2.5.4.8", "Isere"), at("2.5.4.7", "Grenoble")]),
+        RelativeDistinguishedName(vec![at("2.5.4.10", "guls"), at("2.5.4.11", "lab")]),
+        RelativeDistinguishedName(vec![at("2.5.4.3", "server"), at("2.5.4.5", "42")]),
+        RelativeDistinguishedName(vec![
+            at("2.5.4.30", "x"),
+            at("0.9.2342.19200300.100.1.25", "dc"),
+        ]),
+        RelativeDistinguishedName(vec![AttributeTypeAndValue {
+            attribute_type: "2.5.4.3".parse().unwrap(),
+            // An INTEGER, not a string: shown as its encoding in hex.
+            value: vec![0x02, 0x01, 0x05],
+        }]),
+    ]);
+    assert_eq!(
+        dn.to_string(),
+        "C=FR, ST=Isere+L=Grenoble, O=guls+OU=lab, CN=server+2.5.4.5=42, \
+         2.5.4.30=x+0.9.2342.19200300.100.1.25=dc, CN=#020105"
+    );
+}

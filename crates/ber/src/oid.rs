@@ -288,14 +288,27 @@ fn validate(content: &[u8]) -> Result<(), OidError> {
 }
 
 impl fmt::Display for Oid {
+    /// The arcs as [`Oid::arcs`] gives them, written as they are decoded (no list).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut v: u128 = 0;
         let mut first = true;
-        for arc in self.arcs() {
-            if !first {
-                f.write_str(".")?;
+        for &b in self.as_bytes() {
+            v = (v << 7) | u128::from(b & 0x7F);
+            if b & 0x80 != 0 {
+                continue;
             }
-            write!(f, "{arc}")?;
-            first = false;
+            if first {
+                let (a, b) = match v {
+                    0..=39 => (0, v),
+                    40..=79 => (1, v - 40),
+                    _ => (2, v - 80),
+                };
+                write!(f, "{a}.{b}")?;
+                first = false;
+            } else {
+                write!(f, ".{v}")?;
+            }
+            v = 0;
         }
         Ok(())
     }

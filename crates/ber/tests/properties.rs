@@ -172,6 +172,8 @@ proptest! {
         let oid = Oid::from_arcs(&arcs).unwrap();
         prop_assert_eq!(oid.arcs(), arcs.clone());
         let dotted = oid.to_string();
+        let joined: Vec<String> = arcs.iter().map(ToString::to_string).collect();
+        prop_assert_eq!(&dotted, &joined.join("."));
         let parsed: Oid = dotted.parse().unwrap();
         prop_assert_eq!(&parsed, &oid);
         let from_bytes = Oid::from_content(oid.as_bytes()).unwrap();

@@ -224,10 +224,9 @@ impl Time {
     fn write(self, w: &mut Writer) {
         match self {
             Time::Utc(t) => w.primitive(Tag::universal(23), time::utc_time_string(t).as_bytes()),
-            Time::Generalized(t) => w.primitive(
-                Tag::universal(24),
-                time::generalized_time_string(t).as_bytes(),
-            ),
+            Time::Generalized(t) => {
+                w.primitive(Tag::universal(24), time::generalized_time(t).as_bytes())
+            }
         }
     }
 

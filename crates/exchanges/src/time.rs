@@ -98,10 +98,59 @@ pub(crate) fn utc_time_string(t: u64) -> String {
     format!("{:02}{m:02}{d:02}{hh:02}{mm:02}{ss:02}Z", y.rem_euclid(100))
 }
 
-/// `GeneralizedTime` contents `YYYYMMDDHHMMSSZ` (the DER form).
-pub(crate) fn generalized_time_string(t: u64) -> String {
+/// `GeneralizedTime` contents `YYYYMMDDHHMMSSZ` (the DER form; a year past 9999 takes as many
+/// digits as it needs), written on the stack: a time is encoded in every token and item.
+pub(crate) fn generalized_time(t: u64) -> TimeText {
     let (y, m, d, hh, mm, ss) = to_civil(t);
-    format!("{y:04}{m:02}{d:02}{hh:02}{mm:02}{ss:02}Z")
+    let mut text = TimeText {
+        octets: [0; TimeText::CAPACITY],
+        len: 0,
+    };
+    // `y` is at least 1970 (t is unsigned) and at most about 5.8e11: at most 12 digits.
+    let year = y.unsigned_abs();
+    let year_digits = (year.max(1).ilog10() + 1).max(4) as usize;
+    for i in 0..year_digits {
+        let power = 10u64.pow((year_digits - 1 - i) as u32);
+        text.push((year / power % 10) as u8);
+    }
+    for two in [m, d, hh, mm, ss] {
+        text.push((two / 10) as u8);
+        text.push((two % 10) as u8);
+    }
+    if let Some(o) = text.octets.get_mut(text.len) {
+        *o = b'Z';
+        text.len += 1;
+    }
+    text
+}
+
+/// The text of a time ([`generalized_time`]).
+pub(crate) struct TimeText {
+    octets: [u8; TimeText::CAPACITY],
+    len: usize,
+}
+
+impl TimeText {
+    /// 12 year digits, 10 more and the `Z`, with room to spare.
+    const CAPACITY: usize = 32;
+
+    fn push(&mut self, digit: u8) {
+        if let Some(o) = self.octets.get_mut(self.len) {
+            *o = b'0' + digit;
+            self.len += 1;
+        }
+    }
+
+    /// The octets (ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.octets.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// [`generalized_time`] as a `String`.
+#[cfg(test)]
+pub(crate) fn generalized_time_string(t: u64) -> String {
+    String::from_utf8_lossy(generalized_time(t).as_bytes()).into_owned()
 }
 
 fn digits(s: &[u8]) -> Option<u32> {
@@ -196,6 +245,22 @@ mod tests {
         }
         assert_eq!(utc_time_string(1_700_000_000), "231114221320Z");
         assert_eq!(generalized_time_string(0), "19700101000000Z");
+        // The digits are those `format!` writes, for every sort of time up to u64::MAX.
+        let mut t = 1u64;
+        let mut times = vec![0, 59, 86_399, 951_782_400, 1_700_000_000, 253_402_300_799];
+        times.extend([253_402_300_800, u64::MAX / 2, u64::MAX - 1, u64::MAX]);
+        while t < u64::MAX / 3 {
+            times.push(t);
+            t = t * 3 + 7;
+        }
+        for t in times {
+            let (y, m, d, hh, mm, ss) = to_civil(t);
+            assert_eq!(
+                generalized_time_string(t),
+                format!("{y:04}{m:02}{d:02}{hh:02}{mm:02}{ss:02}Z"),
+                "{t}"
+            );
+        }
         assert_eq!(parse_utc_time(b"231114221320Z"), Some(1_700_000_000));
         assert_eq!(parse_utc_time(b"2311142213Z"), Some(1_699_999_980));
         assert_eq!(parse_utc_time(b"231114231320+0100"), Some(1_700_000_000));
