@@ -78,8 +78,8 @@ use guls_crypto::{CryptoProvider, KeyExchangeAlgorithm, SigningKey};
 use guls_exchanges::dirauth::{DEFAULT_REPLAY_CAPACITY, DEFAULT_SKEW_SECS};
 use guls_exchanges::{
     DIR_AUTHENTICATION_TWO_WAY, DirAuthConfig, KeyAgreementConfig, LocalIdentity, OwnCredentials,
-    PathProblem, PeerVerifier, ReplayCache, SIGNED_KEY_AGREEMENT, SystemClock, VerifiedPeer,
-    dn_from_der, signed_key_agreement, two_way,
+    ParallelChecks, PathProblem, PeerVerifier, ReplayCache, SIGNED_KEY_AGREEMENT, SystemClock,
+    VerifiedPeer, dn_from_der, signed_key_agreement, two_way,
 };
 use guls_policy::{TrustStore, path_problem};
 use guls_sese::{
@@ -130,6 +130,9 @@ struct Opts {
     /// `--queue`: the guls responders take indications from `Responder::accept` and spawn a
     /// task for each (instead of `Responder::serve`), to compare the two.
     queue: bool,
+    /// `--parallel never|when-idle|always`: the key agreement's `parallel` setting on both
+    /// ends (default `when-idle`, the configuration's default).
+    parallel: ParallelChecks,
 }
 
 impl Opts {
@@ -152,10 +155,12 @@ impl Opts {
             fill: true,
             concs: vec![1, 8],
             queue: false,
+            parallel: ParallelChecks::WhenIdle,
         };
         let usage = "usage: cert_load [--quick] [--count N] [--rounds N] [--crypto-count N] \
                      [--alg ed25519|p256|both] [--only crypto|rate] \
-                     [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--conc N] [--no-fill] [--queue]";
+                     [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--conc N] [--no-fill] [--queue] \
+                     [--parallel never|when-idle|always]";
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -203,6 +208,14 @@ impl Opts {
                 "--conc" => o.concs = vec![num(value("--conc")?, "--conc")?],
                 "--no-fill" => o.fill = false,
                 "--queue" => o.queue = true,
+                "--parallel" => {
+                    o.parallel = match value("--parallel")?.as_str() {
+                        "never" => ParallelChecks::Never,
+                        "when-idle" => ParallelChecks::WhenIdle,
+                        "always" => ParallelChecks::Always,
+                        other => return Err(format!("unknown --parallel {other}\n{usage}")),
+                    }
+                }
                 "-h" | "--help" => return Err(usage.into()),
                 other => return Err(format!("unknown argument {other}\n{usage}")),
             }
@@ -363,13 +376,14 @@ fn identity(provider: &Arc<CryptoProvider>, leaf: &Leaf) -> LocalIdentity {
 /// One side's registry with both exchanges. `peer`: the responder's name, for the initiator.
 /// `replay_capacity`: `None` keeps the configurations' default replay cache. `memory`: see
 /// [`verifier`]; without it the exchanges also decode the peer's name every time
-/// (`name_cache = 0`).
+/// (`name_cache = 0`). `parallel`: the key agreement's setting.
 fn registry(
     pki: &Pki,
     own: &Leaf,
     peer: Option<&DistinguishedName>,
     replay_capacity: Option<usize>,
     memory: bool,
+    parallel: ParallelChecks,
 ) -> Arc<Registry> {
     let p = provider();
     let v = verifier(pki, &p, memory);
@@ -383,6 +397,7 @@ fn registry(
     let mut ka = KeyAgreementConfig::new(p.clone(), identity(&p, own), v, clock);
     da.peer_name = peer.cloned();
     ka.peer_name = peer.cloned();
+    ka.parallel = parallel;
     if !memory {
         da.name_cache = 0;
         ka.name_cache = 0;
@@ -822,9 +837,15 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
         // verified certificate signatures (their default), one without.
         let mut sides = Vec::new();
         for memory in [true, false] {
-            let server_registry = registry(pki, &pki.server, None, None, memory);
-            let client_registry =
-                registry(pki, &pki.client, Some(&pki.server.subject), None, memory);
+            let server_registry = registry(pki, &pki.server, None, None, memory, o.parallel);
+            let client_registry = registry(
+                pki,
+                &pki.client,
+                Some(&pki.server.subject),
+                None,
+                memory,
+                o.parallel,
+            );
             let addr =
                 guls_responder(server_registry.clone(), server_failures.clone(), o.queue).await;
             let si = Arc::new(SecureInitiator::new(
@@ -1197,8 +1218,17 @@ fn crypto_section(o: &Opts, alg: Alg, pki: &Pki) {
     // Whole exchanges in memory. The replay caches are sized for the loop so that no token
     // is refused because a full cache moved its floor (see ReplayCache).
     let cap = Some(4 * n + 64);
-    let client = registry(pki, &pki.client, Some(&pki.server.subject), cap, true);
-    let server = registry(pki, &pki.server, None, cap, true);
+    // One thread: what one core does per exchange.
+    let never = ParallelChecks::Never;
+    let client = registry(
+        pki,
+        &pki.client,
+        Some(&pki.server.subject),
+        cap,
+        true,
+        never,
+    );
+    let server = registry(pki, &pki.server, None, cap, true, never);
     for (what, id) in [("two-way", two_way_id()), ("key agreement", ska_id())] {
         let mut failed = 0usize;
         let us = mean_us(n, || {

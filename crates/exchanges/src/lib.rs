@@ -31,6 +31,7 @@
 pub mod cert;
 pub mod credentials;
 pub mod dirauth;
+mod offload;
 pub mod ska;
 pub mod time;
 mod verify;
@@ -49,6 +50,7 @@ pub use dirauth::{
     AUTHENTICATION_FAILURE, DIR_AUTHENTICATION_ONE_WAY, DIR_AUTHENTICATION_TWO_WAY, DirAuthConfig,
     ErrorSignalling, OwnCredentials, SimpleCredentialsVerifier, one_way, two_way,
 };
+pub use offload::ParallelChecks;
 pub use ska::{
     DirectionKeys, KaRole, KeyAgreementConfig, KeyAgreementItem, KeyAgreementTbs,
     ReceivedKeyAgreement, SIGNED_KEY_AGREEMENT, SessionKeys, signed_key_agreement,

@@ -30,6 +30,7 @@ use guls_sese::{
 };
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::cert;
 use crate::credentials::{
     AlgorithmIdentifier, CertificationPath, MAX_CA_PAIRS, PathPart, check_bits, check_dn,
     read_bits, read_dn, same_name, whole,
@@ -38,11 +39,13 @@ use crate::dirauth::{
     DEFAULT_REPLAY_CAPACITY, DEFAULT_SKEW_SECS, authentication_failure,
     authentication_failure_error, verify_signature,
 };
+use crate::offload::{self, ExchangeGuard, Offloaded, ParallelChecks};
 use crate::time::{self, Clock, secs};
 use crate::verify::{
-    AuthFailure, DEFAULT_NAME_CACHE, LocalIdentity, NameTexts, PeerName, PeerVerifier, ReplayCache,
-    Report, Reports, SharedReplayCache, lock,
+    AuthFailure, DEFAULT_NAME_CACHE, LocalIdentity, NameTexts, PathProblem, PeerName, PeerVerifier,
+    ReplayCache, Report, Reports, SharedReplayCache, VerifiedPeer, lock,
 };
+use guls_crypto::rustls_pki_types::UnixTime;
 
 /// ARC.2.1 = 2.25.36238538382872986225690784931241271656.2.1, the exchange identifier.
 pub const SIGNED_KEY_AGREEMENT: Oid = Oid::from_static(&[
@@ -126,7 +129,7 @@ impl TbsParts<'_> {
             w.primitive(Tag::context(4), self.nonce);
             w.primitive(
                 Tag::context(5),
-                time::generalized_time_string(self.time).as_bytes(),
+                time::generalized_time(self.time).as_bytes(),
             );
             if let Some(n) = self.peer_name {
                 n.encode_der_implicit(w, Tag::context(6));
@@ -765,6 +768,10 @@ pub struct KeyAgreementConfig {
     /// How many peer names (certified subjects) to keep decoded, with their text, by their
     /// DER (default [`DEFAULT_NAME_CACHE`]; `0` decodes the name in every exchange).
     pub name_cache: usize,
+    /// Whether a step may validate the peer's path on another core while it checks the
+    /// signature and does its own part (default [`ParallelChecks::WhenIdle`]). The checks,
+    /// their order and their outcome are the same either way.
+    pub parallel: ParallelChecks,
 }
 
 impl fmt::Debug for KeyAgreementConfig {
@@ -801,6 +808,7 @@ impl KeyAgreementConfig {
             reports: Reports::new(),
             context: Vec::new(),
             name_cache: DEFAULT_NAME_CACHE,
+            parallel: ParallelChecks::WhenIdle,
         }
     }
 
@@ -854,10 +862,27 @@ struct KaRoleMachine {
     role: KaRole,
     ephemeral: Option<Box<dyn ActiveKeyExchange>>,
     item1: Vec<u8>,
+    /// Counts this exchange as under way (see [`offload`]).
+    _under_way: ExchangeGuard,
 }
 
 /// A fresh ephemeral key pair, nonce and time.
 type Fresh = (Box<dyn ActiveKeyExchange>, Vec<u8>, u64);
+
+/// The subject and key a peer's certificate claims, and the verdict on its signature with
+/// that key (see [`KaRoleMachine::claimed_signature`]).
+struct Claimed {
+    peer: VerifiedPeer,
+    verdict: Result<(), AuthFailure>,
+}
+
+/// The responder's item 2, its keys, and its nonce and time (noted as issued when sent).
+struct Reply {
+    item: Vec<u8>,
+    keys: SessionKeys,
+    nonce: Vec<u8>,
+    time: u64,
+}
 
 /// What both sides derive.
 struct Derived {
@@ -874,6 +899,7 @@ impl KaRoleMachine {
             role,
             ephemeral: None,
             item1: Vec::new(),
+            _under_way: ExchangeGuard::new(),
         }
     }
 
@@ -886,6 +912,8 @@ impl KaRoleMachine {
         Step::Fail(vec![authentication_failure_error(problem)])
     }
 
+    /// A fresh ephemeral key pair, nonce and time (the nonce is noted as issued by
+    /// [`Self::note_issued`] once it is sent).
     fn fresh(&self) -> Result<Fresh, AuthFailure> {
         let kx = self
             .config
@@ -902,36 +930,100 @@ impl KaRoleMachine {
             .fill(&mut nonce)
             .map_err(|_| AuthFailure::Internal("random source failed"))?;
         let now = secs(self.config.clock.now());
-        lock(&self.config.replay).note_issued(&nonce, now);
         Ok((eph, nonce, now))
     }
 
-    /// Checks the peer's item: role, reflection, path, signature over `signed`, names, group,
-    /// time and replay. Returns the peer's certified subject (DER) and name.
-    fn check_peer(
+    /// Remembers this side's `nonce` as issued at `now` (a peer item carrying it is a
+    /// reflection).
+    fn note_issued(&self, nonce: &[u8], now: u64) {
+        lock(&self.config.replay).note_issued(nonce, now);
+    }
+
+    /// The checks before the path: the item comes from the expected role and is not one of
+    /// this side's.
+    fn check_origin(
         &self,
         item: &ReceivedKeyAgreement,
         expected_role: KaRole,
-        signed: &[u8],
-    ) -> Result<(Vec<u8>, Arc<PeerName>), AuthFailure> {
+    ) -> Result<(), AuthFailure> {
         if item.role() != expected_role || lock(&self.config.replay).was_issued(item.nonce()) {
             return Err(AuthFailure::Reflection);
         }
-        let now = self.config.clock.now();
-        let peer = item
-            .with_chain(|chain| self.config.verifier.verify_chain(chain, now))
-            .map_err(AuthFailure::Path)?;
-        if peer.public_key == self.config.identity.public_key() {
-            return Err(AuthFailure::Reflection);
+        Ok(())
+    }
+
+    /// The peer's path validated at `now` on a helper thread (the caller joins it) when the
+    /// configuration takes the parallel course now ([`offload::parallel`]), otherwise `None`.
+    fn path_elsewhere(
+        &self,
+        item: &ReceivedKeyAgreement,
+        now: UnixTime,
+    ) -> Option<Offloaded<Result<VerifiedPeer, PathProblem>>> {
+        if !offload::parallel(self.config.parallel) {
+            return None;
         }
-        verify_signature(
+        let chain: Vec<Vec<u8>> = item.with_chain(|c| c.iter().map(|d| d.to_vec()).collect());
+        let verifier = self.config.verifier.clone();
+        Some(offload::offload(move || {
+            let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+            verifier.verify_chain(&chain, now)
+        }))
+    }
+
+    /// The peer's path validated at `now` here.
+    fn path_here(
+        &self,
+        item: &ReceivedKeyAgreement,
+        now: UnixTime,
+    ) -> Result<VerifiedPeer, PathProblem> {
+        item.with_chain(|chain| self.config.verifier.verify_chain(chain, now))
+    }
+
+    /// The signature over `signed` checked with the subject and key the peer's end-entity
+    /// certificate claims, while its path is validated elsewhere: the verdict counts only if
+    /// the validation returns that same key ([`Self::check_validated`]).
+    fn claimed_signature(&self, item: &ReceivedKeyAgreement, signed: &[u8]) -> Option<Claimed> {
+        let peer = item.with_chain(|c| c.first().and_then(|ee| cert::claimed_peer(ee)))?;
+        let verdict = verify_signature(
             &self.config.provider,
             &peer,
             item.signature_algorithm(),
             None,
             signed,
             item.signature(),
-        )?;
+        );
+        Some(Claimed { peer, verdict })
+    }
+
+    /// Checks the peer's item after its path validation (`path`, the verifier's answer at
+    /// `now`), in this order: the path, reflection, the signature over `signed` (`claimed`'s
+    /// verdict when its key is the validated one), names, group, time and replay. Returns
+    /// the peer's certified subject (DER) and name.
+    fn check_validated(
+        &self,
+        item: &ReceivedKeyAgreement,
+        signed: &[u8],
+        now: UnixTime,
+        path: Result<VerifiedPeer, PathProblem>,
+        claimed: Option<Claimed>,
+    ) -> Result<(Vec<u8>, Arc<PeerName>), AuthFailure> {
+        let peer = path.map_err(AuthFailure::Path)?;
+        if peer.public_key == self.config.identity.public_key() {
+            return Err(AuthFailure::Reflection);
+        }
+        match claimed {
+            Some(c) if c.peer.public_key == peer.public_key && c.peer.key_type == peer.key_type => {
+                c.verdict?
+            }
+            _ => verify_signature(
+                &self.config.provider,
+                &peer,
+                item.signature_algorithm(),
+                None,
+                signed,
+                item.signature(),
+            )?,
+        }
         if !self.names_this_side(item) {
             return Err(AuthFailure::WrongName);
         }
@@ -1057,6 +1149,7 @@ impl KaRoleMachine {
 
     fn start_initiator(&mut self) -> Result<Item, AuthFailure> {
         let (eph, nonce, now) = self.fresh()?;
+        self.note_issued(&nonce, now);
         let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, self.config.peer_name.as_ref());
         let signature = self.sign(SIG_LABEL_I, &[&tbs_der])?;
         self.item1 = encode_item(&tbs_der, &signature, None);
@@ -1083,31 +1176,69 @@ impl KaRoleMachine {
     ) -> Result<(Item, Outcome), AuthFailure> {
         let received = Self::received(item, decoded)?;
         let signed = [SIG_LABEL_I, received.tbs_der()].concat();
-        let (peer_dn_der, peer_name) = self.check_peer(&received, KaRole::Initiator, &signed)?;
-        let (eph, nonce, now) = self.fresh()?;
-        let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, Some(&peer_name.name));
+        self.check_origin(&received, KaRole::Initiator)?;
+        let now = self.config.clock.now();
+        let (path, claimed, early) = match self.path_elsewhere(&received, now) {
+            None => (self.path_here(&received, now), None, None),
+            Some(path) => {
+                // Meanwhile: the signature with the claimed key, and the reply to the claimed
+                // subject (used only if it is the certified one).
+                let claimed = self.claimed_signature(&received, &signed);
+                let early = claimed.as_ref().and_then(|c| {
+                    let name = self.names.decoded(&c.peer.subject_dn_der)?;
+                    let reply = self.prepare_reply(item, &received, &c.peer.subject_dn_der, &name);
+                    Some((c.peer.subject_dn_der.clone(), reply))
+                });
+                (path.join(), claimed, early)
+            }
+        };
+        let (peer_dn_der, peer_name) =
+            self.check_validated(&received, &signed, now, path, claimed)?;
+        let reply = match early {
+            Some((der, reply)) if der == peer_dn_der => reply?,
+            _ => self.prepare_reply(item, &received, &peer_dn_der, &peer_name)?,
+        };
+        self.note_issued(&reply.nonce, reply.time);
+        let outcome = self.outcome(&peer_name, &peer_dn_der, &reply.keys);
+        self.succeed(peer_dn_der, reply.keys);
+        Ok((
+            Item {
+                id: 2,
+                value: reply.item,
+            },
+            outcome,
+        ))
+    }
+
+    /// The responder's item 2 answering `item` (1, `received`) from the peer certified as
+    /// `peer_dn_der` (`peer_name`), and the keys.
+    fn prepare_reply(
+        &self,
+        item: &Item,
+        received: &ReceivedKeyAgreement,
+        peer_dn_der: &[u8],
+        peer_name: &PeerName,
+    ) -> Result<Reply, AuthFailure> {
+        let (eph, nonce, time) = self.fresh()?;
+        let tbs_der = self.tbs_der(eph.as_ref(), &nonce, time, Some(&peer_name.name));
         let signature = self.sign(SIG_LABEL_R, &[&item.value, &tbs_der])?;
         let derived = self.derive(
             eph,
             received.ephemeral_public_key(),
             &item.value,
             (&tbs_der, (signature.unused_bits, &signature.bytes)),
-            peer_dn_der.clone(),
+            peer_dn_der.to_vec(),
         )?;
-        let reply = encode_item(
-            &tbs_der,
-            &signature,
-            Some(derived.responder_confirmation.as_bytes()),
-        );
-        let outcome = self.outcome(&peer_name, &peer_dn_der, &derived.keys);
-        self.succeed(peer_dn_der, derived.keys);
-        Ok((
-            Item {
-                id: 2,
-                value: reply,
-            },
-            outcome,
-        ))
+        Ok(Reply {
+            item: encode_item(
+                &tbs_der,
+                &signature,
+                Some(derived.responder_confirmation.as_bytes()),
+            ),
+            keys: derived.keys,
+            nonce,
+            time,
+        })
     }
 
     fn finish(
@@ -1117,19 +1248,24 @@ impl KaRoleMachine {
     ) -> Result<Outcome, AuthFailure> {
         let received = Self::received(item, decoded)?;
         let signed = [SIG_LABEL_R, &self.item1, received.tbs_der()].concat();
-        let (peer_dn_der, peer_name) = self.check_peer(&received, KaRole::Responder, &signed)?;
-        let eph = self
-            .ephemeral
-            .take()
-            .ok_or(AuthFailure::Internal("no ephemeral key"))?;
-        let item1 = std::mem::take(&mut self.item1);
-        let derived = self.derive(
-            eph,
-            received.ephemeral_public_key(),
-            &item1,
-            (received.tbs_der(), received.signature()),
-            peer_dn_der.clone(),
-        )?;
+        self.check_origin(&received, KaRole::Responder)?;
+        let now = self.config.clock.now();
+        let (path, claimed, early) = match self.path_elsewhere(&received, now) {
+            None => (self.path_here(&received, now), None, None),
+            Some(path) => {
+                // Meanwhile: the signature with the claimed key, and the keys.
+                let claimed = self.claimed_signature(&received, &signed);
+                let derived = self.derive_final(&received);
+                (path.join(), claimed, Some(derived))
+            }
+        };
+        let (peer_dn_der, peer_name) =
+            self.check_validated(&received, &signed, now, path, claimed)?;
+        let mut derived = match early {
+            Some(derived) => derived?,
+            None => self.derive_final(&received)?,
+        };
+        derived.keys.peer_dn_der = peer_dn_der.clone();
         let hmac_ok = received.confirmation().is_some_and(|c| {
             guls_acse::constant_time_eq(c, derived.responder_confirmation.as_bytes())
         });
@@ -1139,6 +1275,23 @@ impl KaRoleMachine {
         let outcome = self.outcome(&peer_name, &peer_dn_der, &derived.keys);
         self.succeed(peer_dn_der, derived.keys);
         Ok(outcome)
+    }
+
+    /// The initiator's keys from the responder's item (`received`), with this side's
+    /// ephemeral key and item 1 (both used up); the peer's subject is the caller's to set.
+    fn derive_final(&mut self, received: &ReceivedKeyAgreement) -> Result<Derived, AuthFailure> {
+        let eph = self
+            .ephemeral
+            .take()
+            .ok_or(AuthFailure::Internal("no ephemeral key"))?;
+        let item1 = std::mem::take(&mut self.item1);
+        self.derive(
+            eph,
+            received.ephemeral_public_key(),
+            &item1,
+            (received.tbs_der(), received.signature()),
+            Vec::new(),
+        )
     }
 
     /// The outcome for the peer `name`, decoded from `dn_der` (its certified subject).
