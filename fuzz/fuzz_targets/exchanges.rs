@@ -4,7 +4,9 @@
 //! `SecurityProblem` error parameter. Decoding must never panic and must stay inside the
 //! input; a decoded value's encoding must decode again, and that encoding must be a fixed
 //! point. The key agreement's in-place reading (`ReceivedKeyAgreement`, what the role machines
-//! use) must accept exactly what the owned decoding accepts, with the same parts.
+//! use) must accept exactly what the owned decoding accepts, with the same parts. What a
+//! certificate claims before its path is validated (`cert::claimed_peer`, read while the path
+//! is validated on another core) must have the subject `cert::subject_der` reads.
 #![no_main]
 
 use guls_exchanges::{Credentials, KeyAgreementItem, ReceivedKeyAgreement, SecurityProblem};
@@ -49,7 +51,16 @@ fn same_as_owned(data: &[u8]) {
     }
 }
 
+/// The unvalidated claim of a certificate against its subject as read for the local name.
+fn claim(data: &[u8]) {
+    if let Some(peer) = guls_exchanges::cert::claimed_peer(data) {
+        let subject = guls_exchanges::cert::subject_der(data).expect("a claim has a subject");
+        assert_eq!(peer.subject_dn_der, subject);
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    claim(data);
     check::<Credentials>(data);
     check::<KeyAgreementItem>(data);
     check::<SecurityProblem>(data);

@@ -38,9 +38,10 @@ pub fn subject_der(cert_der: &[u8]) -> DecodeResult<Vec<u8>> {
 }
 
 /// What an end-entity certificate claims, unvalidated: its subject and its key, as a
-/// [`VerifiedPeer`] would give them. `None` when they cannot be read or the key is of a type
-/// this project does not sign with.
-pub(crate) fn claimed_peer(cert_der: &[u8]) -> Option<VerifiedPeer> {
+/// [`VerifiedPeer`] would give them (nothing here is checked: trust it only when a
+/// [`crate::PeerVerifier`] returns the same). `None` when they cannot be read or the key is of
+/// a type this project does not sign with.
+pub fn claimed_peer(cert_der: &[u8]) -> Option<VerifiedPeer> {
     let mut t = at_subject(cert_der).ok()?;
     let subject = t.read_tagged(Tag::SEQUENCE, "subject").ok()?;
     let spki = t.read_tagged(Tag::SEQUENCE, "subjectPublicKeyInfo").ok()?;
