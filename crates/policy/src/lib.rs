@@ -57,7 +57,7 @@
 //! unknown_revocation_status = "deny"  # or "allow": no authoritative CRL for a certificate
 //! crl_next_update = "enforce"   # or "ignore"
 //! signature_cache = 1024        # verified certificate/CRL signatures remembered; 0 = none
-//! certificate_cache = 64        # certificates whose reading is kept, per kind; 0 = none
+//! certificate_cache = 64        # end-entity certificates whose reading is kept; 0 = none
 //! replay_cache = 4096           # exchange tokens remembered against replays (see TrustOptions)
 //!
 //! [[trust.binding]]             # AP-title -> certificate; required for form 2 AP-titles
@@ -105,6 +105,7 @@
 //! credentials to AP-titles to keep it to one.
 #![forbid(unsafe_code)]
 
+mod cert_read;
 mod certs;
 mod error;
 pub mod exchanges;
@@ -112,6 +113,8 @@ mod identity;
 mod initiator;
 mod names;
 mod peer;
+#[doc(hidden)]
+pub mod reference;
 mod responder;
 mod trust;
 mod trust_file;

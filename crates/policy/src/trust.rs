@@ -42,10 +42,23 @@
 //! usage) still runs every time. The exchange's own signatures (bind tokens, key agreement
 //! transcripts) are fresh every time and never go through this memory.
 //!
-//! What x509-parser reads from a certificate (names, key, extensions) is likewise a function
-//! of its octets and kept per exact certificate ([`TrustOptions::certificate_cache`]
-//! certificates of each kind); `0` for both options makes every association's path
-//! validation that of a first contact.
+//! What is read from an end-entity certificate (subject, subjectAltName directoryNames, key,
+//! keyUsage, extendedKeyUsage presence) is likewise a function of its octets and kept per
+//! exact certificate ([`TrustOptions::certificate_cache`] end-entity certificates); `0` for
+//! both options makes every association's path validation that of a first contact.
+//!
+//! # How certificates are read
+//!
+//! Before path validation every certificate of the path must be one DER certificate whose
+//! structure holds (the fields of `tbsCertificate` with their tags and definite lengths, the
+//! inside of its SubjectPublicKeyInfo, the envelope of each extension): else
+//! [`CertError::Truncated`] or [`CertError::Malformed`], whatever else is wrong. The end
+//! entity's pieces are then read straight from its DER (guls-ber), strictly (definite
+//! lengths, nothing after the last field of an element read, each of keyUsage,
+//! extendedKeyUsage and subjectAltName at most once with a DER critical flag); a piece that
+//! does not read is [`CertError::Malformed`] where a check needs it, after rustls-webpki's
+//! verdict on the path. Signatures, validity, constraints and the fields read nowhere else
+//! are rustls-webpki's.
 
 use std::fmt;
 use std::sync::Arc;
@@ -60,6 +73,7 @@ use guls_crypto::rustls_pki_types::{
 use guls_crypto::{CryptoProvider, HashAlgorithm, KeyType, SignatureAlgorithm};
 use webpki::{CertRevocationList, ExtendedKeyUsageValidator, KeyPurposeIdIter};
 
+use crate::cert_read::read_structure;
 use crate::certs::{
     CertError, MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN, certificates_from_pem_or_der, key_type_of_spki,
     parse_certificate,
@@ -164,10 +178,11 @@ pub struct TrustOptions {
     /// [`DEFAULT_SIGNATURE_CACHE`]; `0` verifies every signature every time). See the module
     /// documentation: only the signature check is skipped for exactly the same inputs.
     pub signature_cache: usize,
-    /// How many certificates' readings (x509-parser: names, key, extensions) to keep, per
-    /// kind (end entities, intermediates), by their exact octets (default
-    /// [`DEFAULT_CERTIFICATE_CACHE`]; `0` reads every certificate every time). Only the
-    /// reading is kept; every check of the path still runs.
+    /// How many end-entity certificates' readings (names, key, extensions) to keep, by their
+    /// exact octets (default [`DEFAULT_CERTIFICATE_CACHE`]; `0` reads every certificate every
+    /// time). Only the reading is kept; every check of the path still runs. (Intermediates are
+    /// only checked for their structure, which costs less than looking them up: nothing of
+    /// theirs is kept.)
     pub certificate_cache: usize,
     /// How many accepted exchange tokens the replay caches made from this store remember
     /// (default [`DEFAULT_REPLAY_CACHE`], at least 1). Within the clock-skew window a token
@@ -192,7 +207,7 @@ pub const DEFAULT_SIGNATURE_CACHE: usize = 1024;
 /// Largest [`TrustOptions::signature_cache`] a policy file may ask for.
 pub const MAX_SIGNATURE_CACHE: usize = 1 << 20;
 
-/// Default [`TrustOptions::certificate_cache`]: 64 certificates of each kind.
+/// Default [`TrustOptions::certificate_cache`]: 64 end-entity certificates.
 pub const DEFAULT_CERTIFICATE_CACHE: usize = 64;
 
 /// Largest [`TrustOptions::certificate_cache`] a policy file may ask for.
@@ -558,6 +573,30 @@ impl TrustStore {
         chain: &[&[u8]],
         time: UnixTime,
     ) -> Result<VerifiedCertificate, CertError> {
+        self.verify_path_reading(provider, chain, time, Reading::Der)
+    }
+
+    /// [`Self::verify_path`] with the certificates read by x509-parser, as this crate read
+    /// them before it read them with guls-ber (and without the memory of readings): the
+    /// reference the tests and the fuzz target hold [`Self::verify_path`] to. Not part of the
+    /// API.
+    #[doc(hidden)]
+    pub fn verify_path_x509_reference(
+        &self,
+        provider: &CryptoProvider,
+        chain: &[&[u8]],
+        time: UnixTime,
+    ) -> Result<VerifiedCertificate, CertError> {
+        self.verify_path_reading(provider, chain, time, Reading::X509Reference)
+    }
+
+    fn verify_path_reading(
+        &self,
+        provider: &CryptoProvider,
+        chain: &[&[u8]],
+        time: UnixTime,
+        reading: Reading,
+    ) -> Result<VerifiedCertificate, CertError> {
         if chain.is_empty() {
             return Err(CertError::EmptyChain);
         }
@@ -576,11 +615,21 @@ impl TrustStore {
                 });
             }
         }
-        // What x509-parser reads from the certificates depends on their octets alone: read
-        // once per certificate and kept (see `CertCache`); every check below still runs.
-        let keep = self.options.certificate_cache;
-        let ee = self.cache.end_entity(chain[0], keep)?;
-        self.cache.check_intermediates(&chain[1..], keep)?;
+        // What is read from the end entity depends on its octets alone: read once per
+        // certificate and kept (see `CertCache`); every check below still runs. The
+        // intermediates' structure is checked here; rustls-webpki reads those it uses.
+        let ee = match reading {
+            Reading::Der => self
+                .cache
+                .end_entity(chain[0], self.options.certificate_cache)?,
+            Reading::X509Reference => Arc::new(EeFacts::read_x509(chain[0])?),
+        };
+        for c in &chain[1..] {
+            match reading {
+                Reading::Der => drop(read_structure(c)?),
+                Reading::X509Reference => drop(parse_certificate(c)?),
+            }
+        }
         if self.anchors.is_empty() {
             return Err(CertError::NoTrustAnchors);
         }
@@ -896,42 +945,82 @@ fn stack_or_vec<'b, T: Copy, const N: usize>(
 
 /// A subject read from a certificate: the name, its text and its DER.
 #[derive(Debug, PartialEq, Eq)]
-struct Subject {
-    name: DistinguishedName,
-    text: String,
-    der: Vec<u8>,
+pub(crate) struct Subject {
+    pub(crate) name: DistinguishedName,
+    pub(crate) text: String,
+    pub(crate) der: Vec<u8>,
 }
 
-/// What [`TrustStore::verify_path`] reads from an end-entity certificate with x509-parser,
-/// each piece with the error its reading gave (reported where the check needs the piece).
+/// How [`TrustStore::verify_path_reading`] reads certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// With guls-ber ([`read_structure`], [`EeFacts::read`]).
+    Der,
+    /// With x509-parser, as before ([`parse_certificate`], [`EeFacts::read_x509`]).
+    X509Reference,
+}
+
+/// What [`TrustStore::verify_path`] reads from an end-entity certificate, each piece with the
+/// error its reading gave (reported where the check needs it).
 #[derive(Debug)]
-struct EeFacts {
+pub(crate) struct EeFacts {
     /// The key type, or the SPKI algorithm's OID when it is none this project signs with.
-    key_type: Result<KeyType, String>,
+    pub(crate) key_type: Result<KeyType, String>,
     /// keyUsage: absent, or whether it asserts digitalSignature.
-    key_usage: Result<Option<bool>, String>,
+    pub(crate) key_usage: Result<Option<bool>, String>,
     /// Whether extendedKeyUsage is present.
-    eku_present: Result<bool, String>,
-    /// What a [`VerifiedCertificate`] shares, or the error reading the subject (first) or
-    /// the subjectAltName.
-    certificate: Result<Arc<EeCertificate>, String>,
+    pub(crate) eku_present: Result<bool, String>,
+    /// What a [`VerifiedCertificate`] shares, or the error reading the subject (first), the
+    /// subjectAltName or the key.
+    pub(crate) certificate: Result<Arc<EeCertificate>, String>,
 }
 
 /// The part of an end entity's [`EeFacts`] that [`VerifiedCertificate`]s share.
 #[derive(Debug, PartialEq, Eq)]
-struct EeCertificate {
+pub(crate) struct EeCertificate {
     /// The certificate (DER).
-    der: Vec<u8>,
-    subject: Subject,
-    alt_directory_names: Vec<DistinguishedName>,
+    pub(crate) der: Vec<u8>,
+    pub(crate) subject: Subject,
+    pub(crate) alt_directory_names: Vec<DistinguishedName>,
     /// The `subjectPublicKey` contents.
-    public_key: Vec<u8>,
+    pub(crate) public_key: Vec<u8>,
     /// The DER `SubjectPublicKeyInfo`.
-    spki_der: Vec<u8>,
+    pub(crate) spki_der: Vec<u8>,
 }
 
 impl EeFacts {
-    fn read(der: &[u8]) -> Result<EeFacts, CertError> {
+    /// Reads the pieces straight from the DER ([`crate::cert_read`]): the structure first
+    /// (its error at once, as for any certificate of the path), then each piece with its own
+    /// error; the certificate's subject first, then its subjectAltName, then its key.
+    pub(crate) fn read(der: &[u8]) -> Result<EeFacts, CertError> {
+        let s = read_structure(der)?;
+        let x = s.extensions();
+        let certificate = s.subject().and_then(|name| {
+            let alt_directory_names = x.alt_directory_names()?;
+            let (spki_der, public_key) = s.public_key()?;
+            Ok(Arc::new(EeCertificate {
+                der: der.to_vec(),
+                subject: Subject {
+                    text: format_dn(&name),
+                    der: name.to_der(),
+                    name,
+                },
+                alt_directory_names,
+                public_key: public_key.to_vec(),
+                spki_der: spki_der.to_vec(),
+            }))
+        });
+        Ok(EeFacts {
+            key_type: s.key_type(),
+            key_usage: x.key_usage(),
+            eku_present: x.ext_key_usage_present(),
+            certificate,
+        })
+    }
+
+    /// The pieces as x509-parser read them before [`EeFacts::read`] (the reference of the
+    /// tests and of the fuzz target).
+    pub(crate) fn read_x509(der: &[u8]) -> Result<EeFacts, CertError> {
         let ee = parse_certificate(der)?;
         let spki = ee.public_key();
         let x509 = |e: x509_parser::error::X509Error| e.to_string();
@@ -969,12 +1058,11 @@ impl EeFacts {
     }
 }
 
-/// Certificates already read with x509-parser, by their exact octets: the facts of end
-/// entities, and the intermediates that parsed. Reading is a function of the octets, so a
-/// certificate seen again (the same peer, the same CA) is not parsed again; path validation
-/// (signatures, validity, constraints, revocation) runs every time. Bounded by
-/// [`TrustOptions::certificate_cache`] per kind (when full it starts again empty); a failed
-/// parse is not kept.
+/// End-entity certificates already read, by their exact octets, with their facts. Reading is
+/// a function of the octets, so a certificate seen again (the same peer) is not read again;
+/// path validation (signatures, validity, constraints, revocation) runs every time. Bounded
+/// by [`TrustOptions::certificate_cache`] (when full it starts again empty); a certificate
+/// whose structure does not hold is not kept. Also the memory of verified signatures.
 #[derive(Default)]
 struct CertCache {
     inner: std::sync::Mutex<CertCacheInner>,
@@ -983,7 +1071,6 @@ struct CertCache {
 #[derive(Default)]
 struct CertCacheInner {
     end_entities: std::collections::HashMap<Vec<u8>, Arc<EeFacts>>,
-    intermediates: std::collections::HashSet<Vec<u8>>,
     /// SHA-256 of the inputs of each signature check that succeeded (see
     /// [`RememberedVerifier`]).
     verified_signatures: std::collections::HashSet<[u8; 32]>,
@@ -994,8 +1081,8 @@ impl CertCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The facts of end-entity certificate `der` (parse errors as [`parse_certificate`]'s),
-    /// kept when `keep` (the most end entities held) is not 0.
+    /// The facts of end-entity certificate `der` ([`EeFacts::read`]), kept when `keep` (the
+    /// most end entities held) is not 0.
     fn end_entity(&self, der: &[u8], keep: usize) -> Result<Arc<EeFacts>, CertError> {
         if keep == 0 {
             return Ok(Arc::new(EeFacts::read(der)?));
@@ -1010,38 +1097,6 @@ impl CertCache {
         }
         inner.end_entities.insert(der.to_vec(), facts.clone());
         Ok(facts)
-    }
-
-    /// Checks that each intermediate parses (the first error, as [`parse_certificate`]'s);
-    /// those that do are kept when `keep` (the most intermediates held) is not 0.
-    fn check_intermediates(&self, certs: &[&[u8]], keep: usize) -> Result<(), CertError> {
-        if keep == 0 {
-            for c in certs {
-                parse_certificate(c)?;
-            }
-            return Ok(());
-        }
-        let unseen: Vec<&[u8]> = {
-            let inner = self.lock();
-            certs
-                .iter()
-                .copied()
-                .filter(|c| !inner.intermediates.contains(*c))
-                .collect()
-        };
-        for c in &unseen {
-            parse_certificate(c)?;
-        }
-        if !unseen.is_empty() {
-            let mut inner = self.lock();
-            if inner.intermediates.len() + unseen.len() > keep {
-                inner.intermediates.clear();
-            }
-            inner
-                .intermediates
-                .extend(unseen.iter().map(|c| c.to_vec()));
-        }
-        Ok(())
     }
 }
 
@@ -1269,19 +1324,15 @@ mod cert_cache_tests {
         for _ in 0..2 {
             let facts = cold.end_entity(&leaf, 0).unwrap();
             assert_eq!(facts.certificate, fresh.certificate);
-            cold.check_intermediates(&[&inter], 0).unwrap();
         }
         assert!(cold.lock().end_entities.is_empty());
-        assert!(cold.lock().intermediates.is_empty());
 
         let warm = CertCache::default();
         let first = warm.end_entity(&leaf, 1).unwrap();
         let again = warm.end_entity(&leaf, 1).unwrap();
         assert!(std::sync::Arc::ptr_eq(&first, &again));
         assert_eq!(again.certificate, fresh.certificate);
-        warm.check_intermediates(&[&inter], 1).unwrap();
         assert_eq!(warm.lock().end_entities.len(), 1);
-        assert_eq!(warm.lock().intermediates.len(), 1);
         // Full at 1: another end entity starts the memory again.
         warm.end_entity(&inter, 1).unwrap();
         assert_eq!(warm.lock().end_entities.len(), 1);
@@ -1292,7 +1343,7 @@ mod cert_cache_tests {
         broken.truncate(leaf.len() / 2);
         for keep in [0, 1] {
             assert!(cold.end_entity(&broken, keep).is_err());
-            assert!(cold.check_intermediates(&[&broken], keep).is_err());
         }
+        assert!(cold.lock().end_entities.is_empty());
     }
 }

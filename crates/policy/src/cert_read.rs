@@ -1,0 +1,592 @@
+//! Reading a certificate's structure, and what [`crate::TrustStore::verify_path`] needs of an
+//! end-entity certificate, straight from its DER with guls-ber (no copy of the certificate's
+//! fields, no allocation but the values kept).
+//!
+//! # Two levels
+//!
+//! [`read_structure`] is what every certificate of a path must pass before anything else is
+//! checked (a failure is [`CertError::Truncated`], [`CertError::TooLarge`] or
+//! [`CertError::Malformed`] at once): the envelope ([`check_der_envelope`]), then
+//! `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }` and the fields
+//! of `tbsCertificate` in order, each with a definite length: version, serial number, the
+//! AlgorithmIdentifiers, issuer, validity (two DER times), subject, SubjectPublicKeyInfo (an
+//! AlgorithmIdentifier and a DER BIT STRING), unique identifiers, and the envelope of each
+//! extension (`SEQUENCE { OID, BOOLEAN OPTIONAL, OCTET STRING }`). It refuses what
+//! x509-parser's parse of the whole certificate refused, and no more but for times: like
+//! x509-parser it looks at tag numbers only (not at class and form; OIDs not even at the
+//! number), ignores octets after the last field it reads of a SEQUENCE, and takes the
+//! extensions from the `[3]` header to the end of `tbsCertificate`; unlike it, a validity time
+//! must be DER (`YYMMDDHHMMSSZ`, `YYYYMMDDHHMMSSZ`), as rustls-webpki wants it of every
+//! certificate it uses. The contents of the fields nobody here reads (serial number, issuer
+//! name, signature) are rustls-webpki's to check, as they were.
+//!
+//! The pieces of an end entity ([`Structure::subject`], [`Structure::key_type`],
+//! [`Structure::public_key`], [`Extensions`]) are each read when asked, with their own error,
+//! strictly: universal tags of the right form, definite lengths only, nothing after the last
+//! field of any element read, a BOOLEAN critical flag `00` or `FF`, each of keyUsage,
+//! extendedKeyUsage and subjectAltName at most once, extensions only in a version 3
+//! certificate and in a `[3]` of the SEQUENCE's length. Where x509-parser read leniently or
+//! silently skipped what it could not read (octets after the fields of a name, an RDN or an
+//! attribute, an RDN that did not read and everything after it, octets after a
+//! SubjectPublicKeyInfo's key or an extension's value, a subjectAltName directoryName that is
+//! no name), the piece is an error here. The key type is decided exactly as before (the
+//! algorithm OID's octets; for EC keys a parameter with the tag number of an OID and the
+//! curve's octets). Nothing x509-parser refused is accepted.
+
+use guls_acse::{AttributeTypeAndValue, DistinguishedName, RelativeDistinguishedName};
+use guls_ber::{Class, DecodeError, Element, Layer, Oid, Reader, Tag, Writer};
+use guls_crypto::KeyType;
+
+use crate::certs::{CertError, check_der_envelope};
+
+/// The layer named in guls-ber's errors (a certificate is an application value).
+const LAYER: Layer = Layer::Application;
+
+/// id-ce-keyUsage 2.5.29.15, id-ce-subjectAltName 2.5.29.17, id-ce-extKeyUsage 2.5.29.37:
+/// the contents octets of their OIDs.
+const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+
+/// A piece's error: a message for [`CertError::Malformed`].
+pub(crate) type Piece<T> = Result<T, String>;
+
+/// What [`read_structure`] found where it lies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Structure<'a> {
+    /// Whether `tbsCertificate` says version 3 (`[0] INTEGER 2`).
+    v3: bool,
+    /// The subject `Name` (a SEQUENCE, its inside not yet read).
+    subject: Element<'a>,
+    /// The SubjectPublicKeyInfo.
+    spki: Spki<'a>,
+    /// Whether `[3]` is as the strict reading wants it (context-specific, constructed, of
+    /// the length of the SEQUENCE inside), and the `Extensions` SEQUENCE, when present (each
+    /// extension's envelope read).
+    extensions: Option<(bool, Element<'a>)>,
+}
+
+/// A SubjectPublicKeyInfo as [`read_structure`] found it.
+#[derive(Debug, Clone, Copy)]
+struct Spki<'a> {
+    /// The whole SEQUENCE (identifier to last octet).
+    raw: &'a [u8],
+    /// The algorithm OID's contents octets.
+    algorithm: &'a [u8],
+    /// The algorithm's parameters, when present.
+    parameters: Option<Element<'a>>,
+    /// The subjectPublicKey BIT STRING's contents (the unused-bits octet first).
+    key: &'a [u8],
+    /// Whether it is as the strict reading wants it: universal SEQUENCEs, OID and BIT
+    /// STRING, nothing after the parameters or the key.
+    strict: bool,
+}
+
+/// A guls-ber error as a piece's message.
+fn ber(what: &str, e: DecodeError) -> String {
+    format!("{what}: {} (offset {})", e.kind, e.offset)
+}
+
+/// The next element, of any tag, with a definite length.
+fn next<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<Element<'a>> {
+    let e = r.read().map_err(|e| ber(what, e))?;
+    definite(e, what)
+}
+
+/// The next element, which must have tag `tag` (class, form and number) and a definite length.
+fn expect<'a>(r: &mut Reader<'a>, tag: Tag, what: &'static str) -> Piece<Element<'a>> {
+    let e = r.read_tagged(tag, what).map_err(|e| ber(what, e))?;
+    definite(e, what)
+}
+
+fn definite<'a>(e: Element<'a>, what: &'static str) -> Piece<Element<'a>> {
+    if e.indefinite {
+        return Err(format!(
+            "{what}: indefinite length (not DER) at offset {}",
+            e.offset
+        ));
+    }
+    Ok(e)
+}
+
+/// A reader over a constructed element's contents.
+fn inside<'a>(e: &Element<'a>, what: &'static str) -> Piece<Reader<'a>> {
+    e.reader().map_err(|err| ber(what, err))
+}
+
+/// Fails when octets remain in `r`.
+fn end(r: &Reader<'_>, what: &'static str) -> Piece<()> {
+    r.finish(what).map_err(|e| ber(what, e))
+}
+
+/// A primitive BIT STRING's contents as DER wants them (X.690 10.2, 11.2): at least the
+/// unused-bits octet, none unused in an empty string, the unused bits zero.
+fn der_bits(e: &Element<'_>, what: &'static str) -> Piece<()> {
+    if e.tag.constructed {
+        return Err(format!("{what}: constructed BIT STRING"));
+    }
+    match e.contents {
+        [] => Err(format!("{what}: empty BIT STRING")),
+        [unused] if *unused != 0 => Err(format!("{what}: unused bits in an empty BIT STRING")),
+        [unused, .., last] if last.trailing_zeros() < u32::from(*unused) => {
+            Err(format!("{what}: unused bits of a BIT STRING not zero"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The next element, definite, whose tag number is `number` whatever its class and form:
+/// x509-parser compared tag numbers only, and the structure check refuses no more than it did.
+fn numbered<'a>(r: &mut Reader<'a>, number: u32, what: &'static str) -> Piece<Element<'a>> {
+    let e = next(r, what)?;
+    if e.tag.number != number {
+        return Err(format!(
+            "{what}: expected tag number {number}, found {}",
+            e.tag
+        ));
+    }
+    Ok(e)
+}
+
+/// [`numbered`], and primitive (what x509-parser required of OIDs, BIT STRINGs and OCTET
+/// STRINGs).
+fn numbered_primitive<'a>(
+    r: &mut Reader<'a>,
+    number: u32,
+    what: &'static str,
+) -> Piece<Element<'a>> {
+    let e = numbered(r, number, what)?;
+    if e.tag.constructed {
+        return Err(format!("{what}: constructed"));
+    }
+    Ok(e)
+}
+
+/// The next element, definite and primitive, whatever its tag: what x509-parser took for an
+/// OBJECT IDENTIFIER (it looked at neither class nor number; even end-of-contents octets,
+/// which guls-ber does not read as an element, are read here): its tag and contents.
+fn any_primitive<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u8])> {
+    let rest = r.remaining();
+    if let [0, len, ..] = *rest
+        && len < 0x80
+        && rest.len() >= 2 + usize::from(len)
+    {
+        let end = 2 + usize::from(len);
+        *r = Reader::new(&rest[end..], LAYER).with_base(r.position() + end);
+        return Ok((Tag::universal(0), &rest[2..end]));
+    }
+    let e = next(r, what)?;
+    if e.tag.constructed {
+        return Err(format!("{what}: constructed"));
+    }
+    Ok((e.tag, e.contents))
+}
+
+/// A reader over an element's contents whatever its form (see [`numbered`]).
+fn within<'a>(e: &Element<'a>) -> Reader<'a> {
+    Reader::new(e.contents, LAYER).with_base(e.content_offset)
+}
+
+/// A validity time as DER wants it (X.690 11.7, 11.8; RFC 5280 4.1.2.5): a primitive UTCTime
+/// `YYMMDDHHMMSSZ` or GeneralizedTime `YYYYMMDDHHMMSSZ`, a month, a day of that month, an
+/// hour, a minute and a second that exist (no leap second). As strict as rustls-webpki (but
+/// for its refusal of years before 1970, which x509-parser read), so that no time
+/// x509-parser refused passes.
+fn der_time(e: &Element<'_>, what: &'static str) -> Piece<()> {
+    let bad = || Err(format!("{what}: not a DER UTCTime or GeneralizedTime"));
+    let c = e.contents;
+    let (year, rest) = match (e.tag.number, c.len()) {
+        _ if e.tag.constructed => return bad(),
+        (23, 13) => (None, c),
+        (24, 15) => (Some(&c[..2]), &c[2..]),
+        _ => return bad(),
+    };
+    if rest[12] != b'Z' || !c[..c.len() - 1].iter().all(u8::is_ascii_digit) {
+        return bad();
+    }
+    let two = |i: usize| u32::from(rest[i] - b'0') * 10 + u32::from(rest[i + 1] - b'0');
+    let year = match year {
+        None if two(0) >= 50 => 1900 + two(0),
+        None => 2000 + two(0),
+        Some(hi) => (u32::from(hi[0] - b'0') * 10 + u32::from(hi[1] - b'0')) * 100 + two(0),
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match two(2) {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return bad(),
+    };
+    if !(1..=days).contains(&two(4)) || two(6) > 23 || two(8) > 59 || two(10) > 59 {
+        return bad();
+    }
+    Ok(())
+}
+
+/// An `AlgorithmIdentifier ::= SEQUENCE { OID, parameters ANY OPTIONAL }` as the structure
+/// check reads it: the OID's contents, the parameters, and whether it is as the strict
+/// reading wants it (a universal SEQUENCE and OID, nothing after the parameters).
+fn algorithm_identifier<'a>(
+    r: &mut Reader<'a>,
+    what: &'static str,
+) -> Piece<(&'a [u8], Option<Element<'a>>, bool)> {
+    let seq = numbered(r, 16, what)?;
+    let mut a = within(&seq);
+    let (oid_tag, oid) = any_primitive(&mut a, "algorithm OBJECT IDENTIFIER")?;
+    let parameters = if a.is_empty() {
+        None
+    } else {
+        Some(next(&mut a, "algorithm parameters")?)
+    };
+    let strict = seq.tag == Tag::SEQUENCE && oid_tag == Tag::OID && a.is_empty();
+    Ok((oid, parameters, strict))
+}
+
+/// Checks one certificate's structure (see the module documentation) and returns where its
+/// subject, key and extensions lie.
+pub(crate) fn read_structure(der: &[u8]) -> Result<Structure<'_>, CertError> {
+    check_der_envelope(der)?;
+    structure(der).map_err(CertError::Malformed)
+}
+
+fn structure(der: &[u8]) -> Piece<Structure<'_>> {
+    let mut outer = Reader::new(der, LAYER);
+    let certificate = numbered(&mut outer, 16, "Certificate")?;
+    let mut c = within(&certificate);
+    let tbs = numbered(&mut c, 16, "tbsCertificate")?;
+    algorithm_identifier(&mut c, "signatureAlgorithm")?;
+    der_bits(&numbered_primitive(&mut c, 3, "signature")?, "signature")?;
+    // Octets after the signature are rustls-webpki's to refuse (x509-parser ignored them).
+
+    let mut t = within(&tbs);
+    let mut v3 = false;
+    if t.peek_tag()
+        .map_err(|e| ber("version", e))?
+        .is_some_and(|tag| tag.same_number(Tag::context(0)))
+    {
+        let version = next(&mut t, "version")?;
+        let mut v = within(&version);
+        let n = numbered_primitive(&mut v, 2, "version INTEGER")?;
+        // What x509-parser took for a version: a non-negative INTEGER of 32 bits at most,
+        // minimally encoded.
+        match n.contents {
+            [] => return Err("version: empty INTEGER".into()),
+            [0, next, ..] if next & 0x80 == 0 => {
+                return Err("version: INTEGER not minimally encoded".into());
+            }
+            [first, ..] if first & 0x80 != 0 => return Err("version: negative".into()),
+            c if c.len() > 5 || (c.len() == 5 && c[0] != 0) => {
+                return Err("version: more than 32 bits".into());
+            }
+            _ => {}
+        }
+        v3 = n.tag == Tag::INTEGER && n.contents == [2];
+    }
+    let serial = t.read().map_err(|e| ber("serialNumber", e))?;
+    if serial.tag.number != 2 {
+        return Err(format!("serialNumber: found {}", serial.tag));
+    }
+    algorithm_identifier(&mut t, "signature")?;
+    numbered(&mut t, 16, "issuer")?;
+    let validity = numbered(&mut t, 16, "validity")?;
+    let mut v = within(&validity);
+    for what in ["notBefore", "notAfter"] {
+        der_time(&next(&mut v, what)?, what)?;
+    }
+    let subject = numbered(&mut t, 16, "subject")?;
+
+    let spki_element = numbered(&mut t, 16, "subjectPublicKeyInfo")?;
+    let mut s = within(&spki_element);
+    let (algorithm, parameters, alg_strict) =
+        algorithm_identifier(&mut s, "subjectPublicKeyInfo algorithm")?;
+    let key = numbered_primitive(&mut s, 3, "subjectPublicKey")?;
+    der_bits(&key, "subjectPublicKey")?;
+    let spki = Spki {
+        raw: spki_element.raw,
+        algorithm,
+        parameters,
+        key: key.contents,
+        // The strict reading of the key wants universal SEQUENCEs, an OID and a BIT STRING,
+        // and nothing after the last field of each.
+        strict: spki_element.tag == Tag::SEQUENCE
+            && alg_strict
+            && key.tag == Tag::BIT_STRING
+            && s.is_empty(),
+    };
+
+    for (n, what) in [(1, "issuerUniqueID"), (2, "subjectUniqueID")] {
+        if t.peek_tag().map_err(|e| ber(what, e))? == Some(Tag::context(n)) {
+            der_bits(&next(&mut t, what)?, what)?;
+        }
+    }
+    let extensions = if t.is_empty() {
+        None
+    } else {
+        // x509-parser read the `[3]` header, and then one SEQUENCE from there to the end of
+        // tbsCertificate whatever length the header gave: so here (the strict reading wants
+        // them to agree).
+        let rest = t.remaining();
+        let (tag, header_len, len) = guls_ber::peek_header(rest, LAYER)
+            .map_err(|e| ber("extensions", e.shifted(t.position())))?;
+        if tag.number != 3 || len.is_none() {
+            return Err(format!("extensions: expected [3], found {tag}"));
+        }
+        let mut x = Reader::new(&rest[header_len..], LAYER).with_base(t.position() + header_len);
+        let list = numbered(&mut x, 16, "Extensions")?;
+        end(&x, "tbsCertificate")?;
+        let mut l = within(&list);
+        while !l.is_empty() {
+            extension(&mut l)?;
+        }
+        let strict = tag == Tag::context(3).constructed()
+            && len == Some(list.raw.len())
+            && list.tag == Tag::SEQUENCE;
+        Some((strict, list))
+    };
+    Ok(Structure {
+        v3,
+        subject,
+        spki,
+        extensions,
+    })
+}
+
+/// One `Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET
+/// STRING }` as the structure check reads it, with what the strict reading of the three
+/// extensions read here wants to know.
+struct Extension<'a> {
+    /// The OID's contents.
+    id: &'a [u8],
+    /// Universal SEQUENCE, OID and OCTET STRING, a universal BOOLEAN `00` or `FF` when
+    /// present, nothing after the value.
+    strict: bool,
+    /// The value.
+    value: &'a [u8],
+}
+
+fn extension<'a>(r: &mut Reader<'a>) -> Piece<Extension<'a>> {
+    let seq = numbered(r, 16, "Extension")?;
+    let mut f = within(&seq);
+    let (id_tag, id) = any_primitive(&mut f, "extnID")?;
+    let mut strict = seq.tag == Tag::SEQUENCE && id_tag == Tag::OID;
+    if f.peek_tag()
+        .map_err(|e| ber("critical", e))?
+        .map(|t| t.number)
+        == Some(1)
+    {
+        let b = next(&mut f, "critical")?;
+        if b.contents.len() != 1 {
+            return Err("critical: not one octet".into());
+        }
+        strict &= b.tag == Tag::BOOLEAN && matches!(b.contents, [0x00] | [0xff]);
+    }
+    let value = numbered_primitive(&mut f, 4, "extnValue")?;
+    strict &= value.tag == Tag::OCTET_STRING && f.is_empty();
+    Ok(Extension {
+        id,
+        strict,
+        value: value.contents,
+    })
+}
+
+impl<'a> Structure<'a> {
+    /// The subject name ([`name`]).
+    pub(crate) fn subject(&self) -> Piece<DistinguishedName> {
+        name(&self.subject, "subject")
+    }
+
+    /// The key type, or the algorithm OID (dotted) when it is none this project signs with.
+    /// Decided as before: the algorithm OID's octets, and for EC keys a parameter whose tag
+    /// number is that of OBJECT IDENTIFIER with the named curve's octets.
+    pub(crate) fn key_type(&self) -> Result<KeyType, String> {
+        let spki = &self.spki;
+        for kt in [
+            KeyType::Ed25519,
+            KeyType::EcdsaP256,
+            KeyType::EcdsaP384,
+            KeyType::Rsa,
+        ] {
+            if spki.algorithm != kt.algorithm_oid().as_der_contents() {
+                continue;
+            }
+            match kt.curve_oid() {
+                None => return Ok(kt),
+                Some(curve) => {
+                    let Some(p) = spki.parameters else { break };
+                    if p.tag.number == Tag::OID.number && p.contents == curve.as_der_contents() {
+                        return Ok(kt);
+                    }
+                }
+            }
+        }
+        Err(match Oid::from_content(spki.algorithm) {
+            Ok(oid) => oid.to_string(),
+            Err(_) => guls_ber::to_hex(spki.algorithm),
+        })
+    }
+
+    /// The DER SubjectPublicKeyInfo and the subjectPublicKey BIT STRING's contents after the
+    /// unused-bits octet; nothing may follow the key or the algorithm's parameters.
+    pub(crate) fn public_key(&self) -> Piece<(&'a [u8], &'a [u8])> {
+        if !self.spki.strict {
+            return Err(
+                "subjectPublicKeyInfo: not a SEQUENCE of an AlgorithmIdentifier and a BIT STRING and nothing else".into(),
+            );
+        }
+        Ok((self.spki.raw, &self.spki.key[1..]))
+    }
+
+    /// The values of the extensions read here (strictly: see [`Extensions`]).
+    pub(crate) fn extensions(&self) -> Extensions<'a> {
+        let mut out = Extensions {
+            key_usage: Ok(None),
+            ext_key_usage: Ok(None),
+            subject_alt_name: Ok(None),
+        };
+        let Some((strict, list)) = self.extensions else {
+            return out;
+        };
+        let envelope = if !self.v3 {
+            Err("extensions in a certificate that is not version 3")
+        } else if !strict {
+            Err("extensions: not [3] EXPLICIT SEQUENCE")
+        } else {
+            Ok(())
+        };
+        // The envelopes were read by `read_structure`: no error here.
+        let mut l = within(&list);
+        while let Ok(x) = extension(&mut l) {
+            let slot = match x.id {
+                KEY_USAGE => &mut out.key_usage,
+                EXT_KEY_USAGE => &mut out.ext_key_usage,
+                SUBJECT_ALT_NAME => &mut out.subject_alt_name,
+                _ => continue,
+            };
+            *slot = match (&*slot, envelope) {
+                (Err(_), _) => continue,
+                (_, Err(e)) => Err(e.into()),
+                (Ok(Some(_)), _) => Err("extension present twice".into()),
+                (Ok(None), _) if !x.strict => Err(
+                    "extension: not a SEQUENCE of an OID, a DER BOOLEAN and an OCTET STRING and nothing else"
+                        .into(),
+                ),
+                (Ok(None), _) => Ok(Some(x.value)),
+            };
+        }
+        out
+    }
+}
+
+/// The values (extnValue contents) of the extensions [`crate::TrustStore::verify_path`]
+/// reads, each `None` when absent, or the error of its envelope (twice present, octets after
+/// the value, a critical flag not DER, extensions in a certificate before version 3).
+#[derive(Debug)]
+pub(crate) struct Extensions<'a> {
+    key_usage: Piece<Option<&'a [u8]>>,
+    ext_key_usage: Piece<Option<&'a [u8]>>,
+    subject_alt_name: Piece<Option<&'a [u8]>>,
+}
+
+impl Extensions<'_> {
+    /// keyUsage: absent, or whether it asserts digitalSignature (bit 0). Its value is one
+    /// DER BIT STRING.
+    pub(crate) fn key_usage(&self) -> Piece<Option<bool>> {
+        let Some(value) = self.key_usage.clone()? else {
+            return Ok(None);
+        };
+        let mut r = Reader::new(value, LAYER);
+        let bits = expect(&mut r, Tag::BIT_STRING, "keyUsage")?;
+        end(&r, "keyUsage")?;
+        der_bits(&bits, "keyUsage")?;
+        if bits.contents[0] > 7 {
+            return Err("keyUsage: more than 7 unused bits".into());
+        }
+        Ok(Some(bits.contents.get(1).is_some_and(|b| b & 0x80 != 0)))
+    }
+
+    /// Whether extendedKeyUsage is present. Its value is one `SEQUENCE OF KeyPurposeId`
+    /// (OBJECT IDENTIFIERs).
+    pub(crate) fn ext_key_usage_present(&self) -> Piece<bool> {
+        let Some(value) = self.ext_key_usage.clone()? else {
+            return Ok(false);
+        };
+        let mut r = Reader::new(value, LAYER);
+        let seq = expect(&mut r, Tag::SEQUENCE, "extendedKeyUsage")?;
+        end(&r, "extendedKeyUsage")?;
+        let mut s = inside(&seq, "extendedKeyUsage")?;
+        while !s.is_empty() {
+            expect(&mut s, Tag::OID, "KeyPurposeId")?;
+        }
+        Ok(true)
+    }
+
+    /// The directoryName entries of subjectAltName (none when it is absent). Its value is one
+    /// `SEQUENCE OF GeneralName`, each context-specific; a directoryName (`[4]`) holds exactly
+    /// one name ([`name`]); the other forms are not read.
+    pub(crate) fn alt_directory_names(&self) -> Piece<Vec<DistinguishedName>> {
+        let mut out = Vec::new();
+        let Some(value) = self.subject_alt_name.clone()? else {
+            return Ok(out);
+        };
+        let mut r = Reader::new(value, LAYER);
+        let seq = expect(&mut r, Tag::SEQUENCE, "subjectAltName")?;
+        end(&r, "subjectAltName")?;
+        let mut s = inside(&seq, "subjectAltName")?;
+        while !s.is_empty() {
+            let g = next(&mut s, "GeneralName")?;
+            if g.tag.class != Class::Context {
+                return Err(format!(
+                    "GeneralName: expected a context tag, found {}",
+                    g.tag
+                ));
+            }
+            if g.tag.number != 4 {
+                continue;
+            }
+            let mut d = inside(&g, "directoryName")?;
+            let n = expect(&mut d, Tag::SEQUENCE, "directoryName Name")?;
+            end(&d, "directoryName")?;
+            out.push(name(&n, "directoryName")?);
+        }
+        Ok(out)
+    }
+}
+
+/// A `Name` (`RDNSequence`, the SEQUENCE `e`) as [`DistinguishedName`]: each RDN a SET of
+/// one `AttributeTypeAndValue` at least, each of those exactly `SEQUENCE { OID, value }`, the
+/// attribute type a valid OID, each value one element of any tag kept as its tag and contents
+/// re-encoded with a minimal length (as x509-parser's reading was converted before).
+pub(crate) fn name(e: &Element<'_>, what: &'static str) -> Piece<DistinguishedName> {
+    let mut r = inside(e, what)?;
+    let mut rdns = Vec::new();
+    while !r.is_empty() {
+        let set = expect(&mut r, Tag::SET, "RelativeDistinguishedName")?;
+        let mut s = inside(&set, "RelativeDistinguishedName")?;
+        if s.is_empty() {
+            return Err(format!("{what}: empty RelativeDistinguishedName"));
+        }
+        let mut avas = Vec::new();
+        while !s.is_empty() {
+            let atv = expect(&mut s, Tag::SEQUENCE, "AttributeTypeAndValue")?;
+            let mut a = inside(&atv, "AttributeTypeAndValue")?;
+            let t = expect(&mut a, Tag::OID, "attribute type")?;
+            let v = next(&mut a, "attribute value")?;
+            end(&a, "AttributeTypeAndValue")?;
+            let attribute_type =
+                Oid::from_content(t.contents).map_err(|e| format!("attribute type: {e}"))?;
+            let mut w = Writer::new();
+            if v.tag.constructed {
+                w.constructed_definite(v.tag, |w| w.raw(v.contents));
+            } else {
+                w.primitive(v.tag, v.contents);
+            }
+            avas.push(AttributeTypeAndValue {
+                attribute_type,
+                value: w.into_bytes(),
+            });
+        }
+        rdns.push(RelativeDistinguishedName(avas));
+    }
+    Ok(DistinguishedName(rdns))
+}
