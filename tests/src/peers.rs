@@ -643,24 +643,37 @@ mod tests {
             return;
         }
         let server = start_iec_server(Some(GOLDEN_PASSWORD)).expect("iec_server");
-        let ok = run_iec_client("127.0.0.1", server.port(), Some(GOLDEN_PASSWORD), true)
-            .expect("client");
-        assert_eq!(ok["connect_error"], 0, "{ok}");
+        // libiec61850's client sometimes loses the connection when it asks for identify right
+        // after connecting to libiec61850's own server (no request is sent; seen on a 2-core VM,
+        // not under strace): up to three connections, each with the right password.
+        let mut attempts = 0;
+        let ok = loop {
+            attempts += 1;
+            let ok = run_iec_client("127.0.0.1", server.port(), Some(GOLDEN_PASSWORD), true)
+                .expect("client");
+            assert_eq!(ok["connect_error"], 0, "{ok}");
+            let lost = ok["identify"]["mms_error"] == 2 && ok["identify"]["vendor"].is_null();
+            if !lost || attempts == 3 {
+                break ok;
+            }
+        };
         assert_eq!(ok["identify"]["vendor"], "libiec61850.com", "{ok}");
         let bad = run_iec_client("127.0.0.1", server.port(), Some("wrong"), false).expect("client");
         assert_eq!(bad["connect_error"], 5, "{bad}");
         let none = run_iec_client("127.0.0.1", server.port(), None, false).expect("client");
         assert_eq!(none["connect_error"], 5, "{none}");
-        let third = server
-            .wait_for_event("auth", 2, Duration::from_secs(5))
-            .expect("3 auth events");
-        assert_eq!(third["mechanism"], 0);
+        let last = server
+            .wait_for_event("auth", attempts + 1, Duration::from_secs(5))
+            .expect("an auth event per connection");
+        assert_eq!(last["mechanism"], 0);
         let auths = server.events_named("auth");
         let accepted: Vec<bool> = auths
             .iter()
             .map(|e| e["accepted"].as_bool().unwrap_or(true))
             .collect();
-        assert_eq!(accepted, [true, false, false]);
+        let mut expected = vec![true; attempts];
+        expected.extend([false, false]);
+        assert_eq!(accepted, expected);
         assert!(
             server.lines().iter().all(|l| !l.contains(GOLDEN_PASSWORD)),
             "password leaked to the log"
