@@ -73,8 +73,8 @@ struct Spki<'a> {
     raw: &'a [u8],
     /// The algorithm OID's contents octets.
     algorithm: &'a [u8],
-    /// The algorithm's parameters, when present.
-    parameters: Option<Element<'a>>,
+    /// The algorithm's parameters (tag and contents), when present.
+    parameters: Option<(Tag, &'a [u8])>,
     /// The subjectPublicKey BIT STRING's contents (the unused-bits octet first).
     key: &'a [u8],
     /// Whether it is as the strict reading wants it: universal SEQUENCEs, OID and BIT
@@ -162,24 +162,66 @@ fn numbered_primitive<'a>(
     Ok(e)
 }
 
-/// The next element, definite and primitive, whatever its tag: what x509-parser took for an
-/// OBJECT IDENTIFIER (it looked at neither class nor number; even end-of-contents octets,
-/// which guls-ber does not read as an element, are read here): its tag and contents.
-fn any_primitive<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u8])> {
+/// The next element, definite, of any tag, read as x509-parser read a value of any type
+/// (identifiers of up to six octets, the number kept in 32 bits; `[UNIVERSAL 0]` too, which
+/// guls-ber reads as end-of-contents octets): its tag and contents.
+fn any_element<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u8])> {
     let rest = r.remaining();
-    if let [0, len, ..] = *rest
-        && len < 0x80
-        && rest.len() >= 2 + usize::from(len)
-    {
-        let end = 2 + usize::from(len);
-        *r = Reader::new(&rest[end..], LAYER).with_base(r.position() + end);
-        return Ok((Tag::universal(0), &rest[2..end]));
+    let bad = || format!("{what}: not one definite element");
+    let &first = rest.first().ok_or_else(bad)?;
+    let mut number = u32::from(first & 0x1f);
+    let mut i = 1;
+    if number == 0x1f {
+        number = 0;
+        loop {
+            if i > 5 {
+                return Err(bad());
+            }
+            let &b = rest.get(i).ok_or_else(bad)?;
+            number = (number << 7) | u32::from(b & 0x7f);
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
     }
-    let e = next(r, what)?;
-    if e.tag.constructed {
+    let &l = rest.get(i).ok_or_else(bad)?;
+    i += 1;
+    let len = match l {
+        0..=0x7f => usize::from(l),
+        0x80 | 0xff => return Err(bad()),
+        _ => {
+            let n = usize::from(l & 0x7f);
+            let octets = rest.get(i..i + n).filter(|_| n <= 8).ok_or_else(bad)?;
+            i += n;
+            let len = octets.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+            usize::try_from(len).map_err(|_| bad())?
+        }
+    };
+    let contents = rest.get(i..).and_then(|c| c.get(..len)).ok_or_else(bad)?;
+    let end = i + len;
+    let tag = Tag {
+        class: match first >> 6 {
+            0 => Class::Universal,
+            1 => Class::Application,
+            2 => Class::Context,
+            _ => Class::Private,
+        },
+        constructed: first & 0x20 != 0,
+        number,
+    };
+    *r = Reader::new(&rest[end..], LAYER).with_base(r.position() + end);
+    Ok((tag, contents))
+}
+
+/// [`any_element`], primitive: what x509-parser took for an OBJECT IDENTIFIER (it looked at
+/// neither class nor number).
+fn any_primitive<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u8])> {
+    let (tag, contents) = any_element(r, what)?;
+    if tag.constructed {
         return Err(format!("{what}: constructed"));
     }
-    Ok((e.tag, e.contents))
+    Ok((tag, contents))
 }
 
 /// A reader over an element's contents whatever its form (see [`numbered`]).
@@ -230,14 +272,14 @@ fn der_time(e: &Element<'_>, what: &'static str) -> Piece<()> {
 fn algorithm_identifier<'a>(
     r: &mut Reader<'a>,
     what: &'static str,
-) -> Piece<(&'a [u8], Option<Element<'a>>, bool)> {
+) -> Piece<(&'a [u8], Option<(Tag, &'a [u8])>, bool)> {
     let seq = numbered(r, 16, what)?;
     let mut a = within(&seq);
     let (oid_tag, oid) = any_primitive(&mut a, "algorithm OBJECT IDENTIFIER")?;
     let parameters = if a.is_empty() {
         None
     } else {
-        Some(next(&mut a, "algorithm parameters")?)
+        Some(any_element(&mut a, "algorithm parameters")?)
     };
     let strict = seq.tag == Tag::SEQUENCE && oid_tag == Tag::OID && a.is_empty();
     Ok((oid, parameters, strict))
@@ -316,8 +358,14 @@ fn structure(der: &[u8]) -> Piece<Structure<'_>> {
     };
 
     for (n, what) in [(1, "issuerUniqueID"), (2, "subjectUniqueID")] {
-        if t.peek_tag().map_err(|e| ber(what, e))? == Some(Tag::context(n)) {
-            der_bits(&next(&mut t, what)?, what)?;
+        if t.peek_tag()
+            .map_err(|e| ber(what, e))?
+            .is_some_and(|tag| tag.same_number(Tag::context(n)))
+        {
+            // x509-parser wanted an unused-bits octet and nothing else of them.
+            if next(&mut t, what)?.contents.is_empty() {
+                return Err(format!("{what}: empty BIT STRING"));
+            }
         }
     }
     let extensions = if t.is_empty() {
@@ -413,8 +461,10 @@ impl<'a> Structure<'a> {
             match kt.curve_oid() {
                 None => return Ok(kt),
                 Some(curve) => {
-                    let Some(p) = spki.parameters else { break };
-                    if p.tag.number == Tag::OID.number && p.contents == curve.as_der_contents() {
+                    let Some((tag, contents)) = spki.parameters else {
+                        break;
+                    };
+                    if tag.number == Tag::OID.number && contents == curve.as_der_contents() {
                         return Ok(kt);
                     }
                 }

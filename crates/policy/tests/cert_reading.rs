@@ -956,3 +956,32 @@ fn mutation_statistics() {
     }
     assert!(!tally.keys().any(|k| k.contains("ACCEPTED")));
 }
+
+/// Writes generated certificates (and mutated ones) into the directory named by
+/// `GULS_CERT_CORPUS`, as seeds for the `cert_reading` fuzz target (run with `--ignored`).
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let Some(dir) = std::env::var_os("GULS_CERT_CORPUS") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut runner = TestRunner::default();
+    let strategy = (spec(), prop::collection::vec(mutation(), 0..3));
+    for i in 0..cases(200) {
+        let (spec, mutations) = strategy.new_tree(&mut runner).unwrap().current();
+        let w = world(spec.p256_ca);
+        let mut cert = parse_one_node(&make(&spec));
+        for m in &mutations {
+            apply(&mut children(&mut cert)[0], m);
+        }
+        let der = resign(&cert, &w.inter.key);
+        std::fs::write(
+            std::path::Path::new(&dir).join(format!("seed-{i}.der")),
+            der,
+        )
+        .unwrap();
+    }
+}
