@@ -266,13 +266,16 @@ fn der_time(e: &Element<'_>, what: &'static str) -> Piece<()> {
     Ok(())
 }
 
+/// An element's tag and contents.
+type TagAndContents<'a> = (Tag, &'a [u8]);
+
 /// An `AlgorithmIdentifier ::= SEQUENCE { OID, parameters ANY OPTIONAL }` as the structure
 /// check reads it: the OID's contents, the parameters, and whether it is as the strict
 /// reading wants it (a universal SEQUENCE and OID, nothing after the parameters).
 fn algorithm_identifier<'a>(
     r: &mut Reader<'a>,
     what: &'static str,
-) -> Piece<(&'a [u8], Option<(Tag, &'a [u8])>, bool)> {
+) -> Piece<(&'a [u8], Option<TagAndContents<'a>>, bool)> {
     let seq = numbered(r, 16, what)?;
     let mut a = within(&seq);
     let (oid_tag, oid) = any_primitive(&mut a, "algorithm OBJECT IDENTIFIER")?;
