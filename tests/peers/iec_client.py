@@ -76,11 +76,6 @@ def main() -> int:
 
         if int(err) == 0:
             if args.identify:
-                # pyiec61850-ng 1.6.1's client can return from IedConnection_connect before
-                # its connection is ready for a request: an identify issued at once is then
-                # never sent and fails as connection lost (seen on a 2-core VM, against
-                # libiec61850's own server; under strace it passes). A short settle avoids it.
-                time.sleep(0.05)
                 mms = iec.IedConnection_getMmsConnection(con)
                 mms_err = iec.MmsError_create()
                 try:

@@ -530,6 +530,33 @@ pub fn run_peer_json(script: &str, args: &[&str], timeout: Duration) -> Result<V
     Ok(value)
 }
 
+/// Most runs of [`run_iec_client_identify_retrying`].
+pub const IEC_IDENTIFY_ATTEMPTS: usize = 10;
+
+/// [`run_iec_client`] with identify, run again (up to [`IEC_IDENTIFY_ATTEMPTS`] times) while the
+/// client loses its connection before identify goes out (`mms_error` 2, no identity): since
+/// 2026-11-22 libiec61850's client does so in most runs against libiec61850's own server on the
+/// 2-core VM (no identify request on the wire, the client's FIN 20 ms after the AARE; it
+/// passes under strace, and against guls or open61850 it does not happen). Returns the last
+/// result and the number of runs, each an association the server saw.
+pub fn run_iec_client_identify_retrying(
+    host: &str,
+    port: u16,
+    password: Option<&str>,
+) -> Result<(Value, usize), String> {
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let v = run_iec_client(host, port, password, true)?;
+        let lost = v["connect_error"] == 0
+            && v["identify"]["mms_error"] == 2
+            && v["identify"]["vendor"].is_null();
+        if !lost || runs == IEC_IDENTIFY_ATTEMPTS {
+            return Ok((v, runs));
+        }
+    }
+}
+
 /// Runs the libiec61850 client peer once against `host:port` (optional ACSE password, optional
 /// MMS identify, then release) and returns its JSON result, e.g.
 /// `{"connect_error": 0, "identify": {"vendor": .., "model": .., "revision": ..}, ..}`.
@@ -643,20 +670,10 @@ mod tests {
             return;
         }
         let server = start_iec_server(Some(GOLDEN_PASSWORD)).expect("iec_server");
-        // libiec61850's client sometimes loses the connection when it asks for identify right
-        // after connecting to libiec61850's own server (no request is sent; seen on a 2-core VM,
-        // not under strace): up to three connections, each with the right password.
-        let mut attempts = 0;
-        let ok = loop {
-            attempts += 1;
-            let ok = run_iec_client("127.0.0.1", server.port(), Some(GOLDEN_PASSWORD), true)
+        let (ok, attempts) =
+            run_iec_client_identify_retrying("127.0.0.1", server.port(), Some(GOLDEN_PASSWORD))
                 .expect("client");
-            assert_eq!(ok["connect_error"], 0, "{ok}");
-            let lost = ok["identify"]["mms_error"] == 2 && ok["identify"]["vendor"].is_null();
-            if !lost || attempts == 3 {
-                break ok;
-            }
-        };
+        assert_eq!(ok["connect_error"], 0, "{ok}");
         assert_eq!(ok["identify"]["vendor"], "libiec61850.com", "{ok}");
         let bad = run_iec_client("127.0.0.1", server.port(), Some("wrong"), false).expect("client");
         assert_eq!(bad["connect_error"], 5, "{bad}");
