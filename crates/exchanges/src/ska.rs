@@ -876,6 +876,10 @@ struct Claimed {
     verdict: Result<(), AuthFailure>,
 }
 
+/// A checked peer: its certified subject (DER) and name, and what was made meanwhile (see
+/// [`KaRoleMachine::check_peer`]).
+type Checked<T> = (Vec<u8>, Arc<PeerName>, Option<T>);
+
 /// The responder's item 2, its keys, and its nonce and time (noted as issued when sent).
 struct Reply {
     item: Vec<u8>,
@@ -993,6 +997,33 @@ impl KaRoleMachine {
             item.signature(),
         );
         Some(Claimed { peer, verdict })
+    }
+
+    /// Checks the peer's item (`expected_role`, signature over `signed`): the origin, then
+    /// the path and the rest ([`Self::check_validated`]). On the parallel course the path is
+    /// validated on a helper while this thread checks the signature with the claimed key and
+    /// runs `meanwhile` (given that claim, if read); on the one-thread course `meanwhile`
+    /// does not run. Returns the peer's certified subject (DER) and name, and what
+    /// `meanwhile` made.
+    fn check_peer<T>(
+        &mut self,
+        item: &ReceivedKeyAgreement,
+        expected_role: KaRole,
+        signed: &[u8],
+        meanwhile: impl FnOnce(&mut Self, Option<&Claimed>) -> T,
+    ) -> Result<Checked<T>, AuthFailure> {
+        self.check_origin(item, expected_role)?;
+        let now = self.config.clock.now();
+        let (path, claimed, early) = match self.path_elsewhere(item, now) {
+            None => (self.path_here(item, now), None, None),
+            Some(path) => {
+                let claimed = self.claimed_signature(item, signed);
+                let early = meanwhile(self, claimed.as_ref());
+                (path.join(), claimed, Some(early))
+            }
+        };
+        let (peer_dn_der, peer_name) = self.check_validated(item, signed, now, path, claimed)?;
+        Ok((peer_dn_der, peer_name, early))
     }
 
     /// Checks the peer's item after its path validation (`path`, the verifier's answer at
@@ -1176,25 +1207,16 @@ impl KaRoleMachine {
     ) -> Result<(Item, Outcome), AuthFailure> {
         let received = Self::received(item, decoded)?;
         let signed = [SIG_LABEL_I, received.tbs_der()].concat();
-        self.check_origin(&received, KaRole::Initiator)?;
-        let now = self.config.clock.now();
-        let (path, claimed, early) = match self.path_elsewhere(&received, now) {
-            None => (self.path_here(&received, now), None, None),
-            Some(path) => {
-                // Meanwhile: the signature with the claimed key, and the reply to the claimed
-                // subject (used only if it is the certified one).
-                let claimed = self.claimed_signature(&received, &signed);
-                let early = claimed.as_ref().and_then(|c| {
-                    let name = self.names.decoded(&c.peer.subject_dn_der)?;
-                    let reply = self.prepare_reply(item, &received, &c.peer.subject_dn_der, &name);
+        // Meanwhile: the reply to the claimed subject (used only if it is the certified one).
+        let (peer_dn_der, peer_name, early) =
+            self.check_peer(&received, KaRole::Initiator, &signed, |this, claimed| {
+                claimed.and_then(|c| {
+                    let name = this.names.decoded(&c.peer.subject_dn_der)?;
+                    let reply = this.prepare_reply(item, &received, &c.peer.subject_dn_der, &name);
                     Some((c.peer.subject_dn_der.clone(), reply))
-                });
-                (path.join(), claimed, early)
-            }
-        };
-        let (peer_dn_der, peer_name) =
-            self.check_validated(&received, &signed, now, path, claimed)?;
-        let reply = match early {
+                })
+            })?;
+        let reply = match early.flatten() {
             Some((der, reply)) if der == peer_dn_der => reply?,
             _ => self.prepare_reply(item, &received, &peer_dn_der, &peer_name)?,
         };
@@ -1248,19 +1270,11 @@ impl KaRoleMachine {
     ) -> Result<Outcome, AuthFailure> {
         let received = Self::received(item, decoded)?;
         let signed = [SIG_LABEL_R, &self.item1, received.tbs_der()].concat();
-        self.check_origin(&received, KaRole::Responder)?;
-        let now = self.config.clock.now();
-        let (path, claimed, early) = match self.path_elsewhere(&received, now) {
-            None => (self.path_here(&received, now), None, None),
-            Some(path) => {
-                // Meanwhile: the signature with the claimed key, and the keys.
-                let claimed = self.claimed_signature(&received, &signed);
-                let derived = self.derive_final(&received);
-                (path.join(), claimed, Some(derived))
-            }
-        };
-        let (peer_dn_der, peer_name) =
-            self.check_validated(&received, &signed, now, path, claimed)?;
+        // Meanwhile: the keys.
+        let (peer_dn_der, peer_name, early) =
+            self.check_peer(&received, KaRole::Responder, &signed, |this, _| {
+                this.derive_final(&received)
+            })?;
         let mut derived = match early {
             Some(derived) => derived?,
             None => self.derive_final(&received)?,
