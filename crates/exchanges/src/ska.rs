@@ -988,15 +988,25 @@ impl KaRoleMachine {
     /// the validation returns that same key ([`Self::check_validated`]).
     fn claimed_signature(&self, item: &ReceivedKeyAgreement, signed: &[u8]) -> Option<Claimed> {
         let peer = item.with_chain(|c| c.first().and_then(|ee| cert::claimed_peer(ee)))?;
-        let verdict = verify_signature(
+        let verdict = self.item_signature(item, &peer, signed);
+        Some(Claimed { peer, verdict })
+    }
+
+    /// The item's signature over `signed`, checked with `peer`'s key.
+    fn item_signature(
+        &self,
+        item: &ReceivedKeyAgreement,
+        peer: &VerifiedPeer,
+        signed: &[u8],
+    ) -> Result<(), AuthFailure> {
+        verify_signature(
             &self.config.provider,
-            &peer,
+            peer,
             item.signature_algorithm(),
             None,
             signed,
             item.signature(),
-        );
-        Some(Claimed { peer, verdict })
+        )
     }
 
     /// Checks the peer's item (`expected_role`, signature over `signed`): the origin, then
@@ -1046,14 +1056,7 @@ impl KaRoleMachine {
             Some(c) if c.peer.public_key == peer.public_key && c.peer.key_type == peer.key_type => {
                 c.verdict?
             }
-            _ => verify_signature(
-                &self.config.provider,
-                &peer,
-                item.signature_algorithm(),
-                None,
-                signed,
-                item.signature(),
-            )?,
+            _ => self.item_signature(item, &peer, signed)?,
         }
         if !self.names_this_side(item) {
             return Err(AuthFailure::WrongName);
