@@ -19,7 +19,9 @@ use guls_association::{
     IncomingAssociation, Initiator, Responder, UserDiagnostic,
 };
 use guls_ber::known;
-use guls_tests::peers::{peers_available_or_skip, run_iec_client, start_iec_server};
+use guls_tests::peers::{
+    IEC_IDENTIFY_ATTEMPTS, peers_available_or_skip, run_iec_client, start_iec_server,
+};
 use guls_tests::vectors::hex;
 use support::*;
 use tokio::time::timeout;
@@ -283,9 +285,32 @@ fn assert_client_release_end(serve: &ServeLog) {
     assert!(ok, "unexpected end of the client's association: {serve:?}");
 }
 
-/// Runs the libiec61850 client once (in a blocking task) while our responder handles one
-/// connection; returns the client's JSON result and what the responder saw.
+/// Runs the libiec61850 client (in a blocking task) while our responder handles its
+/// connection; returns the client's JSON result and what the responder saw. A round in which
+/// the client lost its identify before sending any MMS PDU
+/// ([`client_lost_identify_before_sending`]) is run again, up to `IEC_IDENTIFY_ATTEMPTS` times.
 async fn client_round(
+    responder: &Arc<Responder>,
+    expected: Option<&'static [u8]>,
+    password: Option<&'static str>,
+) -> (serde_json::Value, Seen) {
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let (client, seen) = client_round_once(responder, expected, password).await;
+        if runs < IEC_IDENTIFY_ATTEMPTS
+            && client_lost_identify_before_sending(&client, seen.serve.as_ref())
+        {
+            eprintln!(
+                "run {runs}: libiec61850's client lost its identify before sending it; again"
+            );
+            continue;
+        }
+        return (client, seen);
+    }
+}
+
+async fn client_round_once(
     responder: &Arc<Responder>,
     expected: Option<&'static [u8]>,
     password: Option<&'static str>,

@@ -286,6 +286,25 @@ pub async fn serve_mms(assoc: &mut Association, limit: Duration) -> ServeLog {
     }
 }
 
+/// Whether one round of libiec61850's client against our responder ended in the client's
+/// known lost identify (see `guls_tests::peers::run_iec_client_identify_retrying`): the client
+/// associated, reports `mms_error` 2 with no identity, and our responder received no MMS PDU
+/// at all before the client closed TCP. Only then is the round the client's failure, not ours,
+/// and worth running again.
+pub fn client_lost_identify_before_sending(
+    client: &serde_json::Value,
+    serve: Option<&ServeLog>,
+) -> bool {
+    let lost = client["connect_error"] == 0
+        && client["identify"]["mms_error"] == 2
+        && client["identify"]["vendor"].is_null();
+    lost && serve.is_some_and(|s| {
+        s.pdus.is_empty()
+            && s.end
+                .starts_with("provider-abort: TCP connection closed by the peer")
+    })
+}
+
 /// Splits a byte stream into TPKTs (a trailing partial one is dropped).
 pub fn split_tpkts(mut b: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
