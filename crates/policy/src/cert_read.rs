@@ -51,6 +51,9 @@ const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 /// A piece's error: a message for [`CertError::Malformed`].
 pub(crate) type Piece<T> = Result<T, String>;
 
+/// An element read by [`any_element`]: its tag and contents.
+type AnyValue<'a> = (Tag, &'a [u8]);
+
 /// What [`read_structure`] found where it lies.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Structure<'a> {
@@ -74,7 +77,7 @@ struct Spki<'a> {
     /// The algorithm OID's contents octets.
     algorithm: &'a [u8],
     /// The algorithm's parameters (tag and contents), when present.
-    parameters: Option<(Tag, &'a [u8])>,
+    parameters: Option<AnyValue<'a>>,
     /// The subjectPublicKey BIT STRING's contents (the unused-bits octet first).
     key: &'a [u8],
     /// Whether it is as the strict reading wants it: universal SEQUENCEs, OID and BIT
@@ -83,22 +86,27 @@ struct Spki<'a> {
 }
 
 /// A guls-ber error as a piece's message.
+#[cold]
+#[inline(never)]
 fn ber(what: &str, e: DecodeError) -> String {
     format!("{what}: {} (offset {})", e.kind, e.offset)
 }
 
 /// The next element, of any tag, with a definite length.
+#[inline]
 fn next<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<Element<'a>> {
     let e = r.read().map_err(|e| ber(what, e))?;
     definite(e, what)
 }
 
 /// The next element, which must have tag `tag` (class, form and number) and a definite length.
+#[inline]
 fn expect<'a>(r: &mut Reader<'a>, tag: Tag, what: &'static str) -> Piece<Element<'a>> {
     let e = r.read_tagged(tag, what).map_err(|e| ber(what, e))?;
     definite(e, what)
 }
 
+#[inline]
 fn definite<'a>(e: Element<'a>, what: &'static str) -> Piece<Element<'a>> {
     if e.indefinite {
         return Err(format!(
@@ -110,11 +118,13 @@ fn definite<'a>(e: Element<'a>, what: &'static str) -> Piece<Element<'a>> {
 }
 
 /// A reader over a constructed element's contents.
+#[inline]
 fn inside<'a>(e: &Element<'a>, what: &'static str) -> Piece<Reader<'a>> {
     e.reader().map_err(|err| ber(what, err))
 }
 
 /// Fails when octets remain in `r`.
+#[inline]
 fn end(r: &Reader<'_>, what: &'static str) -> Piece<()> {
     r.finish(what).map_err(|e| ber(what, e))
 }
@@ -137,6 +147,7 @@ fn der_bits(e: &Element<'_>, what: &'static str) -> Piece<()> {
 
 /// The next element, definite, whose tag number is `number` whatever its class and form:
 /// x509-parser compared tag numbers only, and the structure check refuses no more than it did.
+#[inline]
 fn numbered<'a>(r: &mut Reader<'a>, number: u32, what: &'static str) -> Piece<Element<'a>> {
     let e = next(r, what)?;
     if e.tag.number != number {
@@ -150,6 +161,7 @@ fn numbered<'a>(r: &mut Reader<'a>, number: u32, what: &'static str) -> Piece<El
 
 /// [`numbered`], and primitive (what x509-parser required of OIDs, BIT STRINGs and OCTET
 /// STRINGs).
+#[inline]
 fn numbered_primitive<'a>(
     r: &mut Reader<'a>,
     number: u32,
@@ -165,7 +177,7 @@ fn numbered_primitive<'a>(
 /// The next element, definite, of any tag, read as x509-parser read a value of any type
 /// (identifiers of up to six octets, the number kept in 32 bits; `[UNIVERSAL 0]` too, which
 /// guls-ber reads as end-of-contents octets): its tag and contents.
-fn any_element<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u8])> {
+fn any_element<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<AnyValue<'a>> {
     let rest = r.remaining();
     let bad = || format!("{what}: not one definite element");
     let &first = rest.first().ok_or_else(bad)?;
@@ -216,7 +228,8 @@ fn any_element<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u
 
 /// [`any_element`], primitive: what x509-parser took for an OBJECT IDENTIFIER (it looked at
 /// neither class nor number).
-fn any_primitive<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u8])> {
+#[inline]
+fn any_primitive<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<AnyValue<'a>> {
     let (tag, contents) = any_element(r, what)?;
     if tag.constructed {
         return Err(format!("{what}: constructed"));
@@ -225,6 +238,7 @@ fn any_primitive<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a 
 }
 
 /// A reader over an element's contents whatever its form (see [`numbered`]).
+#[inline]
 fn within<'a>(e: &Element<'a>) -> Reader<'a> {
     Reader::new(e.contents, LAYER).with_base(e.content_offset)
 }
@@ -272,7 +286,7 @@ fn der_time(e: &Element<'_>, what: &'static str) -> Piece<()> {
 fn algorithm_identifier<'a>(
     r: &mut Reader<'a>,
     what: &'static str,
-) -> Piece<(&'a [u8], Option<(Tag, &'a [u8])>, bool)> {
+) -> Piece<(&'a [u8], Option<AnyValue<'a>>, bool)> {
     let seq = numbered(r, 16, what)?;
     let mut a = within(&seq);
     let (oid_tag, oid) = any_primitive(&mut a, "algorithm OBJECT IDENTIFIER")?;
