@@ -53,7 +53,7 @@ const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 /// A piece's error: a message for [`CertError::Malformed`].
 pub(crate) type Piece<T> = Result<T, String>;
 
-/// An element read by [`any_element`]: its tag and contents.
+/// An algorithm's parameters as [`Cursor::any`] read them: their tag and contents.
 type AnyValue<'a> = (Tag, &'a [u8]);
 
 /// What [`read_structure`] found where it lies.
