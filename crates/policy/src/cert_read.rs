@@ -1,6 +1,8 @@
 //! Reading a certificate's structure, and what [`crate::TrustStore::verify_path`] needs of an
-//! end-entity certificate, straight from its DER with guls-ber (no copy of the certificate's
-//! fields, no allocation but the values kept).
+//! end-entity certificate, straight from its DER (no copy of the certificate's fields, no
+//! allocation but the values kept): the structure with a small cursor that reads headers as
+//! x509-parser read them ([`Cursor`]), the pieces with guls-ber's strict reading
+//! ([`guls_ber::Reader`], definite lengths checked).
 //!
 //! # Two levels
 //!
@@ -51,19 +53,22 @@ const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 /// A piece's error: a message for [`CertError::Malformed`].
 pub(crate) type Piece<T> = Result<T, String>;
 
+/// An algorithm's parameters as [`Cursor::any`] read them: their tag and contents.
+type AnyValue<'a> = (Tag, &'a [u8]);
+
 /// What [`read_structure`] found where it lies.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Structure<'a> {
     /// Whether `tbsCertificate` says version 3 (`[0] INTEGER 2`).
     v3: bool,
-    /// The subject `Name` (a SEQUENCE, its inside not yet read).
-    subject: Element<'a>,
+    /// The subject `Name` (its inside not yet read).
+    subject: Tlv<'a>,
     /// The SubjectPublicKeyInfo.
     spki: Spki<'a>,
     /// Whether `[3]` is as the strict reading wants it (context-specific, constructed, of
     /// the length of the SEQUENCE inside), and the `Extensions` SEQUENCE, when present (each
     /// extension's envelope read).
-    extensions: Option<(bool, Element<'a>)>,
+    extensions: Option<(bool, Tlv<'a>)>,
 }
 
 /// A SubjectPublicKeyInfo as [`read_structure`] found it.
@@ -74,7 +79,7 @@ struct Spki<'a> {
     /// The algorithm OID's contents octets.
     algorithm: &'a [u8],
     /// The algorithm's parameters (tag and contents), when present.
-    parameters: Option<(Tag, &'a [u8])>,
+    parameters: Option<AnyValue<'a>>,
     /// The subjectPublicKey BIT STRING's contents (the unused-bits octet first).
     key: &'a [u8],
     /// Whether it is as the strict reading wants it: universal SEQUENCEs, OID and BIT
@@ -83,22 +88,27 @@ struct Spki<'a> {
 }
 
 /// A guls-ber error as a piece's message.
+#[cold]
+#[inline(never)]
 fn ber(what: &str, e: DecodeError) -> String {
     format!("{what}: {} (offset {})", e.kind, e.offset)
 }
 
 /// The next element, of any tag, with a definite length.
+#[inline]
 fn next<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<Element<'a>> {
     let e = r.read().map_err(|e| ber(what, e))?;
     definite(e, what)
 }
 
 /// The next element, which must have tag `tag` (class, form and number) and a definite length.
+#[inline]
 fn expect<'a>(r: &mut Reader<'a>, tag: Tag, what: &'static str) -> Piece<Element<'a>> {
     let e = r.read_tagged(tag, what).map_err(|e| ber(what, e))?;
     definite(e, what)
 }
 
+#[inline]
 fn definite<'a>(e: Element<'a>, what: &'static str) -> Piece<Element<'a>> {
     if e.indefinite {
         return Err(format!(
@@ -110,22 +120,21 @@ fn definite<'a>(e: Element<'a>, what: &'static str) -> Piece<Element<'a>> {
 }
 
 /// A reader over a constructed element's contents.
+#[inline]
 fn inside<'a>(e: &Element<'a>, what: &'static str) -> Piece<Reader<'a>> {
     e.reader().map_err(|err| ber(what, err))
 }
 
 /// Fails when octets remain in `r`.
+#[inline]
 fn end(r: &Reader<'_>, what: &'static str) -> Piece<()> {
     r.finish(what).map_err(|e| ber(what, e))
 }
 
 /// A primitive BIT STRING's contents as DER wants them (X.690 10.2, 11.2): at least the
 /// unused-bits octet, none unused in an empty string, the unused bits zero.
-fn der_bits(e: &Element<'_>, what: &'static str) -> Piece<()> {
-    if e.tag.constructed {
-        return Err(format!("{what}: constructed BIT STRING"));
-    }
-    match e.contents {
+fn der_bits(contents: &[u8], what: &'static str) -> Piece<()> {
+    match contents {
         [] => Err(format!("{what}: empty BIT STRING")),
         [unused] if *unused != 0 => Err(format!("{what}: unused bits in an empty BIT STRING")),
         [unused, .., last] if last.trailing_zeros() < u32::from(*unused) => {
@@ -135,98 +144,156 @@ fn der_bits(e: &Element<'_>, what: &'static str) -> Piece<()> {
     }
 }
 
-/// The next element, definite, whose tag number is `number` whatever its class and form:
-/// x509-parser compared tag numbers only, and the structure check refuses no more than it did.
-fn numbered<'a>(r: &mut Reader<'a>, number: u32, what: &'static str) -> Piece<Element<'a>> {
-    let e = next(r, what)?;
-    if e.tag.number != number {
-        return Err(format!(
-            "{what}: expected tag number {number}, found {}",
-            e.tag
-        ));
-    }
-    Ok(e)
+/// One element as the structure check reads it (see [`Cursor`]).
+#[derive(Debug, Clone, Copy)]
+struct Tlv<'a> {
+    tag: Tag,
+    contents: &'a [u8],
+    /// Identifier to last octet.
+    raw: &'a [u8],
+    /// Where it starts in the certificate.
+    offset: usize,
 }
 
-/// [`numbered`], and primitive (what x509-parser required of OIDs, BIT STRINGs and OCTET
-/// STRINGs).
-fn numbered_primitive<'a>(
-    r: &mut Reader<'a>,
-    number: u32,
-    what: &'static str,
-) -> Piece<Element<'a>> {
-    let e = numbered(r, number, what)?;
-    if e.tag.constructed {
-        return Err(format!("{what}: constructed"));
-    }
-    Ok(e)
-}
-
-/// The next element, definite, of any tag, read as x509-parser read a value of any type
-/// (identifiers of up to six octets, the number kept in 32 bits; `[UNIVERSAL 0]` too, which
-/// guls-ber reads as end-of-contents octets): its tag and contents.
-fn any_element<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u8])> {
-    let rest = r.remaining();
-    let bad = || format!("{what}: not one definite element");
-    let &first = rest.first().ok_or_else(bad)?;
-    let mut number = u32::from(first & 0x1f);
-    let mut i = 1;
-    if number == 0x1f {
-        number = 0;
-        loop {
-            if i > 5 {
-                return Err(bad());
-            }
-            let &b = rest.get(i).ok_or_else(bad)?;
-            number = (number << 7) | u32::from(b & 0x7f);
-            i += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
+impl<'a> Tlv<'a> {
+    /// A cursor over its contents, whatever its form (x509-parser did not look at it).
+    #[inline]
+    fn within(&self) -> Cursor<'a> {
+        Cursor {
+            data: self.contents,
+            base: self.offset + (self.raw.len() - self.contents.len()),
         }
     }
-    let &l = rest.get(i).ok_or_else(bad)?;
-    i += 1;
-    let len = match l {
-        0..=0x7f => usize::from(l),
-        0x80 | 0xff => return Err(bad()),
-        _ => {
-            let n = usize::from(l & 0x7f);
-            let octets = rest.get(i..i + n).filter(|_| n <= 8).ok_or_else(bad)?;
-            i += n;
-            let len = octets.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
-            usize::try_from(len).map_err(|_| bad())?
-        }
-    };
-    let contents = rest.get(i..).and_then(|c| c.get(..len)).ok_or_else(bad)?;
-    let end = i + len;
-    let tag = Tag {
-        class: match first >> 6 {
-            0 => Class::Universal,
-            1 => Class::Application,
-            2 => Class::Context,
-            _ => Class::Private,
-        },
-        constructed: first & 0x20 != 0,
-        number,
-    };
-    *r = Reader::new(&rest[end..], LAYER).with_base(r.position() + end);
-    Ok((tag, contents))
 }
 
-/// [`any_element`], primitive: what x509-parser took for an OBJECT IDENTIFIER (it looked at
-/// neither class nor number).
-fn any_primitive<'a>(r: &mut Reader<'a>, what: &'static str) -> Piece<(Tag, &'a [u8])> {
-    let (tag, contents) = any_element(r, what)?;
-    if tag.constructed {
-        return Err(format!("{what}: constructed"));
+/// A cursor over DER elements read as x509-parser read a certificate's structure:
+/// identifiers of up to six octets (the number kept in 32 bits; `[UNIVERSAL 0]` too, which
+/// guls-ber reads as end-of-contents octets), definite lengths in the short or long form
+/// (not necessarily minimal), tag numbers compared without class and form.
+#[derive(Debug, Clone, Copy)]
+struct Cursor<'a> {
+    data: &'a [u8],
+    /// Where `data` starts in the certificate (for messages).
+    base: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn is_empty(&self) -> bool {
+        self.data.is_empty()
     }
-    Ok((tag, contents))
-}
 
-/// A reader over an element's contents whatever its form (see [`numbered`]).
-fn within<'a>(e: &Element<'a>) -> Reader<'a> {
-    Reader::new(e.contents, LAYER).with_base(e.content_offset)
+    /// The next element, of any tag.
+    #[inline]
+    fn any(&mut self, what: &'static str) -> Piece<Tlv<'a>> {
+        let (tag, i, len) = self.header(what)?;
+        let d = self.data;
+        let end = i
+            .checked_add(len)
+            .filter(|&e| e <= d.len())
+            .ok_or_else(|| format!("{what}: truncated at offset {}", self.base))?;
+        let tlv = Tlv {
+            tag,
+            contents: &d[i..end],
+            raw: &d[..end],
+            offset: self.base,
+        };
+        self.data = &d[end..];
+        self.base += end;
+        Ok(tlv)
+    }
+
+    /// The next element's tag, header length and contents length (the contents may not be
+    /// there).
+    #[inline]
+    fn header(&self, what: &'static str) -> Piece<(Tag, usize, usize)> {
+        let d = self.data;
+        let bad = || format!("{what}: not one definite element at offset {}", self.base);
+        let &first = d.first().ok_or_else(bad)?;
+        let mut number = u32::from(first & 0x1f);
+        let mut i = 1;
+        if number == 0x1f {
+            number = 0;
+            loop {
+                if i > 5 {
+                    return Err(bad());
+                }
+                let &b = d.get(i).ok_or_else(bad)?;
+                number = (number << 7) | u32::from(b & 0x7f);
+                i += 1;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+        }
+        let &l = d.get(i).ok_or_else(bad)?;
+        i += 1;
+        let len = match l {
+            0..=0x7f => usize::from(l),
+            0x80 | 0xff => return Err(bad()),
+            _ => {
+                let n = usize::from(l & 0x7f);
+                let octets = d.get(i..i + n).filter(|_| n <= 8).ok_or_else(bad)?;
+                i += n;
+                let len = octets.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+                usize::try_from(len).map_err(|_| bad())?
+            }
+        };
+        let tag = Tag {
+            class: match first >> 6 {
+                0 => Class::Universal,
+                1 => Class::Application,
+                2 => Class::Context,
+                _ => Class::Private,
+            },
+            constructed: first & 0x20 != 0,
+            number,
+        };
+        Ok((tag, i, len))
+    }
+
+    /// The tag of the next element, if one reads.
+    fn peek(&self) -> Option<Tag> {
+        let mut c = *self;
+        c.any("").ok().map(|t| t.tag)
+    }
+
+    /// The next element, whose tag number must be `number` (x509-parser compared tag numbers
+    /// only).
+    #[inline]
+    fn numbered(&mut self, number: u32, what: &'static str) -> Piece<Tlv<'a>> {
+        let e = self.any(what)?;
+        if e.tag.number != number {
+            return Err(format!(
+                "{what}: expected tag number {number}, found {} at offset {}",
+                e.tag, e.offset
+            ));
+        }
+        Ok(e)
+    }
+
+    /// [`Cursor::any`], primitive: what x509-parser took for an OBJECT IDENTIFIER, a BIT
+    /// STRING or an OCTET STRING.
+    #[inline]
+    fn primitive(&mut self, what: &'static str) -> Piece<Tlv<'a>> {
+        let e = self.any(what)?;
+        if e.tag.constructed {
+            return Err(format!("{what}: constructed at offset {}", e.offset));
+        }
+        Ok(e)
+    }
+
+    /// [`Cursor::numbered`], primitive.
+    #[inline]
+    fn numbered_primitive(&mut self, number: u32, what: &'static str) -> Piece<Tlv<'a>> {
+        let e = self.primitive(what)?;
+        if e.tag.number != number {
+            return Err(format!(
+                "{what}: expected tag number {number}, found {} at offset {}",
+                e.tag, e.offset
+            ));
+        }
+        Ok(e)
+    }
 }
 
 /// A validity time as DER wants it (X.690 11.7, 11.8; RFC 5280 4.1.2.5): a primitive UTCTime
@@ -234,7 +301,7 @@ fn within<'a>(e: &Element<'a>) -> Reader<'a> {
 /// hour, a minute and a second that exist (no leap second). As strict as rustls-webpki (but
 /// for its refusal of years before 1970, which x509-parser read), so that no time
 /// x509-parser refused passes.
-fn der_time(e: &Element<'_>, what: &'static str) -> Piece<()> {
+fn der_time(e: &Tlv<'_>, what: &'static str) -> Piece<()> {
     let bad = || Err(format!("{what}: not a DER UTCTime or GeneralizedTime"));
     let c = e.contents;
     let (year, rest) = match (e.tag.number, c.len()) {
@@ -266,26 +333,23 @@ fn der_time(e: &Element<'_>, what: &'static str) -> Piece<()> {
     Ok(())
 }
 
-/// An element's tag and contents.
-type TagAndContents<'a> = (Tag, &'a [u8]);
-
 /// An `AlgorithmIdentifier ::= SEQUENCE { OID, parameters ANY OPTIONAL }` as the structure
 /// check reads it: the OID's contents, the parameters, and whether it is as the strict
 /// reading wants it (a universal SEQUENCE and OID, nothing after the parameters).
 fn algorithm_identifier<'a>(
-    r: &mut Reader<'a>,
+    r: &mut Cursor<'a>,
     what: &'static str,
-) -> Piece<(&'a [u8], Option<TagAndContents<'a>>, bool)> {
-    let seq = numbered(r, 16, what)?;
-    let mut a = within(&seq);
-    let (oid_tag, oid) = any_primitive(&mut a, "algorithm OBJECT IDENTIFIER")?;
+) -> Piece<(&'a [u8], Option<Tlv<'a>>, bool)> {
+    let seq = r.numbered(16, what)?;
+    let mut a = seq.within();
+    let oid = a.primitive("algorithm OBJECT IDENTIFIER")?;
     let parameters = if a.is_empty() {
         None
     } else {
-        Some(any_element(&mut a, "algorithm parameters")?)
+        Some(a.any("algorithm parameters")?)
     };
-    let strict = seq.tag == Tag::SEQUENCE && oid_tag == Tag::OID && a.is_empty();
-    Ok((oid, parameters, strict))
+    let strict = seq.tag == Tag::SEQUENCE && oid.tag == Tag::OID && a.is_empty();
+    Ok((oid.contents, parameters, strict))
 }
 
 /// Checks one certificate's structure (see the module documentation) and returns where its
@@ -296,23 +360,19 @@ pub(crate) fn read_structure(der: &[u8]) -> Result<Structure<'_>, CertError> {
 }
 
 fn structure(der: &[u8]) -> Piece<Structure<'_>> {
-    let mut outer = Reader::new(der, LAYER);
-    let certificate = numbered(&mut outer, 16, "Certificate")?;
-    let mut c = within(&certificate);
-    let tbs = numbered(&mut c, 16, "tbsCertificate")?;
+    let mut outer = Cursor { data: der, base: 0 };
+    let certificate = outer.numbered(16, "Certificate")?;
+    let mut c = certificate.within();
+    let tbs = c.numbered(16, "tbsCertificate")?;
     algorithm_identifier(&mut c, "signatureAlgorithm")?;
-    der_bits(&numbered_primitive(&mut c, 3, "signature")?, "signature")?;
+    der_bits(c.numbered_primitive(3, "signature")?.contents, "signature")?;
     // Octets after the signature are rustls-webpki's to refuse (x509-parser ignored them).
 
-    let mut t = within(&tbs);
+    let mut t = tbs.within();
     let mut v3 = false;
-    if t.peek_tag()
-        .map_err(|e| ber("version", e))?
-        .is_some_and(|tag| tag.same_number(Tag::context(0)))
-    {
-        let version = next(&mut t, "version")?;
-        let mut v = within(&version);
-        let n = numbered_primitive(&mut v, 2, "version INTEGER")?;
+    if t.peek().is_some_and(|tag| tag.same_number(Tag::context(0))) {
+        let version = t.any("version")?;
+        let n = version.within().numbered_primitive(2, "version INTEGER")?;
         // What x509-parser took for a version: a non-negative INTEGER of 32 bits at most,
         // minimally encoded.
         match n.contents {
@@ -328,29 +388,25 @@ fn structure(der: &[u8]) -> Piece<Structure<'_>> {
         }
         v3 = n.tag == Tag::INTEGER && n.contents == [2];
     }
-    let serial = t.read().map_err(|e| ber("serialNumber", e))?;
-    if serial.tag.number != 2 {
-        return Err(format!("serialNumber: found {}", serial.tag));
-    }
+    t.numbered(2, "serialNumber")?;
     algorithm_identifier(&mut t, "signature")?;
-    numbered(&mut t, 16, "issuer")?;
-    let validity = numbered(&mut t, 16, "validity")?;
-    let mut v = within(&validity);
+    t.numbered(16, "issuer")?;
+    let mut v = t.numbered(16, "validity")?.within();
     for what in ["notBefore", "notAfter"] {
-        der_time(&next(&mut v, what)?, what)?;
+        der_time(&v.any(what)?, what)?;
     }
-    let subject = numbered(&mut t, 16, "subject")?;
+    let subject = t.numbered(16, "subject")?;
 
-    let spki_element = numbered(&mut t, 16, "subjectPublicKeyInfo")?;
-    let mut s = within(&spki_element);
+    let spki_element = t.numbered(16, "subjectPublicKeyInfo")?;
+    let mut s = spki_element.within();
     let (algorithm, parameters, alg_strict) =
         algorithm_identifier(&mut s, "subjectPublicKeyInfo algorithm")?;
-    let key = numbered_primitive(&mut s, 3, "subjectPublicKey")?;
-    der_bits(&key, "subjectPublicKey")?;
+    let key = s.numbered_primitive(3, "subjectPublicKey")?;
+    der_bits(key.contents, "subjectPublicKey")?;
     let spki = Spki {
         raw: spki_element.raw,
         algorithm,
-        parameters,
+        parameters: parameters.map(|p| (p.tag, p.contents)),
         key: key.contents,
         // The strict reading of the key wants universal SEQUENCEs, an OID and a BIT STRING,
         // and nothing after the last field of each.
@@ -361,12 +417,9 @@ fn structure(der: &[u8]) -> Piece<Structure<'_>> {
     };
 
     for (n, what) in [(1, "issuerUniqueID"), (2, "subjectUniqueID")] {
-        if t.peek_tag()
-            .map_err(|e| ber(what, e))?
-            .is_some_and(|tag| tag.same_number(Tag::context(n)))
-        {
+        if t.peek().is_some_and(|tag| tag.same_number(Tag::context(n))) {
             // x509-parser wanted an unused-bits octet and nothing else of them.
-            if next(&mut t, what)?.contents.is_empty() {
+            if t.any(what)?.contents.is_empty() {
                 return Err(format!("{what}: empty BIT STRING"));
             }
         }
@@ -377,21 +430,24 @@ fn structure(der: &[u8]) -> Piece<Structure<'_>> {
         // x509-parser read the `[3]` header, and then one SEQUENCE from there to the end of
         // tbsCertificate whatever length the header gave: so here (the strict reading wants
         // them to agree).
-        let rest = t.remaining();
-        let (tag, header_len, len) = guls_ber::peek_header(rest, LAYER)
-            .map_err(|e| ber("extensions", e.shifted(t.position())))?;
-        if tag.number != 3 || len.is_none() {
+        let (tag, header_len, len) = t.header("extensions")?;
+        if tag.number != 3 {
             return Err(format!("extensions: expected [3], found {tag}"));
         }
-        let mut x = Reader::new(&rest[header_len..], LAYER).with_base(t.position() + header_len);
-        let list = numbered(&mut x, 16, "Extensions")?;
-        end(&x, "tbsCertificate")?;
-        let mut l = within(&list);
+        let mut x = Cursor {
+            data: &t.data[header_len..],
+            base: t.base + header_len,
+        };
+        let list = x.numbered(16, "Extensions")?;
+        if !x.is_empty() {
+            return Err("tbsCertificate: octets after the extensions".into());
+        }
+        let mut l = list.within();
         while !l.is_empty() {
             extension(&mut l)?;
         }
         let strict = tag == Tag::context(3).constructed()
-            && len == Some(list.raw.len())
+            && len == list.raw.len()
             && list.tag == Tag::SEQUENCE;
         Some((strict, list))
     };
@@ -416,26 +472,22 @@ struct Extension<'a> {
     value: &'a [u8],
 }
 
-fn extension<'a>(r: &mut Reader<'a>) -> Piece<Extension<'a>> {
-    let seq = numbered(r, 16, "Extension")?;
-    let mut f = within(&seq);
-    let (id_tag, id) = any_primitive(&mut f, "extnID")?;
-    let mut strict = seq.tag == Tag::SEQUENCE && id_tag == Tag::OID;
-    if f.peek_tag()
-        .map_err(|e| ber("critical", e))?
-        .map(|t| t.number)
-        == Some(1)
-    {
-        let b = next(&mut f, "critical")?;
+fn extension<'a>(r: &mut Cursor<'a>) -> Piece<Extension<'a>> {
+    let seq = r.numbered(16, "Extension")?;
+    let mut f = seq.within();
+    let id = f.primitive("extnID")?;
+    let mut strict = seq.tag == Tag::SEQUENCE && id.tag == Tag::OID;
+    if f.peek().map(|t| t.number) == Some(1) {
+        let b = f.any("critical")?;
         if b.contents.len() != 1 {
             return Err("critical: not one octet".into());
         }
         strict &= b.tag == Tag::BOOLEAN && matches!(b.contents, [0x00] | [0xff]);
     }
-    let value = numbered_primitive(&mut f, 4, "extnValue")?;
+    let value = f.numbered_primitive(4, "extnValue")?;
     strict &= value.tag == Tag::OCTET_STRING && f.is_empty();
     Ok(Extension {
-        id,
+        id: id.contents,
         strict,
         value: value.contents,
     })
@@ -444,7 +496,8 @@ fn extension<'a>(r: &mut Reader<'a>) -> Piece<Extension<'a>> {
 impl<'a> Structure<'a> {
     /// The subject name ([`name`]).
     pub(crate) fn subject(&self) -> Piece<DistinguishedName> {
-        name(&self.subject, "subject")
+        let mut r = Reader::new(self.subject.raw, LAYER).with_base(self.subject.offset);
+        name(&expect(&mut r, Tag::SEQUENCE, "subject")?, "subject")
     }
 
     /// The key type, or the algorithm OID (dotted) when it is none this project signs with.
@@ -508,7 +561,7 @@ impl<'a> Structure<'a> {
             Ok(())
         };
         // The envelopes were read by `read_structure`: no error here.
-        let mut l = within(&list);
+        let mut l = list.within();
         while let Ok(x) = extension(&mut l) {
             let slot = match x.id {
                 KEY_USAGE => &mut out.key_usage,
@@ -551,7 +604,7 @@ impl Extensions<'_> {
         let mut r = Reader::new(value, LAYER);
         let bits = expect(&mut r, Tag::BIT_STRING, "keyUsage")?;
         end(&r, "keyUsage")?;
-        der_bits(&bits, "keyUsage")?;
+        der_bits(bits.contents, "keyUsage")?;
         if bits.contents[0] > 7 {
             return Err("keyUsage: more than 7 unused bits".into());
         }

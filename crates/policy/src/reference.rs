@@ -48,7 +48,7 @@ impl From<EeFacts> for EndEntityReading {
             eku_present: f.eku_present,
             certificate: f.certificate.map(|c| CertificateReading {
                 subject: c.subject.name.clone(),
-                subject_text: c.subject.text.clone(),
+                subject_text: c.subject.text().to_owned(),
                 subject_der: c.subject.der.clone(),
                 alt_directory_names: c.alt_directory_names.clone(),
                 public_key: c.public_key.clone(),

@@ -281,7 +281,7 @@ impl VerifiedCertificate {
 
     /// The subject as text ([`crate::format_dn`]).
     pub fn subject_text(&self) -> &str {
-        &self.ee.subject.text
+        self.ee.subject.text()
     }
 
     /// The subject's DER as [`DistinguishedName::to_der`] writes it (the form exchanges
@@ -943,13 +943,38 @@ fn stack_or_vec<'b, T: Copy, const N: usize>(
     if n <= N { &stack[..n] } else { more }
 }
 
-/// A subject read from a certificate: the name, its text and its DER.
-#[derive(Debug, PartialEq, Eq)]
+/// A subject read from a certificate: the name, its DER, and its text, written the first
+/// time it is asked for (the exchanges never ask on success; [`format_dn`] of `name`, so it
+/// is left out of equality).
+#[derive(Debug)]
 pub(crate) struct Subject {
     pub(crate) name: DistinguishedName,
-    pub(crate) text: String,
+    text: std::sync::OnceLock<String>,
     pub(crate) der: Vec<u8>,
 }
+
+impl Subject {
+    pub(crate) fn new(name: DistinguishedName) -> Self {
+        Subject {
+            der: name.to_der(),
+            text: std::sync::OnceLock::new(),
+            name,
+        }
+    }
+
+    /// The name as text ([`format_dn`]).
+    pub(crate) fn text(&self) -> &str {
+        self.text.get_or_init(|| format_dn(&self.name))
+    }
+}
+
+impl PartialEq for Subject {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.der == other.der
+    }
+}
+
+impl Eq for Subject {}
 
 /// How [`TrustStore::verify_path_reading`] reads certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1000,11 +1025,7 @@ impl EeFacts {
             let (spki_der, public_key) = s.public_key()?;
             Ok(Arc::new(EeCertificate {
                 der: der.to_vec(),
-                subject: Subject {
-                    text: format_dn(&name),
-                    der: name.to_der(),
-                    name,
-                },
+                subject: Subject::new(name),
                 alt_directory_names,
                 public_key: public_key.to_vec(),
                 spki_der: spki_der.to_vec(),
@@ -1024,11 +1045,7 @@ impl EeFacts {
         let ee = parse_certificate(der)?;
         let spki = ee.public_key();
         let x509 = |e: x509_parser::error::X509Error| e.to_string();
-        let subject = dn_from_x509(ee.subject()).map(|name| Subject {
-            text: format_dn(&name),
-            der: name.to_der(),
-            name,
-        });
+        let subject = dn_from_x509(ee.subject()).map(Subject::new);
         let alt_directory_names = ee.subject_alternative_name().map_err(x509).and_then(|san| {
             let mut out = Vec::new();
             for name in san.iter().flat_map(|s| s.value.general_names.iter()) {
