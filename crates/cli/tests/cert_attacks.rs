@@ -109,8 +109,8 @@ const SKEW: u64 = 120;
 const WAIT: Duration = Duration::from_secs(15);
 
 /// The signature labels of the key agreement (`ASN1.md`, section 2).
-const SIG_LABEL_I: &[u8] = b"GULS ARC.2.1 v1 initiator signature\x00";
-const SIG_LABEL_R: &[u8] = b"GULS ARC.2.1 v1 responder signature\x00";
+const SIG_LABEL_I: &[u8] = b"GULS ARC.2.1 v2 initiator signature\x00";
+const SIG_LABEL_R: &[u8] = b"GULS ARC.2.1 v2 responder signature\x00";
 /// id-X25519 (1.3.101.110), the OID contents.
 const X25519_OID: &[u8] = &[0x2b, 0x65, 0x6e];
 
@@ -170,6 +170,7 @@ fn random(provider: &CryptoProvider, n: usize) -> Vec<u8> {
 /// A key and its certificate chain, as a raw peer uses them: to sign anything.
 struct Signer {
     key: Arc<dyn SigningKey>,
+    sha256: &'static dyn guls_crypto::Hash,
     alg: SignatureAlgorithm,
     chain: Vec<Vec<u8>>,
     name: DistinguishedName,
@@ -181,6 +182,7 @@ impl Signer {
         Signer {
             alg: key.algorithms()[0],
             key,
+            sha256: provider.hash(guls_crypto::HashAlgorithm::Sha256).unwrap(),
             chain: id.chain().iter().map(|c| c.to_vec()).collect(),
             name: id.subject_name().clone(),
         }
@@ -197,6 +199,13 @@ impl Signer {
     /// A signature over the concatenation of `parts`.
     fn sign(&self, parts: &[&[u8]]) -> BitString {
         BitString::from_bytes(self.key.sign(self.alg, &parts.concat()).unwrap())
+    }
+
+    /// A key agreement item's signature: over `label` and the SHA-256 of the concatenation
+    /// of `parts` (`ASN1.md`, section 2).
+    fn sign_key_agreement(&self, label: &[u8], parts: &[&[u8]]) -> BitString {
+        let digest = self.sha256.hash(&parts.concat());
+        self.sign(&[label, digest.as_bytes()])
     }
 }
 
@@ -341,7 +350,12 @@ fn ka_tbs(pki: &Pki, time: u64) -> KeyAgreementTbs {
 /// Key agreement item 1 carrying `sent`, with `by`'s signature over `label ‖ signed` (an
 /// honest item signs what it sends with the initiator's label).
 fn ka_item(sent: &KeyAgreementTbs, signed: &KeyAgreementTbs, by: &Signer, label: &[u8]) -> Vec<u8> {
-    KeyAgreementItem::new(sent.clone(), by.sign(&[label, &signed.encode()]), None).encode()
+    KeyAgreementItem::new(
+        sent.clone(),
+        by.sign_key_agreement(label, &[&signed.encode()]),
+        None,
+    )
+    .encode()
 }
 
 /// The raw peer's honest key agreement item 1, of `time`.
@@ -1289,7 +1303,9 @@ impl ExchangeRole for TamperingResponder {
                         let mut other = item1.value.clone();
                         let n = other.len();
                         other[n - 1] ^= 0x01;
-                        let signature = self.signer.sign(&[SIG_LABEL_R, &other, r.tbs_der()]);
+                        let signature = self
+                            .signer
+                            .sign_key_agreement(SIG_LABEL_R, &[&other, r.tbs_der()]);
                         r = KeyAgreementItem::new(r.tbs().clone(), signature, r.confirmation);
                     }
                 }

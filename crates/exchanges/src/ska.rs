@@ -64,10 +64,12 @@ pub const IV_LEN: usize = 12;
 /// Length of the key-confirmation MACs (HMAC-SHA-256), octets.
 pub const MAC_LEN: usize = 32;
 
-const LABEL_PREFIX: &[u8] = b"GULS ARC.2.1 v1 ";
-const SIG_LABEL_I: &[u8] = b"GULS ARC.2.1 v1 initiator signature\x00";
-const SIG_LABEL_R: &[u8] = b"GULS ARC.2.1 v1 responder signature\x00";
-const TRANSCRIPT_LABEL: &[u8] = b"GULS ARC.2.1 v1 transcript\x00";
+const LABEL_PREFIX: &[u8] = b"GULS ARC.2.1 v2 ";
+const SIG_LABEL_I: &[u8] = b"GULS ARC.2.1 v2 initiator signature\x00";
+const SIG_LABEL_R: &[u8] = b"GULS ARC.2.1 v2 responder signature\x00";
+const TRANSCRIPT_LABEL: &[u8] = b"GULS ARC.2.1 v2 transcript\x00";
+/// Octets of the longest signature label.
+const SIG_LABEL_MAX: usize = 36;
 
 /// Which side sent an item / holds the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +165,32 @@ fn hash_signature_tlv(ctx: &mut dyn HashContext, (unused_bits, bytes): (u8, &[u8
     header.push(unused_bits);
     ctx.update(&header);
     ctx.update(bytes);
+}
+
+/// What an item's signature covers (ASN1.md, section 2): the role's label and the SHA-256 of
+/// the signed octets, on the stack. Signing the digest rather than the octets keeps the
+/// signature's own hashing (Ed25519 hashes its message twice to sign, once to verify) off
+/// the certification path, which is most of the octets.
+struct SignedMessage {
+    octets: [u8; SIG_LABEL_MAX + 64],
+    len: usize,
+}
+
+impl SignedMessage {
+    fn new(label: &[u8], digest: &Digest) -> Self {
+        let digest = digest.as_bytes();
+        let mut octets = [0; SIG_LABEL_MAX + 64];
+        octets[..label.len()].copy_from_slice(label);
+        octets[label.len()..label.len() + digest.len()].copy_from_slice(digest);
+        SignedMessage {
+            octets,
+            len: label.len() + digest.len(),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.octets[..self.len]
+    }
 }
 
 impl KeyAgreementTbs {
@@ -1093,20 +1121,17 @@ impl KaRoleMachine {
         item.peer_name_absent_or(own.name(), own.name_der_contents())
     }
 
-    /// The key schedule (ASN1.md, "Key schedule"); item 2 is given by its signed octets and
-    /// its signature.
+    /// The key schedule (ASN1.md, "Key schedule"): `signed_r` is the digest the responder
+    /// signed (of item 1 and its `toBeSigned`), `signature_r` its signature.
     fn derive(
         &self,
         ephemeral: Box<dyn ActiveKeyExchange>,
         peer_public: &[u8],
-        item1: &[u8],
-        item2: (&[u8], (u8, &[u8])),
+        signed_r: &Digest,
+        signature_r: (u8, &[u8]),
         peer_dn_der: Vec<u8>,
     ) -> Result<Derived, AuthFailure> {
         let p = &self.config.provider;
-        let hash = p
-            .hash(HashAlgorithm::Sha256)
-            .ok_or(AuthFailure::Internal("no SHA-256"))?;
         let hkdf = p
             .hkdf(HkdfAlgorithm::Sha256)
             .ok_or(AuthFailure::Internal("no HKDF-SHA-256"))?;
@@ -1116,13 +1141,12 @@ impl KaRoleMachine {
         let shared = ephemeral
             .complete(peer_public)
             .map_err(|_| AuthFailure::KeyAgreement("X25519 failed"))?;
-        let mut ctx = hash.start();
+        let mut ctx = self.sha256()?.start();
         ctx.update(TRANSCRIPT_LABEL);
         ctx.update(&(self.config.context.len() as u64).to_be_bytes());
         ctx.update(&self.config.context);
-        ctx.update(item1);
-        ctx.update(item2.0);
-        hash_signature_tlv(ctx.as_mut(), item2.1);
+        ctx.update(signed_r.as_bytes());
+        hash_signature_tlv(ctx.as_mut(), signature_r);
         // Digests live on the stack; the transcript hash is public.
         let th = ctx.finish();
         let prk = hkdf.extract(th.as_bytes(), shared.as_bytes());
@@ -1147,14 +1171,29 @@ impl KaRoleMachine {
         })
     }
 
-    fn sign(&self, label: &[u8], parts: &[&[u8]]) -> Result<BitString, AuthFailure> {
-        let mut msg =
-            Vec::with_capacity(label.len() + parts.iter().map(|p| p.len()).sum::<usize>());
-        msg.extend_from_slice(label);
-        for p in parts {
-            msg.extend_from_slice(p);
+    fn sha256(&self) -> Result<&'static dyn guls_crypto::Hash, AuthFailure> {
+        self.config
+            .provider
+            .hash(HashAlgorithm::Sha256)
+            .ok_or(AuthFailure::Internal("no SHA-256"))
+    }
+
+    /// The SHA-256 of the concatenation of `parts`.
+    fn digest(&self, parts: &[&[u8]]) -> Result<Digest, AuthFailure> {
+        let mut ctx = self.sha256()?.start();
+        for part in parts {
+            ctx.update(part);
         }
-        self.config.identity.sign(&msg).map(BitString::from_bytes)
+        Ok(ctx.finish())
+    }
+
+    /// The signature over `label` and `digest` ([`SignedMessage`]).
+    fn sign(&self, label: &[u8], digest: &Digest) -> Result<BitString, AuthFailure> {
+        let message = SignedMessage::new(label, digest);
+        self.config
+            .identity
+            .sign(message.as_bytes())
+            .map(BitString::from_bytes)
     }
 
     /// The DER of this side's `KeyAgreementTbs` (its certification path written where the
@@ -1185,7 +1224,7 @@ impl KaRoleMachine {
         let (eph, nonce, now) = self.fresh()?;
         self.note_issued(&nonce, now);
         let tbs_der = self.tbs_der(eph.as_ref(), &nonce, now, self.config.peer_name.as_ref());
-        let signature = self.sign(SIG_LABEL_I, &[&tbs_der])?;
+        let signature = self.sign(SIG_LABEL_I, &self.digest(&[&tbs_der])?)?;
         self.item1 = encode_item(&tbs_der, &signature, None);
         self.ephemeral = Some(eph);
         Ok(Item {
@@ -1209,10 +1248,11 @@ impl KaRoleMachine {
         decoded: Option<DecodedItem>,
     ) -> Result<(Item, Outcome), AuthFailure> {
         let received = Self::received(item, decoded)?;
-        let signed = [SIG_LABEL_I, received.tbs_der()].concat();
+        let signed = SignedMessage::new(SIG_LABEL_I, &self.digest(&[received.tbs_der()])?);
+        let signed = signed.as_bytes();
         // Meanwhile: the reply to the claimed subject (used only if it is the certified one).
         let (peer_dn_der, peer_name, early) =
-            self.check_peer(&received, KaRole::Initiator, &signed, |this, claimed| {
+            self.check_peer(&received, KaRole::Initiator, signed, |this, claimed| {
                 claimed.and_then(|c| {
                     let name = this.names.decoded(&c.peer.subject_dn_der)?;
                     let reply = this.prepare_reply(item, &received, &c.peer.subject_dn_der, &name);
@@ -1246,12 +1286,13 @@ impl KaRoleMachine {
     ) -> Result<Reply, AuthFailure> {
         let (eph, nonce, time) = self.fresh()?;
         let tbs_der = self.tbs_der(eph.as_ref(), &nonce, time, Some(&peer_name.name));
-        let signature = self.sign(SIG_LABEL_R, &[&item.value, &tbs_der])?;
+        let signed = self.digest(&[&item.value, &tbs_der])?;
+        let signature = self.sign(SIG_LABEL_R, &signed)?;
         let derived = self.derive(
             eph,
             received.ephemeral_public_key(),
-            &item.value,
-            (&tbs_der, (signature.unused_bits, &signature.bytes)),
+            &signed,
+            (signature.unused_bits, &signature.bytes),
             peer_dn_der.to_vec(),
         )?;
         Ok(Reply {
@@ -1272,15 +1313,18 @@ impl KaRoleMachine {
         decoded: Option<DecodedItem>,
     ) -> Result<Outcome, AuthFailure> {
         let received = Self::received(item, decoded)?;
-        let signed = [SIG_LABEL_R, &self.item1, received.tbs_der()].concat();
+        let signed_r = self.digest(&[&self.item1, received.tbs_der()])?;
+        let signed = SignedMessage::new(SIG_LABEL_R, &signed_r);
         // Meanwhile: the keys.
-        let (peer_dn_der, peer_name, early) =
-            self.check_peer(&received, KaRole::Responder, &signed, |this, _| {
-                this.derive_final(&received)
-            })?;
+        let (peer_dn_der, peer_name, early) = self.check_peer(
+            &received,
+            KaRole::Responder,
+            signed.as_bytes(),
+            |this, _| this.derive_final(&received, &signed_r),
+        )?;
         let mut derived = match early {
             Some(derived) => derived?,
-            None => self.derive_final(&received)?,
+            None => self.derive_final(&received, &signed_r)?,
         };
         derived.keys.peer_dn_der = peer_dn_der.clone();
         let hmac_ok = received.confirmation().is_some_and(|c| {
@@ -1294,19 +1338,23 @@ impl KaRoleMachine {
         Ok(outcome)
     }
 
-    /// The initiator's keys from the responder's item (`received`), with this side's
-    /// ephemeral key and item 1 (both used up); the peer's subject is the caller's to set.
-    fn derive_final(&mut self, received: &ReceivedKeyAgreement) -> Result<Derived, AuthFailure> {
+    /// The initiator's keys from the responder's item (`received`, whose signature covers
+    /// `signed_r`), with this side's ephemeral key (used up); the peer's subject is the
+    /// caller's to set.
+    fn derive_final(
+        &mut self,
+        received: &ReceivedKeyAgreement,
+        signed_r: &Digest,
+    ) -> Result<Derived, AuthFailure> {
         let eph = self
             .ephemeral
             .take()
             .ok_or(AuthFailure::Internal("no ephemeral key"))?;
-        let item1 = std::mem::take(&mut self.item1);
         self.derive(
             eph,
             received.ephemeral_public_key(),
-            &item1,
-            (received.tbs_der(), received.signature()),
+            signed_r,
+            received.signature(),
             Vec::new(),
         )
     }

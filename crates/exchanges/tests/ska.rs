@@ -83,6 +83,65 @@ fn identifier_is_arc_2_1() {
     );
 }
 
+/// The signatures and the transcript hash are those `ASN1.md` (section 2) defines, recomputed
+/// here with the other provider: Ed25519 signs deterministically, so each item's signature
+/// must be exactly the signature over its label and the SHA-256 of its signed octets, and
+/// the transcript hash must cover the context, that digest and the responder's signature.
+#[test]
+fn signatures_and_transcript_hash_are_as_asn1_md_defines_them() {
+    use guls_crypto::{Hash as _, HashAlgorithm, SignatureAlgorithm};
+    const LABEL_I: &[u8] = b"GULS ARC.2.1 v2 initiator signature\x00";
+    const LABEL_R: &[u8] = b"GULS ARC.2.1 v2 responder signature\x00";
+    const LABEL_TH: &[u8] = b"GULS ARC.2.1 v2 transcript\x00";
+    const CONTEXT: &[u8] = b"an association binding";
+    in_both_courses(|| {
+        let (mut c, mut s, _) = pair(&ring(), &ring(), Alg::Ed25519);
+        c.config.context = CONTEXT.to_vec();
+        s.config.context = CONTEXT.to_vec();
+        let (mut ce, mut se) = endpoints(&c, &s);
+        let (cev, sev, wire) = run(&mut ce, &mut se, &ska());
+        let co = completed(&cev).expect("initiator completed");
+        assert!(completed(&sev).is_some(), "responder completed");
+
+        let other = rustcrypto();
+        let sha256 = other.hash(HashAlgorithm::Sha256).unwrap();
+        let signature_by = |leaf: &Leaf, label: &[u8], digest: &[u8]| {
+            let key = other.key_provider.load_private_key(&leaf.pkcs8).unwrap();
+            key.sign(SignatureAlgorithm::Ed25519, &[label, digest].concat())
+                .unwrap()
+        };
+        let item1 = item_of(&wire[0].1);
+        let item2 = item_of(&wire[1].1);
+        let k1 = KeyAgreementItem::decode(&item1).unwrap();
+        let k2 = KeyAgreementItem::decode(&item2).unwrap();
+
+        let h_i = sha256.hash(k1.tbs_der());
+        assert_eq!(k1.signature.unused_bits, 0);
+        assert_eq!(
+            k1.signature.bytes,
+            signature_by(&c.leaf, LABEL_I, h_i.as_bytes()),
+            "sig_I = Sign(label_I || SHA-256(TBS_I))"
+        );
+        let h_r = sha256.hash(&[&item1[..], k2.tbs_der()].concat());
+        assert_eq!(
+            k2.signature.bytes,
+            signature_by(&s.leaf, LABEL_R, h_r.as_bytes()),
+            "sig_R = Sign(label_R || SHA-256(item1 || TBS_R))"
+        );
+
+        let mut transcript = LABEL_TH.to_vec();
+        transcript.extend_from_slice(&(CONTEXT.len() as u64).to_be_bytes());
+        transcript.extend_from_slice(CONTEXT);
+        transcript.extend_from_slice(h_r.as_bytes());
+        transcript.extend_from_slice(&[0x03, 0x41, 0x00]);
+        transcript.extend_from_slice(&k2.signature.bytes);
+        assert_eq!(
+            co.details["transcript_hash"],
+            guls_ber::to_hex(sha256.hash(&transcript).as_bytes())
+        );
+    });
+}
+
 #[test]
 fn happy_all_providers_and_algorithms() {
     in_both_courses(|| {
