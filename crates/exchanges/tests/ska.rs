@@ -89,7 +89,7 @@ fn identifier_is_arc_2_1() {
 /// the transcript hash must cover the context, that digest and the responder's signature.
 #[test]
 fn signatures_and_transcript_hash_are_as_asn1_md_defines_them() {
-    use guls_crypto::{Hash as _, HashAlgorithm, SignatureAlgorithm};
+    use guls_crypto::{HashAlgorithm, SignatureAlgorithm};
     const LABEL_I: &[u8] = b"GULS ARC.2.1 v2 initiator signature\x00";
     const LABEL_R: &[u8] = b"GULS ARC.2.1 v2 responder signature\x00";
     const LABEL_TH: &[u8] = b"GULS ARC.2.1 v2 transcript\x00";
