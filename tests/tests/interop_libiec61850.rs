@@ -19,9 +19,7 @@ use guls_association::{
     IncomingAssociation, Initiator, Responder, UserDiagnostic,
 };
 use guls_ber::known;
-use guls_tests::peers::{
-    IEC_IDENTIFY_ATTEMPTS, peers_available_or_skip, run_iec_client, start_iec_server,
-};
+use guls_tests::peers::{peers_available_or_skip, run_iec_client, start_iec_server};
 use guls_tests::vectors::hex;
 use support::*;
 use tokio::time::timeout;
@@ -294,20 +292,12 @@ async fn client_round(
     expected: Option<&'static [u8]>,
     password: Option<&'static str>,
 ) -> (serde_json::Value, Seen) {
-    let mut runs = 0;
-    loop {
-        runs += 1;
-        let (client, seen) = client_round_once(responder, expected, password).await;
-        if runs < IEC_IDENTIFY_ATTEMPTS
-            && client_lost_identify_before_sending(&client, seen.serve.as_ref())
-        {
-            eprintln!(
-                "run {runs}: libiec61850's client lost its identify before sending it; again"
-            );
-            continue;
-        }
-        return (client, seen);
-    }
+    let (client, seen, _runs) = run_again_while_identify_lost(
+        || client_round_once(responder, expected, password),
+        |seen: &Seen| seen.serve.as_ref(),
+    )
+    .await;
+    (client, seen)
 }
 
 async fn client_round_once(
@@ -425,4 +415,49 @@ fn libiec61850_client_password_is_checked_by_our_responder() {
         assert!(!seen.accepted);
         assert_ne!(none["connect_error"], 0, "{none}");
     });
+}
+
+/// Only the client's own loss is run again: an identify our side received and did not answer,
+/// an end other than the client's TCP close, or a rejected association is a failure to see.
+#[test]
+fn only_the_clients_lost_identify_is_run_again() {
+    let lost = serde_json::json!({
+        "connect_error": 0,
+        "identify": {"vendor": null, "model": null, "revision": null, "mms_error": 2}
+    });
+    let closed = ServeLog {
+        end: "provider-abort: TCP connection closed by the peer".into(),
+        ..ServeLog::default()
+    };
+    assert!(client_lost_identify_before_sending(&lost, Some(&closed)));
+
+    let received = ServeLog {
+        pdus: vec![0xa0],
+        services: vec![0x82],
+        ..closed.clone()
+    };
+    assert!(!client_lost_identify_before_sending(&lost, Some(&received)));
+    let timed_out = ServeLog {
+        end: "timeout".into(),
+        ..ServeLog::default()
+    };
+    assert!(!client_lost_identify_before_sending(
+        &lost,
+        Some(&timed_out)
+    ));
+    assert!(!client_lost_identify_before_sending(&lost, None));
+
+    let identified = serde_json::json!({
+        "connect_error": 0,
+        "identify": {"vendor": OUR_VENDOR, "model": OUR_MODEL, "revision": OUR_REVISION, "mms_error": 0}
+    });
+    assert!(!client_lost_identify_before_sending(
+        &identified,
+        Some(&closed)
+    ));
+    let rejected = serde_json::json!({"connect_error": 5, "identify": null});
+    assert!(!client_lost_identify_before_sending(
+        &rejected,
+        Some(&closed)
+    ));
 }

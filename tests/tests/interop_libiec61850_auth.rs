@@ -26,9 +26,7 @@ use guls_association::{
 };
 use guls_audit::AuditSink;
 use guls_policy::{InitiatorPolicy, ResponderPolicy};
-use guls_tests::peers::{
-    IEC_IDENTIFY_ATTEMPTS, peers_available_or_skip, repo_root, run_iec_client, start_iec_server,
-};
+use guls_tests::peers::{peers_available_or_skip, repo_root, run_iec_client, start_iec_server};
 use guls_tests::vectors::hex;
 use serde_json::Value;
 use support::*;
@@ -54,20 +52,11 @@ async fn client_round(
     guard: &Arc<Guard>,
     password: Option<&'static str>,
 ) -> (Value, Outcome, usize) {
-    let mut runs = 0;
-    loop {
-        runs += 1;
-        let (client, outcome) = client_round_once(responder, guard, password).await;
-        if runs < IEC_IDENTIFY_ATTEMPTS
-            && client_lost_identify_before_sending(&client, outcome.serve.as_ref())
-        {
-            eprintln!(
-                "run {runs}: libiec61850's client lost its identify before sending it; again"
-            );
-            continue;
-        }
-        return (client, outcome, runs);
-    }
+    run_again_while_identify_lost(
+        || client_round_once(responder, guard, password),
+        |outcome: &Outcome| outcome.serve.as_ref(),
+    )
+    .await
 }
 
 async fn client_round_once(

@@ -156,6 +156,18 @@ struct Tlv<'a> {
 }
 
 impl<'a> Tlv<'a> {
+    /// Itself if its tag number is `number` (x509-parser compared tag numbers only).
+    #[inline]
+    fn of_number(self, number: u32, what: &'static str) -> Piece<Tlv<'a>> {
+        if self.tag.number != number {
+            return Err(format!(
+                "{what}: expected tag number {number}, found {} at offset {}",
+                self.tag, self.offset
+            ));
+        }
+        Ok(self)
+    }
+
     /// A cursor over its contents, whatever its form (x509-parser did not look at it).
     #[inline]
     fn within(&self) -> Cursor<'a> {
@@ -261,14 +273,7 @@ impl<'a> Cursor<'a> {
     /// only).
     #[inline]
     fn numbered(&mut self, number: u32, what: &'static str) -> Piece<Tlv<'a>> {
-        let e = self.any(what)?;
-        if e.tag.number != number {
-            return Err(format!(
-                "{what}: expected tag number {number}, found {} at offset {}",
-                e.tag, e.offset
-            ));
-        }
-        Ok(e)
+        self.any(what)?.of_number(number, what)
     }
 
     /// [`Cursor::any`], primitive: what x509-parser took for an OBJECT IDENTIFIER, a BIT
@@ -285,14 +290,7 @@ impl<'a> Cursor<'a> {
     /// [`Cursor::numbered`], primitive.
     #[inline]
     fn numbered_primitive(&mut self, number: u32, what: &'static str) -> Piece<Tlv<'a>> {
-        let e = self.primitive(what)?;
-        if e.tag.number != number {
-            return Err(format!(
-                "{what}: expected tag number {number}, found {} at offset {}",
-                e.tag, e.offset
-            ));
-        }
-        Ok(e)
+        self.primitive(what)?.of_number(number, what)
     }
 }
 

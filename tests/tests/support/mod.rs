@@ -305,6 +305,35 @@ pub fn client_lost_identify_before_sending(
     })
 }
 
+/// Runs `round` (libiec61850's client against our responder: its JSON result and what our
+/// side saw, whose [`ServeLog`] `serve` gives) again while the client lost its identify before
+/// sending it ([`client_lost_identify_before_sending`]), up to
+/// `guls_tests::peers::IEC_IDENTIFY_ATTEMPTS` runs; returns the last round and the number of
+/// runs.
+pub async fn run_again_while_identify_lost<T, F, Fut>(
+    mut round: F,
+    serve: fn(&T) -> Option<&ServeLog>,
+) -> (serde_json::Value, T, usize)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = (serde_json::Value, T)>,
+{
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let (client, seen) = round().await;
+        if runs < guls_tests::peers::IEC_IDENTIFY_ATTEMPTS
+            && client_lost_identify_before_sending(&client, serve(&seen))
+        {
+            eprintln!(
+                "run {runs}: libiec61850's client lost its identify before sending it; again"
+            );
+            continue;
+        }
+        return (client, seen, runs);
+    }
+}
+
 /// Splits a byte stream into TPKTs (a trailing partial one is dropped).
 pub fn split_tpkts(mut b: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
