@@ -533,6 +533,14 @@ pub fn run_peer_json(script: &str, args: &[&str], timeout: Duration) -> Result<V
 /// Most runs of [`run_iec_client_identify_retrying`].
 pub const IEC_IDENTIFY_ATTEMPTS: usize = 10;
 
+/// Whether a [`run_iec_client`] result is the client's lost identify: associated, then
+/// `mms_error` 2 (connection lost) and no identity.
+pub fn iec_identify_lost(result: &Value) -> bool {
+    result["connect_error"] == 0
+        && result["identify"]["mms_error"] == 2
+        && result["identify"]["vendor"].is_null()
+}
+
 /// [`run_iec_client`] with identify, run again (up to [`IEC_IDENTIFY_ATTEMPTS`] times) while the
 /// client loses its connection before identify goes out (`mms_error` 2, no identity): since
 /// 2026-11-22 libiec61850's client does so in most runs against libiec61850's own server on the
@@ -548,10 +556,7 @@ pub fn run_iec_client_identify_retrying(
     loop {
         runs += 1;
         let v = run_iec_client(host, port, password, true)?;
-        let lost = v["connect_error"] == 0
-            && v["identify"]["mms_error"] == 2
-            && v["identify"]["vendor"].is_null();
-        if !lost || runs == IEC_IDENTIFY_ATTEMPTS {
+        if !iec_identify_lost(&v) || runs == IEC_IDENTIFY_ATTEMPTS {
             return Ok((v, runs));
         }
     }

@@ -68,8 +68,12 @@ const LABEL_PREFIX: &[u8] = b"GULS ARC.2.1 v2 ";
 const SIG_LABEL_I: &[u8] = b"GULS ARC.2.1 v2 initiator signature\x00";
 const SIG_LABEL_R: &[u8] = b"GULS ARC.2.1 v2 responder signature\x00";
 const TRANSCRIPT_LABEL: &[u8] = b"GULS ARC.2.1 v2 transcript\x00";
-/// Octets of the longest signature label.
-const SIG_LABEL_MAX: usize = 36;
+/// Octets of the longer signature label.
+const SIG_LABEL_MAX: usize = if SIG_LABEL_I.len() > SIG_LABEL_R.len() {
+    SIG_LABEL_I.len()
+} else {
+    SIG_LABEL_R.len()
+};
 
 /// Which side sent an item / holds the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

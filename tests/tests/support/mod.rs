@@ -295,14 +295,12 @@ pub fn client_lost_identify_before_sending(
     client: &serde_json::Value,
     serve: Option<&ServeLog>,
 ) -> bool {
-    let lost = client["connect_error"] == 0
-        && client["identify"]["mms_error"] == 2
-        && client["identify"]["vendor"].is_null();
-    lost && serve.is_some_and(|s| {
-        s.pdus.is_empty()
-            && s.end
-                .starts_with("provider-abort: TCP connection closed by the peer")
-    })
+    guls_tests::peers::iec_identify_lost(client)
+        && serve.is_some_and(|s| {
+            s.pdus.is_empty()
+                && s.end
+                    .starts_with("provider-abort: TCP connection closed by the peer")
+        })
 }
 
 /// Runs `round` (libiec61850's client against our responder: its JSON result and what our
