@@ -6,11 +6,12 @@
 //!
 //! Run: `cargo run --release -p guls-benches --bin cert_load -- [--quick] [--count N]
 //! [--rounds N] [--crypto-count N] [--alg ed25519|p256|both] [--only crypto|rate]
-//! [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--conc N] [--no-fill]`
+//! [--mode plain|two-way|ska|two-way-first|ska-first|two-way-new|ska-new|tls] [--conc N]
+//! [--no-fill]`
 //!
 //! The PKI (rcgen, made at start, per key type): root CA → intermediate CA → two leaves, a
-//! server (subjectAltName `localhost`, EKU serverAuth) and a client (EKU clientAuth). Each
-//! side sends its leaf and the intermediate; each side trusts only the root. Both guls and
+//! server (subjectAltName `localhost`, EKU serverAuth) and a client (EKU clientAuth), plus,
+//! when a new-initiator mode is measured, `NEW_INITIATORS` further clients. Each side sends its leaf and the intermediate; each side trusts only the root. Both guls and
 //! rustls use the ring crypto provider.
 //!
 //! Sections:
@@ -41,6 +42,13 @@
 //!     = 0` and `certificate_cache = 0` (every certificate read and every signature verified
 //!     in every association) and the exchanges' `name_cache = 0` (the certified subject
 //!     decoded every time), as on first contact with a peer.
+//!   - `guls two-way, new initiator`, `guls key agr., new initiator`: each association by
+//!     another client identity (its own key, leaf certificate and subject under the same
+//!     intermediate; `NEW_INITIATORS` of them in turn, twice what the responder remembers),
+//!     each initiator without any memory of a peer and with empty replay caches (a new
+//!     process), to the responder of the default modes: on the initiator's side a first
+//!     contact, on the responder's a stranger's certificate (read, and its signature
+//!     verified) under an intermediate whose signature it has verified before.
 //!   - `rustls TLS 1.3`: TCP connect, full TLS 1.3 handshake with client certificates
 //!     (mutual authentication; no session cache, no tickets, resumption disabled, so every
 //!     handshake is full; checked on the first one), a 4-octet write echoed by the server,
@@ -81,7 +89,7 @@ use guls_exchanges::{
     ParallelChecks, PathProblem, PeerVerifier, ReplayCache, SIGNED_KEY_AGREEMENT, SystemClock,
     VerifiedPeer, dn_from_der, signed_key_agreement, two_way,
 };
-use guls_policy::{TrustStore, path_problem};
+use guls_policy::{DEFAULT_SIGNATURE_CACHE, TrustStore, path_problem};
 use guls_sese::{
     CarriageConfig, Endpoint, ExchangeEvent, Identifier, InvocationId, Registry, SecureEvent,
     SecureInitiator, SecureResponder, SeseConfig, Verdict,
@@ -150,6 +158,8 @@ impl Opts {
                 Mode::KeyAgreement,
                 Mode::TwoWayFirstContact,
                 Mode::KeyAgreementFirstContact,
+                Mode::TwoWayNewInitiator,
+                Mode::KeyAgreementNewInitiator,
                 Mode::Tls,
             ],
             fill: true,
@@ -159,7 +169,8 @@ impl Opts {
         };
         let usage = "usage: cert_load [--quick] [--count N] [--rounds N] [--crypto-count N] \
                      [--alg ed25519|p256|both] [--only crypto|rate] \
-                     [--mode plain|two-way|ska|two-way-first|ska-first|tls] [--conc N] [--no-fill] [--queue] \
+                     [--mode plain|two-way|ska|two-way-first|ska-first|two-way-new|ska-new|tls] \
+                     [--conc N] [--no-fill] [--queue] \
                      [--parallel never|when-idle|always]";
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -201,6 +212,8 @@ impl Opts {
                         "ska" => Mode::KeyAgreement,
                         "two-way-first" => Mode::TwoWayFirstContact,
                         "ska-first" => Mode::KeyAgreementFirstContact,
+                        "two-way-new" => Mode::TwoWayNewInitiator,
+                        "ska-new" => Mode::KeyAgreementNewInitiator,
                         "tls" => Mode::Tls,
                         other => return Err(format!("unknown mode {other}\n{usage}")),
                     }]
@@ -259,6 +272,9 @@ struct Pki {
     root: Vec<u8>,
     server: Leaf,
     client: Leaf,
+    /// Further client leaves, each with its own key and subject, for the new-initiator modes
+    /// (empty unless one of them is measured).
+    newcomers: Vec<Leaf>,
 }
 
 fn params(cn: &str, sans: Vec<String>) -> CertificateParams {
@@ -271,7 +287,13 @@ fn params(cn: &str, sans: Vec<String>) -> CertificateParams {
     p
 }
 
-fn pki(alg: Alg) -> Pki {
+/// Initiator identities of the new-initiator modes, taken in turn: twice what the responder's
+/// trust store remembers (verified certificate signatures, itself more than its certificate
+/// readings and the exchanges' decoded names), so each comes back as a stranger.
+const NEW_INITIATORS: usize = 2 * DEFAULT_SIGNATURE_CACHE;
+
+/// `newcomers`: how many further client leaves to make ([`Pki::newcomers`]).
+fn pki(alg: Alg, newcomers: usize) -> Pki {
     let root_key = KeyPair::generate_for(alg.rcgen()).expect("root key");
     let mut root_params = params("guls bench root", Vec::new());
     root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -322,6 +344,15 @@ fn pki(alg: Alg) -> Pki {
             Vec::new(),
             ExtendedKeyUsagePurpose::ClientAuth,
         ),
+        newcomers: (0..newcomers)
+            .map(|i| {
+                leaf(
+                    &format!("guls bench client {i}"),
+                    Vec::new(),
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                )
+            })
+            .collect(),
     }
 }
 
@@ -697,6 +728,12 @@ enum Mode {
     TwoWayFirstContact,
     /// As [`Mode::TwoWayFirstContact`], with the key agreement.
     KeyAgreementFirstContact,
+    /// Every association by another initiator identity ([`NEW_INITIATORS`] in turn), each
+    /// without any memory of a peer (a new process), to the responder of [`Mode::TwoWay`]
+    /// with its defaults: the responder meets a stranger certified by a CA it already knows.
+    TwoWayNewInitiator,
+    /// As [`Mode::TwoWayNewInitiator`], with the key agreement.
+    KeyAgreementNewInitiator,
     Tls,
 }
 
@@ -713,6 +750,8 @@ impl Mode {
             Mode::KeyAgreement => "guls key agreement",
             Mode::TwoWayFirstContact => "guls two-way, first contact",
             Mode::KeyAgreementFirstContact => "guls key agr., first contact",
+            Mode::TwoWayNewInitiator => "guls two-way, new initiator",
+            Mode::KeyAgreementNewInitiator => "guls key agr., new initiator",
             Mode::Tls => "rustls TLS 1.3",
         }
     }
@@ -729,6 +768,13 @@ enum Target {
         addr: SocketAddr,
         id: Identifier,
     },
+    /// Each association by the next of `initiators`, in turn.
+    GulsInTurn {
+        initiators: Arc<[SecureInitiator]>,
+        next: Arc<AtomicUsize>,
+        addr: SocketAddr,
+        id: Identifier,
+    },
     Tls {
         connector: TlsConnector,
         addr: SocketAddr,
@@ -740,6 +786,15 @@ impl Target {
         match self {
             Target::Plain { initiator, addr } => plain_one(initiator, *addr).await,
             Target::Guls { si, addr, id } => guls_one(si, *addr, id).await,
+            Target::GulsInTurn {
+                initiators,
+                next,
+                addr,
+                id,
+            } => {
+                let i = next.fetch_add(1, Ordering::Relaxed) % initiators.len();
+                guls_one(&initiators[i], *addr, id).await
+            }
             Target::Tls { connector, addr } => match tls_one(connector, *addr).await? {
                 HandshakeKind::Full => Ok(()),
                 other => Err(format!("{other:?} handshake, not a full one")),
@@ -876,6 +931,23 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
         }
         let (si, guls_addr) = sides[0].clone();
         let (si_first, first_addr) = sides[1].clone();
+        // New processes, one per identity: no memory of a peer, empty replay caches.
+        let newcomers: Arc<[SecureInitiator]> = pki
+            .newcomers
+            .iter()
+            .map(|leaf| {
+                let registry = registry(
+                    pki,
+                    leaf,
+                    Some(&pki.server.subject),
+                    None,
+                    false,
+                    o.parallel,
+                );
+                SecureInitiator::new(assoc_config(), CarriageConfig::new(registry))
+            })
+            .collect();
+        let next_newcomer = Arc::new(AtomicUsize::new(0));
         let tls = tls_side(pki);
         let tls_addr = tls_server(tls.server.clone(), server_failures.clone()).await;
         let connector = TlsConnector::from(tls.client.clone());
@@ -917,6 +989,24 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
                 },
             ),
             (
+                Mode::TwoWayNewInitiator,
+                Target::GulsInTurn {
+                    initiators: newcomers.clone(),
+                    next: next_newcomer.clone(),
+                    addr: guls_addr,
+                    id: two_way_id(),
+                },
+            ),
+            (
+                Mode::KeyAgreementNewInitiator,
+                Target::GulsInTurn {
+                    initiators: newcomers.clone(),
+                    next: next_newcomer.clone(),
+                    addr: guls_addr,
+                    id: ska_id(),
+                },
+            ),
+            (
                 Mode::Tls,
                 Target::Tls {
                     connector: connector.clone(),
@@ -924,6 +1014,14 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
                 },
             ),
         ] {
+            if newcomers.is_empty()
+                && matches!(
+                    mode,
+                    Mode::TwoWayNewInitiator | Mode::KeyAgreementNewInitiator
+                )
+            {
+                continue;
+            }
             // Check once that it works (and, for TLS, that the handshake is a full one).
             if let Err(e) = target.one().await {
                 println!("  {} {}: FAILED: {e}", alg.name(), mode.name());
@@ -1265,7 +1363,16 @@ fn main() {
             "release"
         },
     );
-    let pkis: Vec<(Alg, Pki)> = o.algs.iter().map(|a| (*a, pki(*a))).collect();
+    let newcomers = if o.rate
+        && o.modes
+            .iter()
+            .any(|m| matches!(m, Mode::TwoWayNewInitiator | Mode::KeyAgreementNewInitiator))
+    {
+        NEW_INITIATORS
+    } else {
+        0
+    };
+    let pkis: Vec<(Alg, Pki)> = o.algs.iter().map(|a| (*a, pki(*a, newcomers))).collect();
     if o.crypto {
         for (alg, pki) in &pkis {
             crypto_section(&o, *alg, pki);

@@ -1373,6 +1373,15 @@ fn verified_certificate_signatures_are_remembered_and_nothing_else() {
                 .unwrap();
             assert_eq!(calls(&counters), first, "{kt:?}: nothing checked again");
 
+            // A new peer under the same intermediate: only its own certificate's signature
+            // is checked; the intermediate's, by the root, is remembered from the first.
+            let newcomer = pki.issue(ee_params(RESPONDER, 131));
+            store
+                .verify_path(&provider, &[&newcomer.der, &inter], UnixTime::now())
+                .unwrap();
+            assert_eq!(calls(&counters), first + 1, "{kt:?}: the newcomer's alone");
+            let first = first + 1;
+
             // A clone shares what was verified; a store without the memory checks again.
             store
                 .clone()
