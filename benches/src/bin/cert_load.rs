@@ -11,8 +11,9 @@
 //!
 //! The PKI (rcgen, made at start, per key type): root CA → intermediate CA → two leaves, a
 //! server (subjectAltName `localhost`, EKU serverAuth) and a client (EKU clientAuth), plus,
-//! when a new-initiator mode is measured, `NEW_INITIATORS` further clients. Each side sends its leaf and the intermediate; each side trusts only the root. Both guls and
-//! rustls use the ring crypto provider.
+//! when a new-initiator mode is measured, `NEW_INITIATORS` further clients. Each side sends
+//! its leaf and the intermediate; each side trusts only the root. Both guls and rustls use
+//! the ring crypto provider.
 //!
 //! Sections:
 //!
@@ -20,9 +21,9 @@
 //!   signing a 256-octet message, verifying that signature, validating the peer's three-level
 //!   path with `guls_policy::TrustStore::verify_path` (what guls does; on first contact, with
 //!   the store's memories of verified certificate signatures and of certificate readings off,
-//!   and for a peer seen again, with them on) and with rustls's webpki client/server verifiers (what rustls does), and one
-//!   X25519 key pair + agreement. From them the crypto-only bound, in associations per second
-//!   of one core:
+//!   and for a peer seen again, with them on) and with rustls's webpki client/server
+//!   verifiers (what rustls does), and one X25519 key pair + agreement. From them the
+//!   crypto-only bound, in associations per second of one core:
 //!   two-way = 1 / (2 sign + 2 verify + 2 path validations); the key agreement and TLS 1.3
 //!   add 2 × X25519. The replay cache's work per token (`note_issued` + `check_and_insert`,
 //!   empty and at capacity). Then whole exchanges between two in-memory
@@ -743,6 +744,14 @@ impl Mode {
         if self == Mode::Plain { "-" } else { alg.name() }
     }
 
+    /// Whether the mode takes its initiators from [`Pki::newcomers`].
+    fn new_initiator(self) -> bool {
+        matches!(
+            self,
+            Mode::TwoWayNewInitiator | Mode::KeyAgreementNewInitiator
+        )
+    }
+
     fn name(self) -> &'static str {
         match self {
             Mode::Plain => "guls no exchange",
@@ -1014,12 +1023,7 @@ async fn rate_section(o: &Opts, pkis: &[(Alg, Pki)]) -> Vec<(Key, Vec<Rate>)> {
                 },
             ),
         ] {
-            if newcomers.is_empty()
-                && matches!(
-                    mode,
-                    Mode::TwoWayNewInitiator | Mode::KeyAgreementNewInitiator
-                )
-            {
+            if newcomers.is_empty() && mode.new_initiator() {
                 continue;
             }
             // Check once that it works (and, for TLS, that the handshake is a full one).
@@ -1363,11 +1367,7 @@ fn main() {
             "release"
         },
     );
-    let newcomers = if o.rate
-        && o.modes
-            .iter()
-            .any(|m| matches!(m, Mode::TwoWayNewInitiator | Mode::KeyAgreementNewInitiator))
-    {
+    let newcomers = if o.rate && o.modes.iter().any(|m| m.new_initiator()) {
         NEW_INITIATORS
     } else {
         0
